@@ -1,0 +1,142 @@
+"""The `publisher` command."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from publisher import __version__
+from publisher.build import Report, build
+from publisher.config import load_site
+from publisher.problems import Problems, SiteError
+
+T = TypeVar("T")
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+
+
+def track(items: Iterable[T], label: str, length: int) -> Iterator[T]:
+    """A progress bar on a terminal; on a CI log, nothing but the finished summary."""
+    if not sys.stderr.isatty():
+        yield from items
+        return
+    with click.progressbar(items, label=label, length=length, file=sys.stderr) as bar:
+        yield from bar
+
+
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+site_option = click.option(
+    "--site",
+    "root",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=".",
+    show_default=True,
+    help="The site's folder, holding publisher.toml (or _config.yml) and posts/.",
+)
+selection_options = [
+    click.option("--drafts", is_flag=True, help="Include drafts."),
+    click.option("--future", is_flag=True, help="Include posts dated in the future."),
+    click.option("--now", "now_text", metavar="ISO-8601", help="Run as if it were this time."),
+]
+
+
+def with_options(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+@click.group()
+@click.version_option(__version__, prog_name="publisher")
+def main() -> None:
+    """Turn a folder of Markdown posts into feeds and newsletters."""
+
+
+@main.command()
+@site_option
+@with_options(selection_options)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+def check(root: Path, drafts: bool, future: bool, now_text: str | None, strict: bool) -> None:
+    """Report every problem in the configuration and the posts, without writing anything."""
+    report = run(root, parse_now(now_text), drafts, future, write=False)
+    print_problems(report.problems)
+    click.echo(summary_line(report, "Checked"))
+    sys.exit(exit_code(report.problems, strict))
+
+
+@main.command(name="build")
+@site_option
+@with_options(selection_options)
+def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) -> None:
+    """Check the posts, then write the Atom, RSS and JSON feeds."""
+    report = run(root, parse_now(now_text), drafts, future, write=True)
+    print_problems(report.problems)
+    if report.problems.errors:
+        click.echo("Nothing was written: fix the errors above and build again.", err=True)
+    click.echo(summary_line(report, "Built"))
+    sys.exit(exit_code(report.problems, strict=False))
+
+
+def run(root: Path, now: datetime, drafts: bool, future: bool, write: bool) -> Report:
+    try:
+        site = load_site(root.resolve())
+    except SiteError as exc:
+        print_problems(exc.problems)
+        sys.exit(EXIT_INVALID)
+    return build(site, now, drafts=drafts, future=future, write=write, track=track)
+
+
+def print_problems(problems: Problems) -> None:
+    for problem in problems.sorted():
+        color = "red" if problem.level == "error" else "yellow"
+        click.secho(str(problem), fg=color, err=True)
+
+
+def exit_code(problems: Problems, strict: bool) -> int:
+    failed = problems.errors or (strict and problems.warnings)
+    return EXIT_INVALID if failed else EXIT_OK
+
+
+def summary_line(report: Report, verb: str) -> str:
+    """One line a CI log can be read by: what was read, what was written, how long it took."""
+    parts = []
+    if report.selection:
+        selection = report.selection
+        parts.append(_count(len(selection.published), "post"))
+        if selection.drafts:
+            parts.append(f"{len(selection.drafts)} left out as drafts")
+        if selection.future:
+            parts.append(f"{len(selection.future)} scheduled for later")
+        kinds = [feed.kind for feed in report.feeds]
+        parts.append(
+            f"{_count(len(kinds), 'feed')} ({kinds.count('category')} by category, "
+            f"{kinds.count('tag')} by tag), {len(report.feeds[0].posts) if report.feeds else 0} "
+            "entries in the site feed"
+        )
+        if report.written or report.unchanged:
+            parts.append(f"{len(report.written)} files written, {len(report.unchanged)} unchanged")
+    errors, warnings = len(report.problems.errors), len(report.problems.warnings)
+    parts.append(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}")
+    return f"{verb}: " + "; ".join(parts) + f" in {report.seconds:.2f} s"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -1,0 +1,321 @@
+"""The site's settings, from `publisher.toml` or, for an existing Jekyll blog, `_config.yml`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from publisher.problems import Problems, SiteError
+
+CONFIG_FILE = "publisher.toml"
+JEKYLL_CONFIG_FILE = "_config.yml"
+POSTS_DIRS = ("posts", "_posts")
+
+
+@dataclass(frozen=True)
+class Author:
+    """A person as feeds describe one: a name, and an email or home page if known."""
+
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedOptions:
+    """Where the feeds go and how many entries they hold; paths are relative to `output`."""
+
+    output: str = "_site"
+    limit: int = 20
+    atom: str = "feed.xml"
+    rss: str = "rss.xml"
+    json: str = "feed.json"
+    categories: str = "categories/{slug}"
+    tags: str = "tags/{slug}"
+    excerpt_only: bool = False
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything a run needs to know about the site, validated once."""
+
+    root: Path
+    source: str
+    title: str
+    url: str
+    description: str = ""
+    author: Author | None = None
+    language: str = "en"
+    timezone: str = "UTC"
+    permalink: str = "date"
+    excerpt_separator: str | None = None
+    icon: str | None = None
+    logo: str | None = None
+    hubs: tuple[str, ...] = ()
+    feeds: FeedOptions = field(default_factory=FeedOptions)
+    fingerprint: str = ""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    def absolute(self, path: str) -> str:
+        """Turn a site path such as `/feed.xml` into a full URL under the site's url."""
+        if urlsplit(path).scheme:
+            return path
+        return self.url + "/" + path.lstrip("/")
+
+    def posts_dirs(self) -> list[Path]:
+        return [self.root / name for name in POSTS_DIRS if (self.root / name).is_dir()]
+
+
+_SITE_KEYS = {
+    "title",
+    "url",
+    "baseurl",
+    "description",
+    "author",
+    "language",
+    "timezone",
+    "permalink",
+    "excerpt_separator",
+    "icon",
+    "logo",
+    "hub",
+}
+_FEED_KEYS = set(FeedOptions.__dataclass_fields__)
+_SECTIONS = {"site", "feeds"}
+
+
+def load_site(root: Path) -> Site:
+    """Read the site's configuration, raising SiteError with every problem found."""
+    problems = Problems()
+    toml_path = root / CONFIG_FILE
+    jekyll_path = root / JEKYLL_CONFIG_FILE
+    if toml_path.is_file():
+        raw = _read_toml(toml_path, problems)
+        site = _site_from_toml(root, CONFIG_FILE, raw, problems) if raw is not None else None
+    elif jekyll_path.is_file():
+        raw = _read_yaml(jekyll_path, problems)
+        site = (
+            _site_from_jekyll(root, JEKYLL_CONFIG_FILE, raw, problems) if raw is not None else None
+        )
+    else:
+        problems.error(
+            CONFIG_FILE,
+            "no site configuration found",
+            hint=f"create {CONFIG_FILE} with at least [site] title and url",
+        )
+        site = None
+    if problems.errors or site is None:
+        raise SiteError(problems)
+    return site
+
+
+def _read_toml(path: Path, problems: Problems) -> dict[str, Any] | None:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        problems.error(path.name, f"not UTF-8 text ({exc.reason})", hint="save it as UTF-8")
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(match.group(1)) if match else None
+        message = re.sub(r"\s*\(at line.*\)", "", str(exc))
+        problems.error(path.name, f"invalid TOML: {message}", line, "fix the syntax on that line")
+    return None
+
+
+def _read_yaml(path: Path, problems: Problems) -> dict[str, Any] | None:
+    import yaml
+
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except UnicodeDecodeError as exc:
+        problems.error(path.name, f"not UTF-8 text ({exc.reason})", hint="save it as UTF-8")
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.error(path.name, f"invalid YAML: {reason}", line, "fix the syntax on that line")
+        return None
+    if not isinstance(data, dict):
+        problems.error(path.name, "the configuration is not a mapping of settings")
+        return None
+    return data
+
+
+def _site_from_toml(root: Path, name: str, raw: dict[str, Any], problems: Problems) -> Site:
+    for section in sorted(set(raw) - _SECTIONS):
+        problems.warning(name, f"unknown section [{section}] is ignored")
+    site = _table(raw, "site", name, problems)
+    feeds = _table(raw, "feeds", name, problems)
+    for key in sorted(set(site) - _SITE_KEYS):
+        problems.warning(name, f"unknown setting site.{key} is ignored")
+    for key in sorted(set(feeds) - _FEED_KEYS):
+        problems.warning(name, f"unknown setting feeds.{key} is ignored")
+    return _make_site(root, name, site, feeds, problems, _fingerprint(raw))
+
+
+def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Problems) -> Site:
+    site = {key: raw[key] for key in _SITE_KEYS & raw.keys()}
+    if "lang" in raw:
+        site["language"] = raw["lang"]
+    feed = raw.get("feed") or {}
+    feeds: dict[str, Any] = {}
+    if isinstance(feed, dict):
+        if "path" in feed:
+            feeds["atom"] = feed["path"]
+        if "posts_limit" in feed:
+            feeds["limit"] = feed["posts_limit"]
+        if "excerpt_only" in feed:
+            feeds["excerpt_only"] = feed["excerpt_only"]
+        for key in ("icon", "logo"):
+            if key in feed:
+                site[key] = feed[key]
+    return _make_site(root, name, site, feeds, problems, _fingerprint(raw))
+
+
+def _table(raw: dict[str, Any], key: str, name: str, problems: Problems) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        problems.error(name, f"[{key}] must be a table of settings")
+        return {}
+    return value
+
+
+def _make_site(
+    root: Path,
+    name: str,
+    site: dict[str, Any],
+    feeds: dict[str, Any],
+    problems: Problems,
+    fingerprint: str,
+) -> Site:
+    url = _site_url(site, name, problems)
+    return Site(
+        root=root,
+        source=name,
+        title=_string(site, "title", name, problems, required=True),
+        url=url,
+        description=_string(site, "description", name, problems),
+        author=_author(site.get("author"), name, problems),
+        language=_string(site, "language", name, problems) or "en",
+        timezone=_timezone(site.get("timezone", "UTC"), name, problems),
+        permalink=_string(site, "permalink", name, problems) or "date",
+        excerpt_separator=site.get("excerpt_separator"),
+        icon=_optional_url(site, "icon", url),
+        logo=_optional_url(site, "logo", url),
+        hubs=_hubs(site.get("hub"), name, problems),
+        feeds=_feed_options(feeds, name, problems),
+        fingerprint=fingerprint,
+    )
+
+
+def _string(
+    table: dict[str, Any], key: str, name: str, problems: Problems, required: bool = False
+) -> str:
+    value = table.get(key)
+    if value is None or value == "":
+        if required:
+            problems.error(name, f"site {key} is missing", hint=f'add {key} = "..." under [site]')
+        return ""
+    if not isinstance(value, str):
+        problems.error(name, f"site {key} must be text, not {type(value).__name__}")
+        return ""
+    return value
+
+
+def _site_url(site: dict[str, Any], name: str, problems: Problems) -> str:
+    url = site.get("url")
+    if not url:
+        problems.error(
+            name,
+            "site url is missing; feeds need absolute links",
+            hint='add url = "https://example.com" under [site]',
+        )
+        return ""
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.error(name, f"site url {url!r} is not an absolute http(s) URL")
+        return ""
+    baseurl = str(site.get("baseurl") or "").strip("/")
+    full = str(url).rstrip("/")
+    return f"{full}/{baseurl}" if baseurl else full
+
+
+def _author(value: Any, name: str, problems: Problems) -> Author | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return Author(value)
+    if isinstance(value, dict) and value.get("name"):
+        return Author(str(value["name"]), value.get("email"), value.get("uri") or value.get("url"))
+    problems.error(name, "site author must be a name or a table with a name")
+    return None
+
+
+def _timezone(value: Any, name: str, problems: Problems) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.error(
+            name, f"unknown timezone {value!r}", hint="use an IANA name such as Europe/Paris"
+        )
+        return "UTC"
+    return str(value)
+
+
+def _optional_url(table: dict[str, Any], key: str, site_url: str) -> str | None:
+    value = table.get(key)
+    if not value:
+        return None
+    value = str(value)
+    return value if urlsplit(value).scheme else site_url + "/" + value.lstrip("/")
+
+
+def _hubs(value: Any, name: str, problems: Problems) -> tuple[str, ...]:
+    hubs = [value] if isinstance(value, str) else list(value or [])
+    for hub in hubs:
+        if urlsplit(str(hub)).scheme not in ("http", "https"):
+            problems.error(name, f"hub {hub!r} is not an http(s) URL")
+    return tuple(str(hub) for hub in hubs)
+
+
+def _feed_options(feeds: dict[str, Any], name: str, problems: Problems) -> FeedOptions:
+    defaults = FeedOptions()
+    values: dict[str, Any] = {}
+    for key, default in vars(defaults).items():
+        value = feeds.get(key, default)
+        if type(value) is not type(default):
+            problems.error(name, f"feeds {key} must be {type(default).__name__}, like {default!r}")
+            continue
+        values[key] = value
+    options = FeedOptions(**values)
+    if options.limit < 0:
+        problems.error(name, "feeds limit must be 0 (all posts) or more")
+    for key in ("atom", "rss", "json", "categories", "tags"):
+        path = getattr(options, key)
+        if path and not is_inside(path):
+            problems.error(name, f"feeds {key} {path!r} leaves the output folder")
+    return options
+
+
+def is_inside(path: str) -> bool:
+    """True when a relative path stays below the folder it is relative to."""
+    pure = PurePosixPath(path.replace("\\", "/"))
+    return not pure.is_absolute() and ".." not in pure.parts
+
+
+def _fingerprint(raw: dict[str, Any]) -> str:
+    return hashlib.sha256(repr(sorted(raw.items(), key=str)).encode()).hexdigest()[:16]

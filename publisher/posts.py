@@ -1,0 +1,323 @@
+"""Posts as Jekyll reads them: front matter, dates, drafts, categories, tags and permalinks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from publisher.config import Author, Site
+from publisher.permalinks import PermalinkError, permalink
+from publisher.problems import Problem, Problems
+from publisher.text import repair
+
+EXTENSIONS = (".md", ".markdown")
+_DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
+_DATE_TEXT = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?"
+    r"\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+DATE_HINT = "write it as YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DD HH:MM:SS +HHMM"
+
+
+@dataclass(frozen=True)
+class Post:
+    """What a post's front matter and file name say; the body is read again only when rendered."""
+
+    source: str
+    body_line: int
+    id: str
+    slug: str
+    title: str
+    date: datetime
+    updated: datetime
+    url: str
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    author: Author | None
+    draft: bool
+    summary: str | None
+    excerpt_separator: str | None
+
+
+def discover(site: Site) -> list[Path]:
+    """Every Markdown file under the site's posts folders, in a stable order."""
+    found = []
+    for folder in site.posts_dirs():
+        for path in folder.rglob("*"):
+            hidden = any(part.startswith(".") for part in path.relative_to(site.root).parts)
+            if path.suffix in EXTENSIONS and path.is_file() and not hidden:
+                found.append(path)
+    return sorted(found)
+
+
+def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem]]:
+    """Parse one post file, returning the post (None when it is unusable) and its problems."""
+    problems = Problems()
+    name = path.relative_to(site.root).as_posix()
+    text = _read_text(path, name, problems)
+    if text is None:
+        return None, problems.items
+    split = _split_front_matter(text, name, problems)
+    if split is None:
+        return None, problems.items
+    data, fm_lines, body_line = split
+    post = _make_post(site, path, name, data, fm_lines, body_line, problems)
+    return (None if problems.errors else post), problems.items
+
+
+def read_body(site: Site, post: Post) -> str:
+    """The post's Markdown body, repaired the same way as when the post was first read."""
+    raw = (site.root / post.source).read_bytes().decode("utf-8-sig")
+    text, _ = repair(raw.replace("\r\n", "\n"))
+    return "\n".join(text.split("\n")[post.body_line - 1 :])
+
+
+def is_future(post: Post, now: datetime) -> bool:
+    return post.date > now
+
+
+def _read_text(path: Path, name: str, problems: Problems) -> str | None:
+    data = path.read_bytes()
+    try:
+        raw = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.error(
+            name, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line, "save the file as UTF-8"
+        )
+        return None
+    if not raw.strip():
+        problems.error(name, "the file is empty", hint="add front matter and text, or delete it")
+        return None
+    text, repairs = repair(raw.replace("\r\n", "\n"))
+    for fix in repairs:
+        before, after = _changed_part(fix.before, fix.after)
+        if fix.kind == "mojibake":
+            message = f"repaired mojibake {before!r} to {after!r}"
+            hint = "the file was saved in the wrong encoding; fix it at the source to silence this"
+        else:
+            message = f"removed characters XML cannot carry: {before!r}"
+            hint = "delete the control characters from the file"
+        problems.warning(name, message, fix.line, hint)
+    return text
+
+
+def _changed_part(before: str, after: str) -> tuple[str, str]:
+    """The shortest stretch that differs, so a warning shows the damage and not a whole line."""
+    start = 0
+    while start < min(len(before), len(after)) and before[start] == after[start]:
+        start += 1
+    end = 0
+    while end < min(len(before), len(after)) - start and before[-1 - end] == after[-1 - end]:
+        end += 1
+    return before[start : len(before) - end], after[start : len(after) - end]
+
+
+def _split_front_matter(
+    text: str, name: str, problems: Problems
+) -> tuple[dict[str, Any], list[str], int] | None:
+    import yaml
+    from frontmatter.default_handlers import YAMLHandler
+
+    handler = YAMLHandler()
+    if not text.startswith("---") or len(handler.FM_BOUNDARY.findall(text)) < 2:
+        problems.error(
+            name, "no front matter", 1, "start the file with a '---' line, a title: line and '---'"
+        )
+        return None
+    fm, content = handler.split(text)
+    try:
+        data = yaml.load(fm, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc)
+        line = mark.line + 1 if mark else None
+        problems.error(
+            name, f"invalid YAML in front matter: {reason}", line, "fix the YAML on that line"
+        )
+        return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.error(
+            name,
+            f"front matter is a {type(data).__name__}, not a mapping of keys",
+            2,
+            "write key: value lines",
+        )
+        return None
+    body_line = text[: len(text) - len(content)].count("\n") + 1
+    return data, fm.split("\n"), body_line
+
+
+def _make_post(
+    site: Site,
+    path: Path,
+    name: str,
+    data: dict[str, Any],
+    fm_lines: list[str],
+    body_line: int,
+    problems: Problems,
+) -> Post | None:
+    def line_of(key: str) -> int | None:
+        for number, line in enumerate(fm_lines):
+            if re.match(rf"{re.escape(key)}\s*:", line):
+                return number + 1
+        return None
+
+    def error(key: str, message: str, hint: str = "") -> None:
+        problems.error(name, message, line_of(key), hint)
+
+    stem = path.stem
+    named = _DATED_NAME.match(stem)
+    file_date = None
+    if named:
+        try:
+            file_date = date(int(named[1]), int(named[2]), int(named[3]))
+        except ValueError:
+            problems.error(
+                name, f"the file name has an impossible date {stem[:10]!r}", hint="rename it"
+            )
+    file_slug = named[4] if named else stem
+    tz = site.tz
+
+    published = _post_date(data, file_date, tz, error, name, problems)
+    if published is None:
+        return None
+    updated = published
+    for key in ("last_modified_at", "updated"):
+        if key in data:
+            updated = _parse_date(data[key], tz, key, error) or published
+            break
+
+    title = _text_field(data, "title", error)
+    if title is None:
+        return None
+    title = title or file_slug.replace("-", " ").title()
+    categories = _taxonomy(data, "category", "categories")
+    tags = _taxonomy(data, "tag", "tags")
+    url_slug = str(data.get("slug") or file_slug)
+    try:
+        path_url = permalink(
+            str(data.get("permalink") or site.permalink),
+            published.astimezone(tz),
+            url_slug,
+            list(categories),
+            stem,
+        )
+    except PermalinkError as exc:
+        error("permalink", str(exc), "see Jekyll's permalink placeholders")
+        return None
+
+    post_id = _post_id(data, site, file_date or published.astimezone(tz).date(), file_slug, error)
+    summary = next(
+        (data[key] for key in ("summary", "description", "excerpt") if key in data), None
+    )
+    if summary is not None and not isinstance(summary, str):
+        error("summary", "the summary must be text", "quote it as a string")
+        summary = None
+    separator = data.get("excerpt_separator", site.excerpt_separator)
+    return Post(
+        source=name,
+        body_line=body_line,
+        id=post_id or "",
+        slug=url_slug,
+        title=title,
+        date=published,
+        updated=updated,
+        url=site.absolute(path_url),
+        categories=categories,
+        tags=tags,
+        author=_post_author(data.get("author")) or site.author,
+        draft=data.get("published") is False or data.get("draft") is True,
+        summary=summary,
+        excerpt_separator=str(separator) if separator else None,
+    )
+
+
+def _post_date(data, file_date, tz, error, name, problems) -> datetime | None:
+    if "date" in data:
+        return _parse_date(data["date"], tz, "date", error)
+    if file_date is not None:
+        return datetime.combine(file_date, time(), tz)
+    problems.error(
+        name,
+        "the post has no date",
+        hint="name the file YYYY-MM-DD-slug.md or add 'date: YYYY-MM-DD' to the front matter",
+    )
+    return None
+
+
+def _parse_date(value: Any, tz: ZoneInfo, key: str, error) -> datetime | None:
+    """A front matter date as an aware datetime; times without an offset are in the site's zone."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tz)
+    match = _DATE_TEXT.match(str(value).strip())
+    if not match:
+        error(key, f"unknown date format {value!r} in {key}", DATE_HINT)
+        return None
+    day, clock, zone = match.groups()
+    iso = f"{day}T{clock or '00:00'}"
+    if zone and zone.upper() not in ("Z", "UTC", "GMT"):
+        iso += zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
+    elif zone:
+        iso += "+00:00"
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        error(key, f"impossible date {value!r} in {key}", DATE_HINT)
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def _text_field(data: dict[str, Any], key: str, error) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        error(key, f"{key} must be text, not a {type(value).__name__}", "quote it as a string")
+        return None
+    return str(value).strip()
+
+
+def _taxonomy(data: dict[str, Any], singular: str, plural: str) -> tuple[str, ...]:
+    """Jekyll's rule: the singular key wins; a plural string is split on white space."""
+    if singular in data:
+        value = data[singular]
+        values = value if isinstance(value, list) else [value]
+    else:
+        value = data.get(plural)
+        values = value.split() if isinstance(value, str) else list(value or [])
+    names = (str(v).strip() for v in values if v is not None)
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def _post_id(data, site: Site, day: date, file_slug: str, error) -> str | None:
+    if "id" in data:
+        value = str(data["id"]).strip()
+        if not _URI.match(value):
+            error(
+                "id",
+                f"id {value!r} is not an absolute URI",
+                f"use e.g. tag:{site.domain},{day}:{file_slug}",
+            )
+            return None
+        return value
+    return f"tag:{site.domain},{day.isoformat()}:{quote(file_slug, safe='-._~!$&()*+,;=:@')}"
+
+
+def _post_author(value: Any) -> Author | None:
+    if isinstance(value, str) and value.strip():
+        return Author(value.strip())
+    if isinstance(value, dict) and value.get("name"):
+        return Author(str(value["name"]), value.get("email"), value.get("uri") or value.get("url"))
+    return None

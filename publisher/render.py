@@ -1,0 +1,154 @@
+"""Markdown to the HTML that feeds and newsletters carry: GitHub-flavoured, with absolute links."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from publisher.posts import Post
+
+_HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
+_URL_ATTR = re.compile(
+    r"""(\s(?:href|src|poster|cite)\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE
+)
+_SRCSET = re.compile(r"""(\ssrcset\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_IMAGE = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+_FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+_TLDR = re.compile(
+    r"^\s*(?:<(strong|b|em)>\s*)?TL;?\s?DR\s*:?\s*(?:</(?:strong|b|em)>)?\s*[:.\u2013\u2014-]?\s*",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A post's HTML and the parts of it that feeds and newsletters show on their own."""
+
+    html: str
+    summary_html: str
+    summary_text: str
+    headings: tuple[Heading, ...]
+    image: Image | None
+
+
+def markdown_to_html(text: str) -> str:
+    """CommonMark with GitHub's extensions; authors' raw HTML passes, minus GitHub's tag filter."""
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    options = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES
+    return cmarkgfm.github_flavored_markdown_to_html(text, options=options)
+
+
+def render(post: Post, body: str) -> Rendered:
+    """Render a post's body and pick out its summary, headings and first image."""
+    content, headings = add_heading_ids(markdown_to_html(body))
+    content = absolute_urls(content, post.url)
+    summary_html = absolute_urls(_summary_html(post, body, content), post.url)
+    return Rendered(
+        html=content,
+        summary_html=summary_html,
+        summary_text=html_to_line(summary_html),
+        headings=headings,
+        image=first_image(content),
+    )
+
+
+def add_heading_ids(content: str) -> tuple[str, tuple[Heading, ...]]:
+    """Give each heading the id kramdown gives it, so anchors match the pages Jekyll builds."""
+    used: dict[str, int] = {}
+    headings = []
+
+    def with_id(match: re.Match[str]) -> str:
+        level, inner = int(match.group(1)), match.group(2)
+        text = html_to_line(inner)
+        anchor = kramdown_id(text)
+        if anchor in used:
+            used[anchor] += 1
+            anchor = f"{anchor}-{used[anchor]}"
+        else:
+            used[anchor] = 0
+        headings.append(Heading(level, text, anchor))
+        return f'<h{level} id="{anchor}">{inner}</h{level}>'
+
+    return _HEADING.sub(with_id, content), tuple(headings)
+
+
+def kramdown_id(text: str) -> str:
+    """kramdown's auto_ids rule: ASCII letters, digits and hyphens, lower case."""
+    anchor = re.sub(r"^[^a-zA-Z]+", "", text)
+    anchor = re.sub(r"[^a-zA-Z0-9 -]", "", anchor).replace(" ", "-").lower()
+    return anchor or "section"
+
+
+def absolute_urls(content: str, base: str) -> str:
+    """Resolve relative links and images against the post's URL: readers and mail have no base."""
+
+    def fix(url: str) -> str:
+        url = html.unescape(url).strip()
+        absolute = url if urlsplit(url).scheme else urljoin(base, url)
+        return html.escape(absolute, quote=True)
+
+    def attr(match: re.Match[str]) -> str:
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        return f'{match.group(1)}"{fix(value)}"'
+
+    def srcset(match: re.Match[str]) -> str:
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        candidates = []
+        for candidate in html.unescape(value).split(","):
+            parts = candidate.split()
+            if parts:
+                candidates.append(" ".join([fix(parts[0]), *parts[1:]]))
+        return f'{match.group(1)}"{", ".join(candidates)}"'
+
+    return _SRCSET.sub(srcset, _URL_ATTR.sub(attr, content))
+
+
+def first_image(content: str) -> Image | None:
+    match = _IMAGE.search(content)
+    if not match:
+        return None
+    attrs = {
+        m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or "")
+        for m in _ATTR.finditer(match.group(0))
+    }
+    return Image(attrs["src"], attrs.get("alt", "")) if attrs.get("src") else None
+
+
+def html_to_line(fragment: str) -> str:
+    """Plain text of a small HTML fragment, on one line."""
+    return " ".join(html.unescape(_TAG.sub("", fragment)).split())
+
+
+def _summary_html(post: Post, body: str, content: str) -> str:
+    if post.summary is not None:
+        return _drop_tldr(markdown_to_html(post.summary).strip())
+    if post.excerpt_separator and post.excerpt_separator in body.lstrip("\n"):
+        excerpt = body.lstrip("\n").split(post.excerpt_separator, 1)[0]
+        return _drop_tldr(markdown_to_html(excerpt).strip())
+    match = _FIRST_PARAGRAPH.search(content)
+    return f"<p>{_drop_tldr(match.group(1))}</p>" if match else ""
+
+
+def _drop_tldr(fragment: str) -> str:
+    if fragment.startswith("<p>"):
+        return "<p>" + _TLDR.sub("", fragment[3:], count=1)
+    return _TLDR.sub("", fragment, count=1)

@@ -1,0 +1,60 @@
+"""Repairs for text damaged on its way into a post, and slugs that are safe in paths and URLs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# A UTF-8 lead byte read as Latin-1/cp1252 (Â..ô) followed by a continuation byte read the
+# same way. Clean text almost never has this pair, so only matching lines go through ftfy.
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
+    "\u02dc\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a"
+    "\u20ac\u2122]"
+)
+# Everything outside XML 1.0's Char production (tab, newline and carriage return are allowed).
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One line that was changed, and why."""
+
+    line: int
+    kind: str
+    before: str
+    after: str
+
+
+def repair(text: str) -> tuple[str, list[Repair]]:
+    """Fix mojibake and strip characters XML forbids, line by line; clean lines stay as they are."""
+    if text.isascii() and not _NOT_XML.search(text):
+        return text, []
+    lines = text.split("\n")
+    repairs: list[Repair] = []
+    for number, line in enumerate(lines, start=1):
+        fixed = line
+        if _NOT_XML.search(fixed):
+            fixed = _NOT_XML.sub("", fixed)
+            repairs.append(Repair(number, "control", line, fixed))
+        if _MOJIBAKE_HINT.search(fixed):
+            import ftfy
+
+            unbroken = ftfy.fix_encoding(fixed)
+            if unbroken != fixed:
+                repairs.append(Repair(number, "mojibake", fixed, unbroken))
+                fixed = unbroken
+        lines[number - 1] = fixed
+    return "\n".join(lines), repairs
+
+
+def strip_forbidden(text: str) -> str:
+    """Drop characters that XML 1.0 cannot carry."""
+    return _NOT_XML.sub("", text)
+
+
+def slugify(name: str) -> str:
+    """Lower-case words joined by hyphens; letters of any script are kept, so no tag is dropped."""
+    normal = unicodedata.normalize("NFKC", name).casefold()
+    return "-".join(re.findall(r"[^\W_]+", normal))
