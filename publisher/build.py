@@ -50,9 +50,10 @@ class Report:
     seconds: float = 0.0
 
 
-def load_posts(site: Site, cache: Cache, track: Track = no_progress) -> tuple[list[Post], Problems]:
+def load_posts(
+    site: Site, cache: Cache, problems: Problems, track: Track = no_progress
+) -> list[Post]:
     """Read every post (from the cache when the file is unchanged) and check ids are unique."""
-    problems = Problems()
     paths = discover(site)
     if not site.posts_dirs():
         problems.warning(
@@ -71,7 +72,7 @@ def load_posts(site: Site, cache: Cache, track: Track = no_progress) -> tuple[li
             posts.append(post)
     cache.forget_missing({p.relative_to(site.root).as_posix() for p in paths})
     _check_unique_ids(posts, problems)
-    return posts, problems
+    return posts
 
 
 def _check_unique_ids(posts: list[Post], problems: Problems) -> None:
@@ -158,16 +159,20 @@ def _unique_slugs(
 
 def build(
     site: Site,
+    problems: Problems,
     now: datetime,
     drafts: bool = False,
     future: bool = False,
     write: bool = True,
     track: Track = no_progress,
 ) -> Report:
-    """Check every post, then, if nothing is wrong and `write` is set, write every feed."""
+    """Check every post, then, if nothing is wrong and `write` is set, write every feed.
+
+    `problems` holds what the configuration's check found; the run adds to it.
+    """
     started = time.perf_counter()
     cache = Cache.load(site)
-    posts, problems = load_posts(site, cache, track)
+    posts = load_posts(site, cache, problems, track)
     report = Report(problems)
     if not problems.errors:
         report.selection = select(posts, now, drafts, future)

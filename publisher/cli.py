@@ -97,11 +97,11 @@ def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) 
 
 def run(root: Path, now: datetime, drafts: bool, future: bool, write: bool) -> Report:
     try:
-        site = load_site(root.resolve())
+        site, problems = load_site(root.resolve())
     except SiteError as exc:
         print_problems(exc.problems)
         sys.exit(EXIT_INVALID)
-    return build(site, now, drafts=drafts, future=future, write=write, track=track)
+    return build(site, problems, now, drafts=drafts, future=future, write=write, track=track)
 
 
 def print_problems(problems: Problems) -> None:

@@ -97,8 +97,8 @@ _FEED_KEYS = set(FeedOptions.__dataclass_fields__)
 _SECTIONS = {"site", "feeds"}
 
 
-def load_site(root: Path) -> Site:
-    """Read the site's configuration, raising SiteError with every problem found."""
+def load_site(root: Path) -> tuple[Site, Problems]:
+    """Read the site's configuration and its warnings, raising SiteError on any error."""
     problems = Problems()
     toml_path = root / CONFIG_FILE
     jekyll_path = root / JEKYLL_CONFIG_FILE
@@ -119,7 +119,7 @@ def load_site(root: Path) -> Site:
         site = None
     if problems.errors or site is None:
         raise SiteError(problems)
-    return site
+    return site, problems
 
 
 def _read_toml(path: Path, problems: Problems) -> dict[str, Any] | None:

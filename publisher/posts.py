@@ -143,6 +143,9 @@ def _split_front_matter(
             name, f"invalid YAML in front matter: {reason}", line, "fix the YAML on that line"
         )
         return None
+    except ValueError as exc:
+        problems.error(name, f"impossible value in front matter: {exc}", hint="check its dates")
+        return None
     if data is None:
         data = {}
     if not isinstance(data, dict):

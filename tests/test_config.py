@@ -1,0 +1,75 @@
+"""An existing Jekyll blog works unchanged: settings come from _config.yml when there is no TOML."""
+
+import json
+
+JEKYLL_CONFIG = """
+title: Jekyll Blog
+url: https://jekyll.example.com
+baseurl: /notes
+description: From Jekyll.
+author:
+  name: Jay Kyll
+  email: jay@example.com
+lang: fr
+timezone: Europe/Paris
+permalink: /:categories/:title/
+feed:
+  path: atom.xml
+  posts_limit: 1
+  icon: /icon.png
+"""
+
+
+def jekyll_site(site):
+    (site.root / "publisher.toml").unlink()
+    (site.root / "_config.yml").write_text(JEKYLL_CONFIG)
+    path = site.root / "_posts" / "2024-05-01-bonjour.md"
+    path.parent.mkdir()
+    path.write_text("---\ntitle: Bonjour\ncategories: news\n---\n\nSalut.\n")
+    (site.root / "_posts" / "2024-04-01-older.md").write_text("---\ntitle: Older\n---\nx\n")
+    return site
+
+
+def test_jekyll_config_is_read(site):
+    jekyll_site(site).build()
+    feed = site.feed("atom.xml")
+    assert feed.feed.title == "Jekyll Blog"
+    assert feed.feed.language == "fr"
+    assert feed.feed.links[0].href == "https://jekyll.example.com/notes/atom.xml"
+    assert feed.feed.icon == "https://jekyll.example.com/notes/icon.png"
+    assert [e.title for e in feed.entries] == ["Bonjour"]
+    entry = feed.entries[0]
+    assert entry.link == "https://jekyll.example.com/notes/news/bonjour/"
+    assert entry.published == "2024-05-01T00:00:00+02:00"
+    assert entry.author_detail.email == "jay@example.com"
+
+
+def test_rss_author_with_email(site):
+    jekyll_site(site).build()
+    assert site.feed("rss.xml").entries[0].author == "jay@example.com (Jay Kyll)"
+
+
+def test_unknown_settings_are_warned_about(site):
+    site.config("[site]\ntitle='T'\nurl='https://example.com'\ntitel='typo'\n[feed]\nx=1\n")
+    result = site.run("check")
+    assert "unknown setting site.titel is ignored" in result.output
+    assert "unknown section [feed] is ignored" in result.output
+
+
+def test_icon_logo_and_language_reach_every_format(site):
+    site.config(
+        "[site]\ntitle='T'\nurl='https://example.com'\nlanguage='de'\n"
+        "icon='/favicon.png'\nlogo='https://cdn.example.com/logo.png'\n"
+    )
+    site.post("2024-01-01-a.md")
+    site.build()
+    atom = site.feed("feed.xml").feed
+    assert atom.icon == "https://example.com/favicon.png"
+    assert atom.logo == "https://cdn.example.com/logo.png"
+    assert site.feed("rss.xml").feed.language == "de"
+    data = json.loads(site.output("feed.json").read_text())
+    assert (data["icon"], data["favicon"], data["language"]) == (
+        "https://cdn.example.com/logo.png",
+        "https://example.com/favicon.png",
+        "de",
+    )

@@ -1,0 +1,127 @@
+"""What lands in the output folder: deterministic, atomic, complete and safe."""
+
+import json
+import os
+
+from tests.conftest import parse_feed
+
+
+def output_files(site):
+    return sorted(p for p in (site.root / "_site").rglob("*") if p.is_file())
+
+
+def test_two_builds_give_identical_bytes(site, tmp_path):
+    site.post("2024-01-01-a.md", "title: A\ntags: [x, y]")
+    site.build()
+    first = {p: p.read_bytes() for p in output_files(site)}
+    (site.root / ".publisher").rename(tmp_path / "old-cache")
+    site.build()
+    assert {p: p.read_bytes() for p in output_files(site)} == first
+
+
+def test_unchanged_files_keep_their_mtime(site):
+    site.post("2024-01-01-a.md", "title: A")
+    site.build()
+    feed = site.output("feed.xml")
+    os.utime(feed, ns=(1_000_000_000, 1_000_000_000))
+    site.post("2024-01-01-a.md", "title: A", "Hello.")
+    result = site.build()
+    assert feed.stat().st_mtime_ns == 1_000_000_000
+    assert "0 files written, 3 unchanged" in result.output
+
+
+def test_a_changed_post_rewrites_its_feeds(site):
+    site.post("2024-01-01-a.md", "title: A")
+    site.build()
+    site.post("2024-01-01-a.md", "title: A new title")
+    result = site.build()
+    assert site.feed().entries[0].title == "A new title"
+    assert "3 files written" in result.output
+
+
+def test_no_temporary_files_are_left(site):
+    site.post("2024-01-01-a.md", "title: A")
+    site.build()
+    assert not [p for p in output_files(site) if p.name.startswith(".")]
+
+
+def test_limit_keeps_the_newest(site):
+    site.config("[site]\ntitle='T'\nurl='https://example.com'\n[feeds]\nlimit=2\n")
+    for day in range(1, 6):
+        site.post(f"2024-01-0{day}-p{day}.md", f"title: P{day}")
+    site.build()
+    assert [e.title for e in site.feed().entries] == ["P5", "P4"]
+
+
+def test_limit_zero_means_every_post(site):
+    site.config("[site]\ntitle='T'\nurl='https://example.com'\n[feeds]\nlimit=0\n")
+    for day in range(1, 25):
+        site.post(f"2024-01-{day:02}-p{day}.md", f"title: P{day}")
+    site.build()
+    assert len(site.feed().entries) == 24
+
+
+def test_tags_with_spaces_hyphens_and_other_scripts_get_feeds(site):
+    site.post(
+        "2024-01-01-a.md", "title: A\ntags: [Machine Learning, self-hosting, Überblick, 日本語]"
+    )
+    site.build()
+    for slug in ("machine-learning", "self-hosting", "überblick", "日本語"):
+        feed = parse_feed(site.output(f"tags/{slug}/feed.xml"))
+        assert feed.entries[0].title == "A"
+        assert json.loads(site.output(f"tags/{slug}/feed.json").read_text())["items"]
+
+
+def test_tags_differing_in_case_share_a_feed(site):
+    site.post("2024-01-01-a.md", "title: A\ntags: [Python]")
+    site.post("2024-01-02-b.md", "title: B\ntags: [python]")
+    site.build()
+    assert len(parse_feed(site.output("tags/python/feed.xml")).entries) == 2
+
+
+def test_tags_with_the_same_slug_are_both_kept(site):
+    site.post("2024-01-01-a.md", "title: A\ntags: [C++, C]")
+    result = site.build()
+    folders = sorted(p.name for p in (site.root / "_site" / "tags").iterdir())
+    assert len(folders) == 2
+    assert "shares the slug 'c'" in result.output
+
+
+def test_control_characters_are_stripped_and_reported(site):
+    site.post("2024-01-01-a.md", "title: Bad\x0btitle", "Body\x01 text.")
+    result = site.build()
+    assert site.feed().entries[0].title == "Badtitle"
+    assert "2024-01-01-a.md:2: warning: removed characters XML cannot carry" in result.output
+    assert "2024-01-01-a.md:5: warning" in result.output
+
+
+def test_untrusted_titles_are_escaped(site):
+    site.post("2024-01-01-a.md", 'title: "<script>alert(1)</script> & co"')
+    site.build()
+    raw = site.output("feed.xml").read_text()
+    assert "<script>" not in raw
+    assert site.feed().entries[0].title == "<script>alert(1)</script> & co"
+    data = json.loads(site.output("feed.json").read_text())
+    assert data["items"][0]["title"] == "<script>alert(1)</script> & co"
+
+
+def test_feed_paths_are_configurable(site):
+    site.config(
+        "[site]\ntitle='T'\nurl='https://example.com'\n"
+        "[feeds]\natom='atom.xml'\nrss='feeds/rss.xml'\njson='feeds/feed.json'\ntags=''\n"
+    )
+    site.post("2024-01-01-a.md", "title: A\ntags: [x]\ncategory: News")
+    site.build()
+    assert parse_feed(site.output("atom.xml")).feed.links[0].href == "https://example.com/atom.xml"
+    assert parse_feed(site.output("feeds/rss.xml")).entries
+    assert site.output("categories/news/atom.xml").exists()
+    assert not site.output("tags").exists()
+
+
+def test_a_feed_path_cannot_leave_the_output_folder(site):
+    site.config("[site]\ntitle='T'\nurl='https://example.com'\n[feeds]\natom='../../evil.xml'\n")
+    site.post("2024-01-01-a.md")
+    result = site.run("build")
+    assert result.exit_code == 1
+    assert "leaves the output folder" in result.output
+    assert not (site.root.parent / "evil.xml").exists()
