@@ -15,7 +15,7 @@ from typing import TypeVar
 from publisher.cache import Cache, stamp
 from publisher.config import Site
 from publisher.feeds import FORMATS, Entry, Feed, render_feed
-from publisher.output import inside, write_if_changed
+from publisher.output import Staging, inside
 from publisher.posts import Post, discover, is_future, read_body, read_post
 from publisher.problems import Problems
 from publisher.render import Rendered, render
@@ -186,24 +186,20 @@ def build(
 
 def _write_feeds(site: Site, report: Report, cache: Cache, track: Track) -> None:
     output = site.root / site.feeds.output
-    paths = {
-        fmt_path: (feed, fmt)
-        for feed in report.feeds
-        for fmt in FORMATS
-        if (fmt_path := feed.path(site, fmt))
-    }
+    paths = [feed.path(site, fmt) for feed in report.feeds for fmt in FORMATS]
     key = _build_key(cache, report.selection.published)
     if _outputs_current(cache, output, key, paths):
         report.unchanged.extend(paths)
         return
     rendered: dict[str, Rendered] = {}
-    stamps = {}
-    for path, (feed, fmt) in track(paths.items(), "Writing feeds", len(paths)):
-        entries = [Entry(post, _rendered(site, post, rendered)) for post in feed.posts]
-        target = inside(output, path)
-        changed = write_if_changed(target, render_feed(site, feed, entries, fmt))
-        (report.written if changed else report.unchanged).append(path)
-        stamps[path] = stamp(target.stat())
+    with Staging() as staging:
+        for feed in track(report.feeds, "Writing feeds", len(report.feeds)):
+            entries = [Entry(post, _rendered(site, post, rendered)) for post in feed.posts]
+            for fmt, data in render_feed(site, feed, entries).items():
+                path = feed.path(site, fmt)
+                changed = staging.write(inside(output, path), data)
+                (report.written if changed else report.unchanged).append(path)
+    stamps = {path: stamp(inside(output, path).stat()) for path in paths}
     cache.build = {"key": key, "outputs": stamps}
 
 
@@ -218,7 +214,7 @@ def _build_key(cache: Cache, posts: list[Post]) -> str:
     return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
 
-def _outputs_current(cache: Cache, output: Path, key: str, paths: dict) -> bool:
+def _outputs_current(cache: Cache, output: Path, key: str, paths: list[str]) -> bool:
     """True when the last build used the same inputs and its files are still as it left them."""
     recorded = cache.build.get("outputs", {})
     if cache.build.get("key") != key or set(recorded) != set(paths):

@@ -74,9 +74,10 @@ def stamp(stat: os.stat_result) -> list[int]:
 
 
 def _post_to_json(post: Post) -> dict[str, Any]:
-    data = asdict(post)
+    data = {name: getattr(post, name) for name in Post.__dataclass_fields__}
     data["date"] = post.date.isoformat()
     data["updated"] = post.updated.isoformat()
+    data["author"] = vars(post.author) if post.author else None
     return data
 
 

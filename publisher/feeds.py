@@ -55,24 +55,21 @@ class Feed:
 FORMATS = ("atom", "rss", "json")
 
 
-def render_feed(site: Site, feed: Feed, entries: list[Entry], fmt: str) -> bytes:
-    """The bytes of one feed file; the same input always gives the same bytes."""
-    if fmt == "json":
-        return json_feed(site, feed, entries)
-    return xml_feed(site, feed, entries, fmt)
+def render_feed(site: Site, feed: Feed, entries: list[Entry]) -> dict[str, bytes]:
+    """The bytes of the feed in each format; the same input always gives the same bytes."""
+    atom, rss = xml_feeds(site, feed, entries)
+    return {"atom": atom, "rss": rss, "json": json_feed(site, feed, entries)}
 
 
-def xml_feed(site: Site, feed: Feed, entries: list[Entry], fmt: str) -> bytes:
+def xml_feeds(site: Site, feed: Feed, entries: list[Entry]) -> tuple[bytes, bytes]:
+    """Atom and RSS from one FeedGenerator, so each entry is converted once."""
     from feedgen.feed import FeedGenerator
 
-    self_url = site.absolute(feed.path(site, fmt))
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
-    fg.id(self_url)
+    fg.id(site.absolute(feed.path(site, "atom")))
     fg.title(feed.title)
     fg.description(feed.description or feed.title)
-    fg.link(href=self_url, rel="self", type=_mime(fmt))
-    fg.link(href=site.url + "/", rel="alternate", type="text/html")
     fg.language(site.language)
     fg.generator(*GENERATOR)
     fg.author(_person(site.author or Author(site.title)))
@@ -83,9 +80,17 @@ def xml_feed(site: Site, feed: Feed, entries: list[Entry], fmt: str) -> bytes:
     fg.updated(newest_update(entries))
     for entry in entries:
         _add_entry(fg, site, entry)
-    if fmt == "atom":
-        return _fix_atom(fg.atom_str(pretty=True), site)
-    return _fix_rss(fg.rss_str(pretty=True), site)
+    _set_links(fg, site, feed, "atom")
+    atom = _fix_atom(fg, site)
+    _set_links(fg, site, feed, "rss")
+    return atom, _fix_rss(fg, site)
+
+
+def _set_links(fg, site: Site, feed: Feed, fmt: str) -> None:
+    """Self first and the site last: feedgen makes the last link RSS's channel link."""
+    self_link = {"href": site.absolute(feed.path(site, fmt)), "rel": "self", "type": _mime(fmt)}
+    site_link = {"href": site.url + "/", "rel": "alternate", "type": "text/html"}
+    fg.link([self_link, site_link], replace=True)
 
 
 def _add_entry(fg, site: Site, entry: Entry) -> None:
@@ -109,40 +114,39 @@ def _add_entry(fg, site: Site, entry: Entry) -> None:
         fe.content(rendered.html, type="html")
 
 
-def _fix_atom(data: bytes, site: Site) -> bytes:
-    """Restore entry links' rel and type (feedgen issue #135) and add hub links."""
-    from lxml import etree
+def _fix_atom(fg, site: Site) -> bytes:
+    """Restore entry links' rel and type (feedgen issue #135) and add hub links.
 
-    root = etree.fromstring(data)
-    for link in root.iterfind(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}link"):
+    feedgen's own tree (`_create_atom`, stable in the pinned 1.0 series) is edited in place
+    rather than parsing its output again. In that tree Atom elements carry no namespace of
+    their own: the root's default namespace covers them when serialized.
+    """
+    root, document = fg._create_atom(extensions=True)
+    for link in root.iterfind("entry/link"):
         link.set("rel", "alternate")
         link.set("type", "text/html")
-    _insert_hubs(root, site, etree.QName(ATOM_NS, "link").text)
-    return _serialize(root)
+    _insert_hubs(root, site, "link")
+    return _serialize(document)
 
 
-def _fix_rss(data: bytes, site: Site) -> bytes:
-    from lxml import etree
-
-    root = etree.fromstring(data)
-    _insert_hubs(root.find("channel"), site, etree.QName(ATOM_NS, "link").text)
-    return _serialize(root)
+def _fix_rss(fg, site: Site) -> bytes:
+    root, document = fg._create_rss(extensions=True)
+    _insert_hubs(root.find("channel"), site, f"{{{ATOM_NS}}}link")
+    return _serialize(document)
 
 
 def _insert_hubs(parent, site: Site, tag: str) -> None:
     from lxml import etree
 
-    anchor = parent.find(f"{{{ATOM_NS}}}link[@rel='self']")
+    anchor = parent.find(f"{tag}[@rel='self']")
     for hub in reversed(site.hubs):
-        link = etree.Element(tag, href=hub, rel="hub")
-        link.tail = anchor.tail
-        anchor.addnext(link)
+        anchor.addnext(etree.Element(tag, href=hub, rel="hub"))
 
 
-def _serialize(root) -> bytes:
+def _serialize(document) -> bytes:
     from lxml import etree
 
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8") + b"\n"
+    return etree.tostring(document, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
 def json_feed(site: Site, feed: Feed, entries: list[Entry]) -> bytes:
@@ -165,7 +169,7 @@ def json_feed(site: Site, feed: Feed, entries: list[Entry]) -> bytes:
     if site.hubs:
         document["hubs"] = [{"type": "WebSub", "url": hub} for hub in site.hubs]
     document["items"] = [_json_item(site, entry) for entry in entries]
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
 def _json_item(site: Site, entry: Entry) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from types import TracebackType
 
 
 class UnsafePath(ValueError):
@@ -19,26 +20,56 @@ def inside(folder: Path, relative: str) -> Path:
     return target
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Atomically replace `path` with `data`, unless it already holds exactly those bytes.
-
-    An unchanged file keeps its mtime, so web servers keep answering conditional GETs with 304.
-    """
+def unchanged(path: Path, data: bytes) -> bool:
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
+        return path.stat().st_size == len(data) and path.read_bytes() == data
     except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
+        return False
+
+
+class Staging:
+    """Files written beside their targets, flushed to disk once, then each renamed into place.
+
+    A file whose bytes did not change is left alone, so its mtime stays and web servers keep
+    answering conditional GETs with 304. Leaving the block with an error discards every
+    temporary file and replaces nothing.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, Path]] = []
+
+    def write(self, path: Path, data: bytes) -> bool:
+        """Stage `data` for `path`; False when the file already holds exactly these bytes."""
+        if unchanged(path, data):
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        self.pending.append((temporary, path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return True
+        return True
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is not None:
+            for temporary, _ in self.pending:
+                Path(temporary).unlink(missing_ok=True)
+            return
+        if self.pending:
+            os.sync()
+        for temporary, path in self.pending:
+            os.replace(temporary, path)
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Atomically replace one file with `data`, unless it already holds exactly those bytes."""
+    with Staging() as staging:
+        return staging.write(path, data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
 
@@ -35,44 +36,51 @@ def permalink(
 ) -> str:
     """The site-relative URL of a post; `date` must already be in the site's timezone."""
     pattern = STYLES.get(template, template)
-    values = _placeholders(date, slug, categories)
-    values["name"] = jekyll_slugify(basename)
+    values = _placeholders(date, slug, categories, basename)
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in values:
             raise PermalinkError(f"unknown permalink placeholder :{name}")
-        return quote(values[name], safe="-._~!$&'()*+,;=:@/")
+        return quote(values[name](), safe="-._~!$&'()*+,;=:@/")
 
     url = re.sub("/+", "/", _PLACEHOLDER.sub(substitute, pattern))
     url = re.sub(r"/\.+/", "/", url)
     return url if url.startswith("/") else "/" + url
 
 
-def _placeholders(date: datetime, slug: str, categories: list[str]) -> dict[str, str]:
+def _placeholders(
+    date: datetime, slug: str, categories: list[str], basename: str
+) -> dict[str, Callable[[], str]]:
+    """Each placeholder's value, computed only if the template uses it."""
     unique_categories = list(dict.fromkeys(category.lower() for category in categories))
+
+    def strftime(spec: str) -> Callable[[], str]:
+        return lambda: date.strftime(spec)
+
     return {
-        "year": date.strftime("%Y"),
-        "month": date.strftime("%m"),
-        "day": date.strftime("%d"),
-        "hour": date.strftime("%H"),
-        "minute": date.strftime("%M"),
-        "second": date.strftime("%S"),
-        "i_day": str(date.day),
-        "i_month": str(date.month),
-        "short_year": date.strftime("%y"),
-        "y_day": date.strftime("%j"),
-        "short_month": date.strftime("%b"),
-        "long_month": date.strftime("%B"),
-        "week": date.strftime("%V"),
-        "w_year": date.strftime("%G"),
-        "w_day": str(date.isoweekday()),
-        "short_day": date.strftime("%a"),
-        "long_day": date.strftime("%A"),
-        "title": jekyll_slugify(slug, pretty=True, cased=True),
-        "slug": jekyll_slugify(slug),
-        "categories": "/".join(unique_categories),
-        "slugified_categories": "/".join(jekyll_slugify(c) for c in unique_categories),
-        "collection": "posts",
-        "output_ext": ".html",
+        "year": strftime("%Y"),
+        "month": strftime("%m"),
+        "day": strftime("%d"),
+        "hour": strftime("%H"),
+        "minute": strftime("%M"),
+        "second": strftime("%S"),
+        "i_day": lambda: str(date.day),
+        "i_month": lambda: str(date.month),
+        "short_year": strftime("%y"),
+        "y_day": strftime("%j"),
+        "short_month": strftime("%b"),
+        "long_month": strftime("%B"),
+        "week": strftime("%V"),
+        "w_year": strftime("%G"),
+        "w_day": lambda: str(date.isoweekday()),
+        "short_day": strftime("%a"),
+        "long_day": strftime("%A"),
+        "title": lambda: jekyll_slugify(slug, pretty=True, cased=True),
+        "slug": lambda: jekyll_slugify(slug),
+        "name": lambda: jekyll_slugify(basename),
+        "categories": lambda: "/".join(unique_categories),
+        "slugified_categories": lambda: "/".join(jekyll_slugify(c) for c in unique_categories),
+        "collection": lambda: "posts",
+        "output_ext": lambda: ".html",
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from publisher.posts import Post
 
@@ -14,6 +14,7 @@ _URL_ATTR = re.compile(
     r"""(\s(?:href|src|poster|cite)\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE
 )
 _SRCSET = re.compile(r"""(\ssrcset\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _IMAGE = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
@@ -101,10 +102,15 @@ def kramdown_id(text: str) -> str:
 def absolute_urls(content: str, base: str) -> str:
     """Resolve relative links and images against the post's URL: readers and mail have no base."""
 
+    resolved: dict[str, str] = {}
+
     def fix(url: str) -> str:
-        url = html.unescape(url).strip()
-        absolute = url if urlsplit(url).scheme else urljoin(base, url)
-        return html.escape(absolute, quote=True)
+        if _HAS_SCHEME.match(url):
+            return url.replace('"', "&quot;")
+        if url not in resolved:
+            plain = html.unescape(url).strip() if "&" in url else url.strip()
+            resolved[url] = html.escape(urljoin(base, plain), quote=True)
+        return resolved[url]
 
     def attr(match: re.Match[str]) -> str:
         value = match.group(2) if match.group(2) is not None else match.group(3)
@@ -113,7 +119,7 @@ def absolute_urls(content: str, base: str) -> str:
     def srcset(match: re.Match[str]) -> str:
         value = match.group(2) if match.group(2) is not None else match.group(3)
         candidates = []
-        for candidate in html.unescape(value).split(","):
+        for candidate in value.split(","):
             parts = candidate.split()
             if parts:
                 candidates.append(" ".join([fix(parts[0]), *parts[1:]]))

@@ -1,0 +1,147 @@
+"""Time `publisher build` on generated sites, side by side with Hugo when it is installed.
+
+    .venv/bin/python bench/build.py            # 1,000 and 10,000 posts
+    .venv/bin/python bench/build.py --sizes 1000 --runs 1
+
+Prints wall time, posts per second and peak memory (the build process's own maximum RSS),
+median of --runs runs, for: a cold build with the default limit of 20, a cold build with every
+entry in every feed, and a rebuild where nothing changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CATEGORIES = [f"Category {n}" for n in range(10)]
+TAGS = [f"tag-{n}" for n in range(40)] + ["Machine Learning", "Überblick"]
+PARAGRAPH = (
+    "This paragraph talks about the course in some detail, with a [relative link](../notes/) "
+    "and an [absolute one](https://example.org/page), some *emphasis*, some `code`, and enough "
+    "words to make the post about the size of a real review on a small personal blog. "
+)
+
+
+def post_text(number: int, rng: random.Random) -> str:
+    tags = rng.sample(TAGS, 3)
+    sections = []
+    for title in ("The Good", "The not so Good", "Overall"):
+        sections.append(f"## {title}\n\n" + "\n\n".join([PARAGRAPH * 2] * 3))
+        sections.append("- one point\n- another point\n- a third point")
+    return (
+        "---\nlayout: post\n"
+        f"title: Review number {number}\ncategory: {rng.choice(CATEGORIES)}\n"
+        f"tags: [{', '.join(tags)}]\n---\n\n"
+        f"**TL;DR**: Post {number} is a short verdict on a course, in one sentence.\n\n"
+        f"![A chart](images/chart-{number}.png)\n\n" + "\n\n".join(sections) + "\n"
+    )
+
+
+def make_site(root: Path, count: int, limit: int) -> None:
+    rng = random.Random(count)
+    posts = root / "posts"
+    posts.mkdir(parents=True)
+    start = 18_000
+    for number in range(count):
+        day = time.strftime("%Y-%m-%d", time.gmtime((start + number // 3) * 86_400))
+        (posts / f"{day}-review-{number}.md").write_text(post_text(number, rng), encoding="utf-8")
+    (root / "publisher.toml").write_text(
+        f"[site]\ntitle = 'Bench'\nurl = 'https://example.com'\n[feeds]\nlimit = {limit}\n"
+    )
+
+
+def make_hugo_site(source: Path, root: Path) -> None:
+    """The same posts as a Hugo site that renders only its RSS feeds."""
+    content = root / "content" / "posts"
+    content.mkdir(parents=True)
+    for path in (source / "posts").iterdir():
+        text = path.read_text(encoding="utf-8")
+        date = path.name[:10]
+        text = text.replace("---\nlayout: post\n", f"---\ndate: {date}\n", 1)
+        text = text.replace("category: ", "categories: ", 1)
+        (content / path.name).write_text(text, encoding="utf-8")
+    (root / "hugo.toml").write_text(
+        "baseURL = 'https://example.com/'\ntitle = 'Bench'\n"
+        "disableKinds = ['sitemap', 'robotsTXT', '404']\n"
+        "[outputs]\nhome = ['rss']\nsection = ['rss']\ntaxonomy = ['rss']\nterm = ['rss']\n"
+        "page = []\n"
+    )
+
+
+def measure(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS in MB of one run of `command`."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"{command} failed: {process.stderr.read().decode()}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def median_of(runs: int, command: list[str], cwd: Path, before=None) -> tuple[float, float]:
+    results = []
+    for _ in range(runs):
+        if before:
+            before()
+        results.append(measure(command, cwd))
+    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
+
+
+def report(label: str, count: int, seconds: float, megabytes: float) -> None:
+    print(f"{label:<44} {seconds:8.2f} s {count / seconds:10.0f} posts/s {megabytes:8.0f} MB")
+
+
+def bench(count: int, runs: int, work: Path) -> None:
+    publisher = [str(Path(sys.executable).with_name("publisher")), "build"]
+    for limit in (20, 0):
+        site = work / f"site-{count}-{limit}"
+        make_site(site, count, limit)
+
+        def clean(site: Path = site) -> None:
+            shutil.rmtree(site / "_site", ignore_errors=True)
+            shutil.rmtree(site / ".publisher", ignore_errors=True)
+
+        which = "default limit" if limit else "all entries"
+        report(
+            f"publisher, {count} posts, {which}", count, *median_of(runs, publisher, site, clean)
+        )
+        if limit:
+            seconds, megabytes = median_of(runs, publisher, site)
+            report(f"publisher, {count} posts, nothing changed", count, seconds, megabytes)
+    hugo = shutil.which("hugo")
+    if not hugo:
+        print("hugo: not installed (apt-get install hugo) - no side-by-side figure")
+        return
+    hugo_site = work / f"hugo-{count}"
+    make_hugo_site(work / f"site-{count}-20", hugo_site)
+
+    def clean_hugo() -> None:
+        shutil.rmtree(hugo_site / "public", ignore_errors=True)
+
+    command = [hugo, "--quiet", "--noBuildLock"]
+    report(
+        f"hugo, {count} posts, RSS only", count, *median_of(runs, command, hugo_site, clean_hugo)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="publisher-bench-") as folder:
+        for count in args.sizes:
+            bench(count, args.runs, Path(folder))
+
+
+if __name__ == "__main__":
+    main()
