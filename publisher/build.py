@@ -7,17 +7,16 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TypeVar
 
 from publisher.cache import Cache, stamp
 from publisher.config import Site
-from publisher.feeds import FORMATS, Entry, Feed, render_feed
+from publisher.feeds import Entry, Feed, render_feed
 from publisher.output import Staging, inside
 from publisher.posts import Post, discover, is_future, read_body, read_post
-from publisher.problems import Problems
+from publisher.problems import Problem, Problems
 from publisher.render import Rendered, render
 from publisher.text import slugify
 
@@ -39,38 +38,55 @@ class Selection:
 
 
 @dataclass
+class Counts:
+    """How much a run published; kept with the cache so a run with nothing to do can say it."""
+
+    published: int = 0
+    drafts: int = 0
+    future: int = 0
+    category_feeds: int = 0
+    tag_feeds: int = 0
+    site_entries: int = 0
+
+
+@dataclass
 class Report:
     """What a run did, for its closing summary."""
 
     problems: Problems
-    selection: Selection | None = None
-    feeds: list[Feed] = field(default_factory=list)
+    counts: Counts | None = None
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
+def find_sources(site: Site) -> dict[str, os.stat_result]:
+    """Every post file by its site-relative name, with the stat that says whether it changed."""
+    return {path.relative_to(site.root).as_posix(): path.stat() for path in discover(site)}
+
+
 def load_posts(
-    site: Site, cache: Cache, problems: Problems, track: Track = no_progress
+    site: Site,
+    sources: dict[str, os.stat_result],
+    cache: Cache,
+    problems: Problems,
+    track: Track = no_progress,
 ) -> list[Post]:
     """Read every post (from the cache when the file is unchanged) and check ids are unique."""
-    paths = discover(site)
     if not site.posts_dirs():
         problems.warning(
             site.source, "no posts/ or _posts/ folder", hint="create posts/ and add a post"
         )
     posts = []
-    for path in track(paths, "Reading posts", len(paths)):
-        name = path.relative_to(site.root).as_posix()
-        stat = path.stat()
+    for name, stat in track(sources.items(), "Reading posts", len(sources)):
         cached = cache.lookup(name, stat)
-        post, found = cached if cached else read_post(site, path)
+        post, found = cached if cached else read_post(site, site.root / name)
         if not cached:
             cache.store(name, stat, post, found)
         problems.extend(found)
         if post:
             posts.append(post)
-    cache.forget_missing({p.relative_to(site.root).as_posix() for p in paths})
+    cache.forget_missing(set(sources))
     _check_unique_ids(posts, problems)
     return posts
 
@@ -168,39 +184,49 @@ def build(
 ) -> Report:
     """Check every post, then, if nothing is wrong and `write` is set, write every feed.
 
-    `problems` holds what the configuration's check found; the run adds to it.
+    `problems` holds what the configuration's check found; the run adds to it. When no post
+    file changed since the last build and no scheduled post fell due, nothing is read again.
     """
     started = time.perf_counter()
     cache = Cache.load(site)
-    posts = load_posts(site, cache, problems, track)
+    sources = find_sources(site)
+    inputs = _inputs_key(sources, drafts, future)
     report = Report(problems)
-    if not problems.errors:
-        report.selection = select(posts, now, drafts, future)
-        report.feeds = plan_feeds(site, report.selection.published, problems)
-        if write:
-            _write_feeds(site, report, cache, track)
+    if write and _up_to_date(cache, site, inputs, now):
+        problems.extend([Problem(**p) for p in cache.build["problems"]])
+        report.counts = Counts(**cache.build["counts"])
+        report.unchanged = list(cache.build["outputs"])
+    else:
+        first_problem = len(problems.items)
+        posts = load_posts(site, sources, cache, problems, track)
+        if not problems.errors:
+            selection = select(posts, now, drafts, future)
+            feeds = plan_feeds(site, selection.published, problems)
+            report.counts = _counts(selection, feeds)
+            if write:
+                _write_feeds(site, feeds, report, track)
+                cache.build = {
+                    "inputs": inputs,
+                    "valid_until": _next_due(selection),
+                    "counts": asdict(report.counts),
+                    "problems": [asdict(p) for p in problems.items[first_problem:]],
+                    "outputs": _output_stamps(site, report.written + report.unchanged),
+                }
     cache.save()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _write_feeds(site: Site, report: Report, cache: Cache, track: Track) -> None:
+def _write_feeds(site: Site, feeds: list[Feed], report: Report, track: Track) -> None:
     output = site.root / site.feeds.output
-    paths = [feed.path(site, fmt) for feed in report.feeds for fmt in FORMATS]
-    key = _build_key(cache, report.selection.published)
-    if _outputs_current(cache, output, key, paths):
-        report.unchanged.extend(paths)
-        return
     rendered: dict[str, Rendered] = {}
     with Staging() as staging:
-        for feed in track(report.feeds, "Writing feeds", len(report.feeds)):
+        for feed in track(feeds, "Writing feeds", len(feeds)):
             entries = [Entry(post, _rendered(site, post, rendered)) for post in feed.posts]
             for fmt, data in render_feed(site, feed, entries).items():
                 path = feed.path(site, fmt)
                 changed = staging.write(inside(output, path), data)
                 (report.written if changed else report.unchanged).append(path)
-    stamps = {path: stamp(inside(output, path).stat()) for path in paths}
-    cache.build = {"key": key, "outputs": stamps}
 
 
 def _rendered(site: Site, post: Post, memo: dict[str, Rendered]) -> Rendered:
@@ -209,19 +235,44 @@ def _rendered(site: Site, post: Post, memo: dict[str, Rendered]) -> Rendered:
     return memo[post.source]
 
 
-def _build_key(cache: Cache, posts: list[Post]) -> str:
-    listing = [cache.key, [(p.source, cache.files[p.source]["stamp"]) for p in posts]]
+def _counts(selection: Selection, feeds: list[Feed]) -> Counts:
+    kinds = [feed.kind for feed in feeds]
+    return Counts(
+        published=len(selection.published),
+        drafts=len(selection.drafts),
+        future=len(selection.future),
+        category_feeds=kinds.count("category"),
+        tag_feeds=kinds.count("tag"),
+        site_entries=len(feeds[0].posts),
+    )
+
+
+def _inputs_key(sources: dict[str, os.stat_result], drafts: bool, future: bool) -> str:
+    listing = [drafts, future, sorted((name, stamp(stat)) for name, stat in sources.items())]
     return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
 
-def _outputs_current(cache: Cache, output: Path, key: str, paths: list[str]) -> bool:
-    """True when the last build used the same inputs and its files are still as it left them."""
-    recorded = cache.build.get("outputs", {})
-    if cache.build.get("key") != key or set(recorded) != set(paths):
+def _next_due(selection: Selection) -> str | None:
+    """When the earliest scheduled post falls due, and the output must be built again."""
+    return min(post.date for post in selection.future).isoformat() if selection.future else None
+
+
+def _output_stamps(site: Site, paths: list[str]) -> dict[str, list[int]]:
+    output = site.root / site.feeds.output
+    return {path: stamp(inside(output, path).stat()) for path in paths}
+
+
+def _up_to_date(cache: Cache, site: Site, inputs: str, now: datetime) -> bool:
+    """True when the last build read the same files and its output is still as it left it."""
+    record = cache.build
+    if record.get("inputs") != inputs:
         return False
-    for path, recorded_stamp in recorded.items():
+    if record["valid_until"] and now >= datetime.fromisoformat(record["valid_until"]):
+        return False
+    output = site.root / site.feeds.output
+    for path, recorded in record["outputs"].items():
         try:
-            if stamp(os.stat(output / path)) != recorded_stamp:
+            if stamp(os.stat(output / path)) != recorded:
                 return False
         except OSError:
             return False

@@ -118,18 +118,17 @@ def exit_code(problems: Problems, strict: bool) -> int:
 def summary_line(report: Report, verb: str) -> str:
     """One line a CI log can be read by: what was read, what was written, how long it took."""
     parts = []
-    if report.selection:
-        selection = report.selection
-        parts.append(_count(len(selection.published), "post"))
-        if selection.drafts:
-            parts.append(f"{len(selection.drafts)} left out as drafts")
-        if selection.future:
-            parts.append(f"{len(selection.future)} scheduled for later")
-        kinds = [feed.kind for feed in report.feeds]
+    if report.counts:
+        counts = report.counts
+        parts.append(_count(counts.published, "post"))
+        if counts.drafts:
+            parts.append(f"{counts.drafts} left out as drafts")
+        if counts.future:
+            parts.append(f"{counts.future} scheduled for later")
+        feeds = 1 + counts.category_feeds + counts.tag_feeds
         parts.append(
-            f"{_count(len(kinds), 'feed')} ({kinds.count('category')} by category, "
-            f"{kinds.count('tag')} by tag), {len(report.feeds[0].posts) if report.feeds else 0} "
-            "entries in the site feed"
+            f"{_count(feeds, 'feed')} ({counts.category_feeds} by category, "
+            f"{counts.tag_feeds} by tag), {counts.site_entries} entries in the site feed"
         )
         if report.written or report.unchanged:
             parts.append(f"{len(report.written)} files written, {len(report.unchanged)} unchanged")

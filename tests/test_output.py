@@ -125,3 +125,28 @@ def test_a_feed_path_cannot_leave_the_output_folder(site):
     assert result.exit_code == 1
     assert "leaves the output folder" in result.output
     assert not (site.root.parent / "evil.xml").exists()
+
+
+def test_a_rebuild_with_nothing_changed_reports_the_same_warnings(bundled):
+    bundled.build()
+    second = bundled.build()
+    assert "repaired mojibake" in second.output
+    assert "Built: 1 post; 4 feeds" in second.output
+    assert "0 files written, 12 unchanged; 0 errors, 1 warning" in second.output
+
+
+def test_a_deleted_output_file_is_written_again(site):
+    site.post("2024-01-01-a.md")
+    site.build()
+    site.output("rss.xml").unlink()
+    result = site.build()
+    assert "1 files written, 2 unchanged" in result.output
+    assert site.feed("rss.xml").entries
+
+
+def test_a_new_post_is_picked_up_by_a_rebuild(site):
+    site.post("2024-01-01-a.md", "title: A")
+    site.build()
+    site.post("2024-01-02-b.md", "title: B")
+    site.build()
+    assert [e.title for e in site.feed().entries] == ["B", "A"]
