@@ -49,7 +49,7 @@ def make_site(root: Path, count: int, limit: int) -> None:
     rng = random.Random(count)
     posts = root / "posts"
     posts.mkdir(parents=True)
-    start = 18_000
+    start = 10_000
     for number in range(count):
         day = time.strftime("%Y-%m-%d", time.gmtime((start + number // 3) * 86_400))
         (posts / f"{day}-review-{number}.md").write_text(post_text(number, rng), encoding="utf-8")

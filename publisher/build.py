@@ -9,12 +9,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from publisher.cache import Cache, stamp
 from publisher.config import Site
 from publisher.feeds import Entry, Feed, render_feed
 from publisher.output import Staging, inside
+from publisher.parallel import map_parts, split
 from publisher.posts import Post, discover, is_future, read_body, read_post
 from publisher.problems import Problem, Problems
 from publisher.render import Rendered, render
@@ -60,11 +62,6 @@ class Report:
     seconds: float = 0.0
 
 
-def find_sources(site: Site) -> dict[str, os.stat_result]:
-    """Every post file by its site-relative name, with the stat that says whether it changed."""
-    return {path.relative_to(site.root).as_posix(): path.stat() for path in discover(site)}
-
-
 def load_posts(
     site: Site,
     sources: dict[str, os.stat_result],
@@ -77,18 +74,27 @@ def load_posts(
         problems.warning(
             site.source, "no posts/ or _posts/ folder", hint="create posts/ and add a post"
         )
+    results = {}
+    for name, stat in sources.items():
+        results[name] = cache.lookup(name, stat)
+    changed = [name for name, result in results.items() if result is None]
+    parts = split(changed, len(changed))
+    for part in track(map_parts(partial(_read_part, site), parts), "Reading posts", len(parts)):
+        for name, post, found in part:
+            results[name] = (post, found)
+            cache.store(name, sources[name], post, found)
     posts = []
-    for name, stat in track(sources.items(), "Reading posts", len(sources)):
-        cached = cache.lookup(name, stat)
-        post, found = cached if cached else read_post(site, site.root / name)
-        if not cached:
-            cache.store(name, stat, post, found)
+    for post, found in results.values():
         problems.extend(found)
         if post:
             posts.append(post)
     cache.forget_missing(set(sources))
     _check_unique_ids(posts, problems)
     return posts
+
+
+def _read_part(site: Site, names: list[str]) -> list[tuple[str, Post | None, list]]:
+    return [(name, *read_post(site, site.root / name)) for name in names]
 
 
 def _check_unique_ids(posts: list[Post], problems: Problems) -> None:
@@ -188,8 +194,8 @@ def build(
     file changed since the last build and no scheduled post fell due, nothing is read again.
     """
     started = time.perf_counter()
-    cache = Cache.load(site)
-    sources = find_sources(site)
+    cache = Cache(site)
+    sources = discover(site)
     inputs = _inputs_key(sources, drafts, future)
     report = Report(problems)
     if write and _up_to_date(cache, site, inputs, now):
@@ -205,28 +211,49 @@ def build(
             report.counts = _counts(selection, feeds)
             if write:
                 _write_feeds(site, feeds, report, track)
-                cache.build = {
-                    "inputs": inputs,
-                    "valid_until": _next_due(selection),
-                    "counts": asdict(report.counts),
-                    "problems": [asdict(p) for p in problems.items[first_problem:]],
-                    "outputs": _output_stamps(site, report.written + report.unchanged),
-                }
+                cache.record_build(
+                    {
+                        "inputs": inputs,
+                        "valid_until": _next_due(selection),
+                        "counts": asdict(report.counts),
+                        "problems": [asdict(p) for p in problems.items[first_problem:]],
+                        "outputs": _output_stamps(site, report.written + report.unchanged),
+                    }
+                )
     cache.save()
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _write_feeds(site: Site, feeds: list[Feed], report: Report, track: Track) -> None:
+    by_size = sorted(feeds, key=lambda feed: len(feed.posts), reverse=True)
+    parts = split(by_size, sum(len(feed.posts) for feed in feeds))
+    with Staging() as staging:
+        for pending, written, unchanged in track(
+            map_parts(partial(_write_part, site), parts), "Writing feeds", len(parts)
+        ):
+            staging.pending.extend(pending)
+            report.written.extend(written)
+            report.unchanged.extend(unchanged)
+
+
+def _write_part(site: Site, feeds: list[Feed]) -> tuple[list, list[str], list[str]]:
+    """Render and stage some feeds; the caller moves every staged file into place at once."""
     output = site.root / site.feeds.output
     rendered: dict[str, Rendered] = {}
-    with Staging() as staging:
-        for feed in track(feeds, "Writing feeds", len(feeds)):
+    staging = Staging()
+    written, unchanged = [], []
+    try:
+        for feed in feeds:
             entries = [Entry(post, _rendered(site, post, rendered)) for post in feed.posts]
             for fmt, data in render_feed(site, feed, entries).items():
                 path = feed.path(site, fmt)
                 changed = staging.write(inside(output, path), data)
-                (report.written if changed else report.unchanged).append(path)
+                (written if changed else unchanged).append(path)
+    except BaseException:
+        staging.discard()
+        raise
+    return staging.pending, written, unchanged
 
 
 def _rendered(site: Site, post: Post, memo: dict[str, Rendered]) -> Rendered:

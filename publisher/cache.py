@@ -1,6 +1,8 @@
 """What earlier runs read and wrote, so an unchanged site is not parsed and rendered again.
 
-The cache is disposable: deleting `.publisher/cache.json` only costs time.
+The cache is disposable: deleting `.publisher/cache/` only costs time. It is two files: the
+last build's record, small and read on every run, and the parsed posts, read only when some
+post file changed.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,29 +21,24 @@ from publisher.output import write_if_changed
 from publisher.posts import Post
 from publisher.problems import Problem
 
-CACHE_FILE = Path(".publisher") / "cache.json"
+CACHE_DIR = Path(".publisher") / "cache"
 
 
-@dataclass
 class Cache:
     """Parsed posts keyed by file name, valid while the file's size and mtime stay the same."""
 
-    path: Path
-    key: str
-    files: dict[str, Any] = field(default_factory=dict)
-    build: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, site: Site) -> None:
+        self.folder = site.root / CACHE_DIR
+        self.key = f"{__version__}:{site.fingerprint}"
+        self.build: dict[str, Any] = self._read("build.json")
+        self._files: dict[str, Any] | None = None
+        self._changed: set[str] = set()
 
-    @classmethod
-    def load(cls, site: Site) -> Cache:
-        path = site.root / CACHE_FILE
-        key = f"{__version__}:{site.fingerprint}"
-        try:
-            data = json.loads(path.read_bytes())
-        except (OSError, ValueError):
-            return cls(path, key)
-        if not isinstance(data, dict) or data.get("key") != key:
-            return cls(path, key)
-        return cls(path, key, data.get("files", {}), data.get("build", {}))
+    @property
+    def files(self) -> dict[str, Any]:
+        if self._files is None:
+            self._files = self._read("posts.json")
+        return self._files
 
     def lookup(self, name: str, stat: os.stat_result) -> tuple[Post | None, list[Problem]] | None:
         record = self.files.get(name)
@@ -58,15 +55,34 @@ class Cache:
             "post": _post_to_json(post) if post else None,
             "problems": [asdict(p) for p in problems],
         }
+        self._changed.add("posts.json")
 
     def forget_missing(self, names: set[str]) -> None:
         for name in set(self.files) - names:
             del self.files[name]
+            self._changed.add("posts.json")
+
+    def record_build(self, record: dict[str, Any]) -> None:
+        self.build = record
+        self._changed.add("build.json")
 
     def save(self) -> None:
-        data = {"key": self.key, "files": self.files, "build": self.build}
-        with contextlib.suppress(OSError):
-            write_if_changed(self.path, json.dumps(data, separators=(",", ":")).encode())
+        """Write what changed; a cache that cannot be written only makes the next run slower."""
+        parts = {"build.json": self.build, "posts.json": self._files}
+        for name in self._changed:
+            data = json.dumps({"key": self.key, "data": parts[name]}, separators=(",", ":"))
+            with contextlib.suppress(OSError):
+                write_if_changed(self.folder / name, data.encode())
+        self._changed.clear()
+
+    def _read(self, name: str) -> dict[str, Any]:
+        try:
+            content = json.loads((self.folder / name).read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(content, dict) or content.get("key") != self.key:
+            return {}
+        return content.get("data") or {}
 
 
 def stamp(stat: os.stat_result) -> list[int]:

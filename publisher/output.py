@@ -59,14 +59,22 @@ class Staging:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if kind is not None:
-            for temporary, _ in self.pending:
-                Path(temporary).unlink(missing_ok=True)
-            return
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def commit(self) -> None:
         if self.pending:
             os.sync()
         for temporary, path in self.pending:
             os.replace(temporary, path)
+        self.pending.clear()
+
+    def discard(self) -> None:
+        for temporary, _ in self.pending:
+            Path(temporary).unlink(missing_ok=True)
+        self.pending.clear()
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:

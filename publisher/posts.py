@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -46,15 +47,24 @@ class Post:
     excerpt_separator: str | None
 
 
-def discover(site: Site) -> list[Path]:
-    """Every Markdown file under the site's posts folders, in a stable order."""
-    found = []
+def discover(site: Site) -> dict[str, os.stat_result]:
+    """Every Markdown file under the site's posts folders, by site-relative name, with its stat."""
+    found: dict[str, os.stat_result] = {}
     for folder in site.posts_dirs():
-        for path in folder.rglob("*"):
-            hidden = any(part.startswith(".") for part in path.relative_to(site.root).parts)
-            if path.suffix in EXTENSIONS and path.is_file() and not hidden:
-                found.append(path)
-    return sorted(found)
+        _scan(folder, folder.relative_to(site.root).as_posix(), found)
+    return dict(sorted(found.items()))
+
+
+def _scan(folder: str | Path, prefix: str, found: dict[str, os.stat_result]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = f"{prefix}/{entry.name}"
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                _scan(entry.path, name, found)
+            elif entry.name.endswith(EXTENSIONS) and entry.is_file():
+                found[name] = entry.stat()
 
 
 def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem]]:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 from tests.conftest import parse_feed
 
@@ -150,3 +151,19 @@ def test_a_new_post_is_picked_up_by_a_rebuild(site):
     site.post("2024-01-02-b.md", "title: B")
     site.build()
     assert [e.title for e in site.feed().entries] == ["B", "A"]
+
+
+def test_large_sites_build_the_same_bytes_on_every_core(site, monkeypatch):
+    site.config("[site]\ntitle='T'\nurl='https://example.com'\n[feeds]\nlimit=0\n")
+    for number in range(300):
+        day = f"2023-{number % 12 + 1:02}-{number % 28 + 1:02}"
+        site.post(f"{day}-post-{number}.md", f"title: Post {number}\ntags: [t{number % 7}]")
+    monkeypatch.setattr("publisher.parallel.MIN_PARALLEL", 10**9)
+    site.build()
+    one_core = {p: p.read_bytes() for p in output_files(site)}
+    shutil.rmtree(site.root / "_site")
+    shutil.rmtree(site.root / ".publisher")
+    monkeypatch.setattr("publisher.parallel.MIN_PARALLEL", 200)
+    result = site.build()
+    assert "Built: 300 posts; 8 feeds (0 by category, 7 by tag), 300 entries" in result.output
+    assert {p: p.read_bytes() for p in output_files(site)} == one_core

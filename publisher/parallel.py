@@ -1,0 +1,32 @@
+"""Spreading independent work over the machine's cores."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Below this much work a second process costs more than it saves.
+MIN_PARALLEL = 200
+
+
+def split(items: Sequence[T], weight: int, parts: int = 16) -> list[list[T]]:
+    """Cut `items` into `parts` round-robin slices, or one slice when `weight` is small."""
+    if weight < MIN_PARALLEL or (os.cpu_count() or 1) < 2:
+        return [list(items)]
+    return [slice_ for i in range(parts) if (slice_ := list(items[i::parts]))]
+
+
+def map_parts(function: Callable[[list[T]], R], parts: list[list[T]]) -> Iterator[R]:
+    """`function` applied to each part, on every core, results in the order of `parts`."""
+    if len(parts) == 1:
+        yield function(parts[0])
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
+        yield from pool.map(function, parts)
