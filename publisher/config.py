@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from publisher.problems import Problems, SiteError
+from publisher.text import strip_forbidden
 
 CONFIG_FILE = "publisher.toml"
 JEKYLL_CONFIG_FILE = "_config.yml"
@@ -233,7 +234,7 @@ def _string(
     if not isinstance(value, str):
         problems.error(name, f"site {key} must be text, not {type(value).__name__}")
         return ""
-    return value
+    return strip_forbidden(value)
 
 
 def _site_url(site: dict[str, Any], name: str, problems: Problems) -> str:

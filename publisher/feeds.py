@@ -52,9 +52,6 @@ class Feed:
         return str(PurePosixPath(self.folder) / PurePosixPath(configured).name)
 
 
-FORMATS = ("atom", "rss", "json")
-
-
 def render_feed(site: Site, feed: Feed, entries: list[Entry]) -> dict[str, bytes]:
     """The bytes of the feed in each format; the same input always gives the same bytes."""
     atom, rss = xml_feeds(site, feed, entries)

@@ -73,3 +73,10 @@ def test_icon_logo_and_language_reach_every_format(site):
         "https://example.com/favicon.png",
         "de",
     )
+
+
+def test_control_characters_in_settings_never_crash(site):
+    site.config('[site]\ntitle = "Bell\\u0007 site"\nurl = "https://example.com"\n')
+    site.post("2024-01-01-a.md")
+    site.build()
+    assert site.feed().feed.title == "Bell site"
