@@ -14,12 +14,12 @@ from typing import TypeVar
 
 from publisher.cache import Cache, stamp
 from publisher.config import Site
-from publisher.feeds import Entry, Feed, render_feed
+from publisher.feeds import Entry, EntryParts, Feed, entry_parts, render_feed
 from publisher.output import Staging, inside
 from publisher.parallel import map_parts, split
 from publisher.posts import Post, discover, is_future, read_body, read_post
 from publisher.problems import Problem, Problems
-from publisher.render import Rendered, render
+from publisher.render import render
 from publisher.text import slugify
 
 T = TypeVar("T")
@@ -226,40 +226,27 @@ def build(
 
 
 def _write_feeds(site: Site, feeds: list[Feed], report: Report, track: Track) -> None:
-    by_size = sorted(feeds, key=lambda feed: len(feed.posts), reverse=True)
-    parts = split(by_size, sum(len(feed.posts) for feed in feeds))
-    with Staging() as staging:
-        for pending, written, unchanged in track(
-            map_parts(partial(_write_part, site), parts), "Writing feeds", len(parts)
-        ):
-            staging.pending.extend(pending)
-            report.written.extend(written)
-            report.unchanged.extend(unchanged)
-
-
-def _write_part(site: Site, feeds: list[Feed]) -> tuple[list, list[str], list[str]]:
-    """Render and stage some feeds; the caller moves every staged file into place at once."""
+    """Serialize each post once, on every core, then splice the entries into each feed."""
+    posts = list({post.source: post for feed in feeds for post in feed.posts}.values())
+    chunks = split(posts, len(posts))
+    parts: dict[str, EntryParts] = {}
+    for done in track(map_parts(partial(_entry_parts, site), chunks), "Rendering", len(chunks)):
+        parts.update(done)
     output = site.root / site.feeds.output
-    rendered: dict[str, Rendered] = {}
-    staging = Staging()
-    written, unchanged = [], []
-    try:
+    with Staging() as staging:
         for feed in feeds:
-            entries = [Entry(post, _rendered(site, post, rendered)) for post in feed.posts]
+            entries = [parts[post.source] for post in feed.posts]
             for fmt, data in render_feed(site, feed, entries).items():
                 path = feed.path(site, fmt)
                 changed = staging.write(inside(output, path), data)
-                (written if changed else unchanged).append(path)
-    except BaseException:
-        staging.discard()
-        raise
-    return staging.pending, written, unchanged
+                (report.written if changed else report.unchanged).append(path)
 
 
-def _rendered(site: Site, post: Post, memo: dict[str, Rendered]) -> Rendered:
-    if post.source not in memo:
-        memo[post.source] = render(post, read_body(site, post))
-    return memo[post.source]
+def _entry_parts(site: Site, posts: list[Post]) -> dict[str, EntryParts]:
+    return {
+        post.source: entry_parts(site, Entry(post, render(post, read_body(site, post))))
+        for post in posts
+    }
 
 
 def _counts(selection: Selection, feeds: list[Feed]) -> Counts:

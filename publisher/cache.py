@@ -29,7 +29,7 @@ class Cache:
 
     def __init__(self, site: Site) -> None:
         self.folder = site.root / CACHE_DIR
-        self.key = f"{__version__}:{site.fingerprint}"
+        self.key = f"{__version__}:{_code_stamp()}:{site.fingerprint}"
         self.build: dict[str, Any] = self._read("build.json")
         self._files: dict[str, Any] | None = None
         self._changed: set[str] = set()
@@ -72,7 +72,7 @@ class Cache:
         for name in self._changed:
             data = json.dumps({"key": self.key, "data": parts[name]}, separators=(",", ":"))
             with contextlib.suppress(OSError):
-                write_if_changed(self.folder / name, data.encode())
+                write_if_changed(self.folder / name, data.encode(), durable=False)
         self._changed.clear()
 
     def _read(self, name: str) -> dict[str, Any]:
@@ -83,6 +83,12 @@ class Cache:
         if not isinstance(content, dict) or content.get("key") != self.key:
             return {}
         return content.get("data") or {}
+
+
+def _code_stamp() -> int:
+    """The newest mtime of publisher's own modules: an edited checkout invalidates the cache."""
+    package = Path(__file__).parent
+    return max(path.stat().st_mtime_ns for path in package.glob("*.py"))
 
 
 def stamp(stat: os.stat_result) -> list[int]:

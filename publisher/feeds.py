@@ -1,11 +1,13 @@
 """Atom 1.0, RSS 2.0 and JSON Feed 1.1 documents, with feedgen's known traps worked around.
 
-feedgen 1.0.0 is used for Atom and RSS. Its traps, and where each is handled:
-add_entry() prepends (we append in newest-first order); updated defaults to now (always set
-from the entries); naive datetimes raise (posts only carry aware ones); the RSS channel link
-is the last link added (the alternate link goes last, hubs are added to RSS afterwards); RSS
-drops authors without email (dc:creator); Atom entry links lose rel and type (set again
-afterwards); type='CDATA' is invalid Atom (never used).
+feedgen 1.0.0 writes every Atom and RSS element. A post usually sits in several feeds (the
+site's, its categories', its tags'), so each entry is serialized once, by `entry_parts`, and
+spliced into every feed that holds it. feedgen's traps, and where each is handled:
+add_entry() prepends (entries are spliced in newest-first order, never added); updated
+defaults to now (always set from the entries); naive datetimes raise (posts only carry aware
+ones); the RSS channel link is the last link added (the alternate link goes last, hubs are
+added afterwards); RSS drops authors without email (dc:creator); Atom entry links lose rel
+and type (set again); type='CDATA' is invalid Atom (never used).
 """
 
 from __future__ import annotations
@@ -52,14 +54,70 @@ class Feed:
         return str(PurePosixPath(self.folder) / PurePosixPath(configured).name)
 
 
-def render_feed(site: Site, feed: Feed, entries: list[Entry]) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class EntryParts:
+    """One post as each format writes it, serialized once for every feed that holds it."""
+
+    atom: bytes
+    rss: bytes
+    json: bytes
+
+
+def entry_parts(site: Site, entry: Entry) -> EntryParts:
+    from feedgen.entry import FeedEntry
+    from lxml import etree
+
+    fe = FeedEntry()
+    fe.load_extension("dc", atom=False, rss=True)
+    _fill_entry(fe, site, entry)
+    atom = fe.atom_entry()
+    link = atom.find("link")
+    link.set("rel", "alternate")
+    link.set("type", "text/html")
+    # Inside a channel that declares the namespaces, content:encoded and dc:creator keep
+    # their usual prefixes instead of lxml's ns0.
+    holder = etree.Element("rss", nsmap=_RSS_NAMESPACES)
+    holder.append(fe.rss_entry())
+    item = _fragment(holder[0], level=2)
+    item = b"    <item>" + item.split(b">", 1)[1]
+    json_item = json.dumps(_json_item(site, entry), ensure_ascii=False, separators=(",", ":"))
+    return EntryParts(_fragment(atom, level=1), item, json_item.encode())
+
+
+def _fragment(element, level: int) -> bytes:
+    """The element as it reads at `level` inside a pretty-printed document."""
+    from lxml import etree
+
+    etree.indent(element, level=level)
+    return b"  " * level + etree.tostring(element, encoding="UTF-8") + b"\n"
+
+
+_RSS_NAMESPACES = {
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+}
+
+
+def render_feed(site: Site, feed: Feed, parts: list[EntryParts]) -> dict[str, bytes]:
     """The bytes of the feed in each format; the same input always gives the same bytes."""
-    atom, rss = xml_feeds(site, feed, entries)
-    return {"atom": atom, "rss": rss, "json": json_feed(site, feed, entries)}
+    atom, rss = xml_feeds(site, feed)
+    return {
+        "atom": _splice(atom, b"</feed>", [part.atom for part in parts]),
+        "rss": _splice(rss, b"</channel>", [part.rss for part in parts]),
+        "json": _splice(json_feed(site, feed), b"]}", [part.json for part in parts], b","),
+    }
 
 
-def xml_feeds(site: Site, feed: Feed, entries: list[Entry]) -> tuple[bytes, bytes]:
-    """Atom and RSS from one FeedGenerator, so each entry is converted once."""
+def _splice(document: bytes, closing: bytes, entries: list[bytes], separator: bytes = b"") -> bytes:
+    """Put the entries just before the line that closes the document's list of entries."""
+    at = document.rindex(closing)
+    if closing.startswith(b"</"):
+        at = document.rindex(b"\n", 0, at) + 1
+    return document[:at] + separator.join(entries) + document[at:]
+
+
+def xml_feeds(site: Site, feed: Feed) -> tuple[bytes, bytes]:
+    """Atom and RSS documents with the feed's metadata and no entries yet."""
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
@@ -74,13 +132,14 @@ def xml_feeds(site: Site, feed: Feed, entries: list[Entry]) -> tuple[bytes, byte
         fg.icon(site.icon)
     if site.logo:
         fg.logo(site.logo)
-    fg.updated(newest_update(entries))
-    for entry in entries:
-        _add_entry(fg, site, entry)
+    fg.updated(newest_update(feed.posts))
     _set_links(fg, site, feed, "atom")
-    atom = _fix_atom(fg, site)
+    atom_root, atom = fg._create_atom(extensions=True)
+    _insert_hubs(atom_root, site, "link")
     _set_links(fg, site, feed, "rss")
-    return atom, _fix_rss(fg, site)
+    rss_root, rss = fg._create_rss(extensions=True)
+    _insert_hubs(rss_root.find("channel"), site, f"{{{ATOM_NS}}}link")
+    return _serialize(atom), _serialize(rss)
 
 
 def _set_links(fg, site: Site, feed: Feed, fmt: str) -> None:
@@ -90,9 +149,8 @@ def _set_links(fg, site: Site, feed: Feed, fmt: str) -> None:
     fg.link([self_link, site_link], replace=True)
 
 
-def _add_entry(fg, site: Site, entry: Entry) -> None:
+def _fill_entry(fe, site: Site, entry: Entry) -> None:
     post, rendered = entry.post, entry.rendered
-    fe = fg.add_entry(order="append")
     fe.id(post.id)
     fe.title(post.title)
     fe.link(href=post.url, rel="alternate", type="text/html")
@@ -111,28 +169,9 @@ def _add_entry(fg, site: Site, entry: Entry) -> None:
         fe.content(rendered.html, type="html")
 
 
-def _fix_atom(fg, site: Site) -> bytes:
-    """Restore entry links' rel and type (feedgen issue #135) and add hub links.
-
-    feedgen's own tree (`_create_atom`, stable in the pinned 1.0 series) is edited in place
-    rather than parsing its output again. In that tree Atom elements carry no namespace of
-    their own: the root's default namespace covers them when serialized.
-    """
-    root, document = fg._create_atom(extensions=True)
-    for link in root.iterfind("entry/link"):
-        link.set("rel", "alternate")
-        link.set("type", "text/html")
-    _insert_hubs(root, site, "link")
-    return _serialize(document)
-
-
-def _fix_rss(fg, site: Site) -> bytes:
-    root, document = fg._create_rss(extensions=True)
-    _insert_hubs(root.find("channel"), site, f"{{{ATOM_NS}}}link")
-    return _serialize(document)
-
-
 def _insert_hubs(parent, site: Site, tag: str) -> None:
+    """feedgen's tree is edited in place (`_create_atom`/`_create_rss`, stable in the pinned
+    1.0 series); there, Atom elements carry no namespace: the root's default covers them."""
     from lxml import etree
 
     anchor = parent.find(f"{tag}[@rel='self']")
@@ -146,8 +185,8 @@ def _serialize(document) -> bytes:
     return etree.tostring(document, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
-def json_feed(site: Site, feed: Feed, entries: list[Entry]) -> bytes:
-    """JSON Feed 1.1, written by hand: feedgen does not produce it."""
+def json_feed(site: Site, feed: Feed) -> bytes:
+    """JSON Feed 1.1 with no items yet, written by hand: feedgen does not produce it."""
     document: dict = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": feed.title,
@@ -165,7 +204,7 @@ def json_feed(site: Site, feed: Feed, entries: list[Entry]) -> bytes:
     document["language"] = site.language
     if site.hubs:
         document["hubs"] = [{"type": "WebSub", "url": hub} for hub in site.hubs]
-    document["items"] = [_json_item(site, entry) for entry in entries]
+    document["items"] = []
     return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
@@ -189,9 +228,9 @@ def _json_item(site: Site, entry: Entry) -> dict:
     return item
 
 
-def newest_update(entries: list[Entry]) -> datetime:
+def newest_update(posts: tuple[Post, ...]) -> datetime:
     """The newest entry's updated time, never the build time, so rebuilds do not churn."""
-    return max((entry.post.updated for entry in entries), default=_EPOCH)
+    return max((post.updated for post in posts), default=_EPOCH)
 
 
 def _person(author: Author) -> dict[str, str]:

@@ -35,7 +35,8 @@ class Staging:
     temporary file and replaces nothing.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = True) -> None:
+        self.durable = durable
         self.pending: list[tuple[str, Path]] = []
 
     def write(self, path: Path, data: bytes) -> bool:
@@ -65,7 +66,7 @@ class Staging:
             self.discard()
 
     def commit(self) -> None:
-        if self.pending:
+        if self.pending and self.durable:
             os.sync()
         for temporary, path in self.pending:
             os.replace(temporary, path)
@@ -77,7 +78,10 @@ class Staging:
         self.pending.clear()
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Atomically replace one file with `data`, unless it already holds exactly those bytes."""
-    with Staging() as staging:
+def write_if_changed(path: Path, data: bytes, durable: bool = True) -> bool:
+    """Atomically replace one file with `data`, unless it already holds exactly those bytes.
+
+    `durable=False` skips the flush to disk, for files a crash may lose without harm.
+    """
+    with Staging(durable) as staging:
         return staging.write(path, data)
