@@ -7,12 +7,14 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from publisher.problems import Problems, SiteError
 from publisher.text import strip_forbidden
+
+T = TypeVar("T")
 
 CONFIG_FILE = "publisher.toml"
 JEKYLL_CONFIG_FILE = "_config.yml"
@@ -43,6 +45,19 @@ class FeedOptions:
 
 
 @dataclass(frozen=True)
+class NewsletterOptions:
+    """Who newsletters come from, and what the law and the mail providers want in each one."""
+
+    from_name: str = ""
+    from_address: str = ""
+    reply_to: str = ""
+    postal_address: str = ""
+    unsubscribe_url: str = ""
+    unsubscribe_mailto: str = ""
+    content: str = "summary"
+
+
+@dataclass(frozen=True)
 class Site:
     """Everything a run needs to know about the site, validated once."""
 
@@ -60,6 +75,7 @@ class Site:
     logo: str | None = None
     hubs: tuple[str, ...] = ()
     feeds: FeedOptions = field(default_factory=FeedOptions)
+    newsletter: NewsletterOptions = field(default_factory=NewsletterOptions)
     fingerprint: str = ""
 
     @property
@@ -95,7 +111,8 @@ _SITE_KEYS = {
     "hub",
 }
 _FEED_KEYS = set(FeedOptions.__dataclass_fields__)
-_SECTIONS = {"site", "feeds"}
+_NEWSLETTER_KEYS = set(NewsletterOptions.__dataclass_fields__)
+_SECTIONS = {"site", "feeds", "newsletter"}
 
 
 def load_site(root: Path) -> tuple[Site, Problems]:
@@ -161,11 +178,15 @@ def _site_from_toml(root: Path, name: str, raw: dict[str, Any], problems: Proble
         problems.warning(name, f"unknown section [{section}] is ignored")
     site = _table(raw, "site", name, problems)
     feeds = _table(raw, "feeds", name, problems)
-    for key in sorted(set(site) - _SITE_KEYS):
-        problems.warning(name, f"unknown setting site.{key} is ignored")
-    for key in sorted(set(feeds) - _FEED_KEYS):
-        problems.warning(name, f"unknown setting feeds.{key} is ignored")
-    return _make_site(root, name, site, feeds, problems, _fingerprint(raw))
+    newsletter = _table(raw, "newsletter", name, problems)
+    for section, table, known in (
+        ("site", site, _SITE_KEYS),
+        ("feeds", feeds, _FEED_KEYS),
+        ("newsletter", newsletter, _NEWSLETTER_KEYS),
+    ):
+        for key in sorted(set(table) - known):
+            problems.warning(name, f"unknown setting {section}.{key} is ignored")
+    return _make_site(root, name, site, feeds, newsletter, problems, _fingerprint(raw))
 
 
 def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Problems) -> Site:
@@ -184,7 +205,9 @@ def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Prob
         for key in ("icon", "logo"):
             if key in feed:
                 site[key] = feed[key]
-    return _make_site(root, name, site, feeds, problems, _fingerprint(raw))
+    newsletter = raw.get("newsletter")
+    newsletter = newsletter if isinstance(newsletter, dict) else {}
+    return _make_site(root, name, site, feeds, newsletter, problems, _fingerprint(raw))
 
 
 def _table(raw: dict[str, Any], key: str, name: str, problems: Problems) -> dict[str, Any]:
@@ -200,6 +223,7 @@ def _make_site(
     name: str,
     site: dict[str, Any],
     feeds: dict[str, Any],
+    newsletter: dict[str, Any],
     problems: Problems,
     fingerprint: str,
 ) -> Site:
@@ -219,6 +243,7 @@ def _make_site(
         logo=_optional_url(site, "logo", url),
         hubs=_hubs(site.get("hub"), name, problems),
         feeds=_feed_options(feeds, name, problems),
+        newsletter=_newsletter_options(newsletter, name, problems),
         fingerprint=fingerprint,
     )
 
@@ -293,22 +318,52 @@ def _hubs(value: Any, name: str, problems: Problems) -> tuple[str, ...]:
     return tuple(str(hub) for hub in hubs)
 
 
-def _feed_options(feeds: dict[str, Any], name: str, problems: Problems) -> FeedOptions:
-    defaults = FeedOptions()
+def _options(
+    kind: type[T], section: str, table: dict[str, Any], name: str, problems: Problems
+) -> T:
+    """A section's settings over its defaults, each of the default's type."""
     values: dict[str, Any] = {}
-    for key, default in vars(defaults).items():
-        value = feeds.get(key, default)
+    for key, default in vars(kind()).items():
+        value = table.get(key, default)
         if type(value) is not type(default):
-            problems.error(name, f"feeds {key} must be {type(default).__name__}, like {default!r}")
+            problems.error(
+                name, f"{section} {key} must be {type(default).__name__}, like {default!r}"
+            )
             continue
         values[key] = value
-    options = FeedOptions(**values)
+    return kind(**values)
+
+
+def _feed_options(feeds: dict[str, Any], name: str, problems: Problems) -> FeedOptions:
+    options = _options(FeedOptions, "feeds", feeds, name, problems)
     if options.limit < 0:
         problems.error(name, "feeds limit must be 0 (all posts) or more")
     for key in ("atom", "rss", "json", "categories", "tags"):
         path = getattr(options, key)
         if path and not is_inside(path):
             problems.error(name, f"feeds {key} {path!r} leaves the output folder")
+    return options
+
+
+def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) -> NewsletterOptions:
+    options = _options(NewsletterOptions, "newsletter", table, name, problems)
+    for key, value in vars(options).items():
+        if "\r" in value or "\n" in value:
+            problems.error(
+                name, f"newsletter {key} contains a line break", hint="keep it on one line"
+            )
+    if options.content not in ("summary", "full"):
+        problems.error(
+            name, f"newsletter content must be 'summary' or 'full', not {options.content!r}"
+        )
+    if options.from_address and "@" not in options.from_address:
+        problems.error(name, f"newsletter from_address {options.from_address!r} is not an address")
+    if options.unsubscribe_url and "{token}" not in options.unsubscribe_url:
+        problems.error(
+            name,
+            "newsletter unsubscribe_url has no {token}",
+            hint='write it like "https://example.com/unsubscribe?token={token}"',
+        )
     return options
 
 

@@ -45,6 +45,8 @@ class Post:
     draft: bool
     summary: str | None
     excerpt_separator: str | None
+    newsletter_subject: str | None = None
+    newsletter_content: str | None = None
 
 
 def discover(site: Site) -> dict[str, os.stat_result]:
@@ -237,6 +239,10 @@ def _make_post(
         error("summary", "the summary must be text", "quote it as a string")
         summary = None
     separator = data.get("excerpt_separator", site.excerpt_separator)
+    newsletter_content = data.get("newsletter_content")
+    if newsletter_content not in (None, "summary", "full"):
+        error("newsletter_content", "newsletter_content must be summary or full")
+    newsletter_subject = _text_field(data, "newsletter_subject", error)
     return Post(
         source=name,
         body_line=body_line,
@@ -252,6 +258,8 @@ def _make_post(
         draft=data.get("published") is False or data.get("draft") is True,
         summary=summary,
         excerpt_separator=str(separator) if separator else None,
+        newsletter_subject=newsletter_subject or None,
+        newsletter_content=newsletter_content,
     )
 
 

@@ -1,0 +1,208 @@
+"""Newsletters: one post's summary, or a digest of several, as HTML and plain text.
+
+A newsletter is rendered once. What differs per subscriber (the greeting and the unsubscribe
+link) is left as placeholder tokens that `personalize` fills in with plain string work, so
+sending to many subscribers never renders a template again.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from publisher.config import Site
+from publisher.posts import Post, read_body
+from publisher.problems import Problems
+from publisher.render import Heading, Rendered, render
+
+# Gmail clips an HTML part over about 102 KB and hides what follows, the footer included.
+MAX_HTML_BYTES = 100_000
+GREETING = "%%publisher:greeting%%"
+UNSUBSCRIBE = "%%publisher:unsubscribe_url%%"
+_TOKENS = re.compile("|".join(re.escape(token) for token in (GREETING, UNSUBSCRIBE)))
+_RTL_LANGUAGES = {"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
+
+
+@dataclass(frozen=True)
+class Newsletter:
+    """A rendered newsletter, the same for every subscriber until personalized."""
+
+    subject: str
+    html: str
+    text: str
+    posts: tuple[Post, ...]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One subscriber as a message addresses them."""
+
+    email: str
+    name: str
+    unsubscribe_url: str
+
+
+class HeaderError(ValueError):
+    """A value meant for a mail header holds a line break, which could forge headers."""
+
+
+def check_header(name: str, value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise HeaderError(f"{name} contains a line break; write it on one line")
+    return value
+
+
+def post_newsletter(site: Site, post: Post, problems: Problems) -> Newsletter | None:
+    """The newsletter for one post: its summary, outline and a link to read it all."""
+    rendered = render(post, read_body(site, post))
+    subject = post.newsletter_subject or post.title
+    try:
+        check_header("the subject", subject)
+    except HeaderError as exc:
+        problems.error(post.source, str(exc), hint="fix newsletter_subject or title")
+        return None
+    full = (post.newsletter_content or site.newsletter.content) == "full"
+    item = _item(post, rendered, full)
+    newsletter = _render(site, "post", subject, [item], (post,), item["preheader"])
+    if full and len(newsletter.html.encode()) > MAX_HTML_BYTES:
+        problems.warning(
+            post.source,
+            "the whole post makes the email longer than Gmail shows; sending the summary",
+            hint="shorten the post or drop newsletter_content: full",
+        )
+        item = _item(post, rendered, full=False)
+        newsletter = _render(site, "post", subject, [item], (post,), item["preheader"])
+    return newsletter
+
+
+def digest_newsletter(site: Site, posts: list[Post]) -> Newsletter:
+    """One email for several posts, newest first: each one's title, date and summary."""
+    items = [_item(post, render(post, read_body(site, post)), full=False) for post in posts]
+    subject = f"{len(posts)} new post{'s' if len(posts) != 1 else ''} from {site.title}"
+    preheader = " · ".join(post.title for post in posts)
+    shown = len(items)
+    newsletter = _render(site, "digest", subject, items, tuple(posts), preheader)
+    while len(newsletter.html.encode()) > MAX_HTML_BYTES and shown > 1:
+        shown = shown * 3 // 4
+        newsletter = _render(
+            site, "digest", subject, items[:shown], tuple(posts), preheader, len(items) - shown
+        )
+    return newsletter
+
+
+def personalize(newsletter: Newsletter, recipient: Recipient) -> tuple[str, str]:
+    """The HTML and text for one subscriber; their name is escaped like any untrusted text."""
+    greeting = f"Hi {recipient.name}," if recipient.name else "Hello,"
+    html_values = {
+        GREETING: html.escape(greeting),
+        UNSUBSCRIBE: html.escape(recipient.unsubscribe_url),
+    }
+    text_values = {GREETING: greeting, UNSUBSCRIBE: recipient.unsubscribe_url}
+    return (
+        _TOKENS.sub(lambda m: html_values[m.group(0)], newsletter.html),
+        _TOKENS.sub(lambda m: text_values[m.group(0)], newsletter.text),
+    )
+
+
+def _item(post: Post, rendered: Rendered, full: bool) -> dict:
+    return {
+        "title": post.title,
+        "url": post.url,
+        "date": _long_date(post.date),
+        "iso_date": post.date.date().isoformat(),
+        "categories": post.categories,
+        "tags": post.tags,
+        "summary_html": rendered.summary_html,
+        "summary_text": _html_to_text(rendered.summary_html),
+        "content_html": rendered.html if full else "",
+        "content_text": _html_to_text(rendered.html) if full else "",
+        "outline": [(h.text, f"{post.url}#{h.id}") for h in _outline(rendered.headings)],
+        "image": rendered.image,
+        "call_to_action": _call_to_action(post),
+        "preheader": rendered.summary_text,
+    }
+
+
+def _outline(headings: tuple[Heading, ...]) -> list[Heading]:
+    """The post's sections: its headings of the highest level below the title."""
+    sections = [h for h in headings if h.level > 1]
+    top = min((h.level for h in sections), default=0)
+    return [h for h in sections if h.level == top]
+
+
+def _call_to_action(post: Post) -> str:
+    labels = {name.casefold() for name in (*post.categories, *post.tags)}
+    return "Read the full review" if labels & {"review", "reviews"} else "Read the full post"
+
+
+def _render(
+    site: Site,
+    kind: str,
+    subject: str,
+    items: list[dict],
+    posts: tuple[Post, ...],
+    preheader: str,
+    more: int = 0,
+) -> Newsletter:
+    environment = _environment(site)
+    context = {
+        "site": site,
+        "subject": subject,
+        "items": items,
+        "more": more,
+        "preheader": preheader,
+        "direction": "rtl" if site.language.split("-")[0] in _RTL_LANGUAGES else "ltr",
+        "feed_url": site.absolute(site.feeds.atom),
+        "postal_address": site.newsletter.postal_address,
+        "greeting": GREETING,
+        "unsubscribe_url": UNSUBSCRIBE,
+    }
+    page = environment.get_template(f"{kind}.html").render(context)
+    text = environment.get_template(f"{kind}.txt").render(context)
+    return Newsletter(subject, _inline_css(page), text, posts)
+
+
+def _environment(site: Site):
+    from jinja2 import (
+        ChoiceLoader,
+        Environment,
+        FileSystemLoader,
+        PackageLoader,
+        StrictUndefined,
+        select_autoescape,
+    )
+
+    loader = ChoiceLoader(
+        [FileSystemLoader(site.root / "templates"), PackageLoader("publisher", "templates")]
+    )
+    return Environment(
+        loader=loader,
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _inline_css(page: str) -> str:
+    """Styles go inline, where every mail client reads them; media queries stay in <style>."""
+    import css_inline
+
+    inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True)
+    return inliner.inline(page)
+
+
+def _html_to_text(fragment: str) -> str:
+    from inscriptis import get_text
+    from inscriptis.css_profiles import CSS_PROFILES
+    from inscriptis.model.config import ParserConfig
+
+    config = ParserConfig(css=CSS_PROFILES["strict"], display_links=True, display_images=True)
+    return get_text(fragment, config).strip() if fragment else ""
+
+
+def _long_date(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B %Y}"
