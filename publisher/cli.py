@@ -181,15 +181,18 @@ def newsletter(
     posts = load_posts(site, discover(site), cache, problems)
     cache.save()
     exit_on_errors(problems)
-    if digest:
-        chosen = digest_posts(select(posts, now, False, False).published, since, last)
-        if not chosen:
-            print_problems(problems)
-            click.echo("No posts for the digest: nothing was written.")
-            return
-        letter = digest_newsletter(site, chosen)
-    else:
-        letter = post_newsletter(site, find_post(posts, post, root), problems)
+    try:
+        if digest:
+            chosen = digest_posts(select(posts, now, False, False).published, since, last)
+            if not chosen:
+                print_problems(problems)
+                click.echo("No posts for the digest: nothing was written.")
+                return
+            letter = digest_newsletter(site, chosen)
+        else:
+            letter = post_newsletter(site, find_post(posts, post, root), problems)
+    except SiteError as exc:
+        problems.extend(exc.problems.items)
     exit_on_errors(problems)
     print_problems(problems)
     written = write_preview(site, letter, out.resolve(), now)

@@ -11,10 +11,11 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from publisher.config import Site
 from publisher.posts import Post, read_body
-from publisher.problems import Problems
+from publisher.problems import Problems, SiteError
 from publisher.render import Heading, Rendered, render
 
 # Gmail clips an HTML part over about 102 KB and hides what follows, the footer included.
@@ -146,7 +147,6 @@ def _render(
     preheader: str,
     more: int = 0,
 ) -> Newsletter:
-    environment = _environment(site)
     context = {
         "site": site,
         "subject": subject,
@@ -159,9 +159,32 @@ def _render(
         "greeting": GREETING,
         "unsubscribe_url": UNSUBSCRIBE,
     }
-    page = environment.get_template(f"{kind}.html").render(context)
-    text = environment.get_template(f"{kind}.txt").render(context)
+    page = _render_template(site, f"{kind}.html", context)
+    text = _render_template(site, f"{kind}.txt", context)
     return Newsletter(subject, _inline_css(page), text, posts)
+
+
+def _render_template(site: Site, name: str, context: dict) -> str:
+    """Render one template; a broken or overriding template is reported, never a traceback."""
+    from jinja2 import TemplateError, TemplateSyntaxError
+
+    environment = _environment(site)
+    try:
+        return environment.get_template(name).render(context)
+    except TemplateError as exc:
+        line = exc.lineno if isinstance(exc, TemplateSyntaxError) else None
+        source = exc.filename if isinstance(exc, TemplateSyntaxError) else None
+        source = source or environment.get_template(name).filename or name
+        problems = Problems()
+        problems.error(_shown_path(site, source), exc.message or str(exc), line, "fix the template")
+        raise SiteError(problems) from None
+
+
+def _shown_path(site: Site, path: str) -> str:
+    resolved = Path(path).resolve()
+    if resolved.is_relative_to(site.root):
+        return resolved.relative_to(site.root).as_posix()
+    return path
 
 
 def _environment(site: Site):

@@ -80,3 +80,49 @@ def bundled(tmp_path: Path) -> SiteDir:
     shutil.copy(ROOT / "publisher.toml", root)
     shutil.copytree(ROOT / "posts", root / "posts")
     return SiteDir(root)
+
+
+NEWSLETTER_CONFIG = (
+    CONFIG
+    + """
+[newsletter]
+from_name = "Test Letters"
+from_address = "letters@example.com"
+postal_address = "1 Test Road, Testville"
+unsubscribe_url = "https://example.com/unsubscribe?token={token}"
+unsubscribe_mailto = "unsubscribe@example.com"
+"""
+)
+
+
+@dataclass
+class Preview:
+    """The three files `publisher newsletter` writes, and what it printed."""
+
+    folder: Path
+    result: Result
+
+    @property
+    def html(self) -> str:
+        return (self.folder / "message.html").read_text(encoding="utf-8")
+
+    @property
+    def text(self) -> str:
+        return (self.folder / "message.txt").read_text(encoding="utf-8")
+
+    @property
+    def eml(self) -> bytes:
+        return (self.folder / "message.eml").read_bytes()
+
+
+def render_newsletter(site: SiteDir, *args: str) -> Preview:
+    folder = site.root / "preview"
+    result = site.run("newsletter", *args, "--out", str(folder))
+    return Preview(folder, result)
+
+
+@pytest.fixture
+def letters(site: SiteDir) -> SiteDir:
+    """A site with newsletter settings and no posts yet."""
+    site.config(NEWSLETTER_CONFIG)
+    return site

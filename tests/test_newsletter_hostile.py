@@ -1,0 +1,73 @@
+"""Hostile and odd input never breaks out of the newsletter or into its headers."""
+
+from tests.conftest import render_newsletter
+
+
+def test_script_in_a_title_is_escaped(letters):
+    letters.post("2024-01-01-a.md", 'title: "<script>alert(1)</script>"')
+    preview = render_newsletter(letters, "posts/2024-01-01-a.md")
+    assert "<script>" not in preview.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in preview.html
+
+
+def test_line_breaks_in_the_subject_are_rejected(letters):
+    letters.post(
+        "2024-01-01-a.md", 'title: A\nnewsletter_subject: "Hi\\r\\nBcc: victim@example.com"'
+    )
+    preview = render_newsletter(letters, "posts/2024-01-01-a.md")
+    assert preview.result.exit_code == 1
+    assert (
+        "posts/2024-01-01-a.md: error: the subject contains a line break" in preview.result.output
+    )
+    assert not preview.folder.exists()
+
+
+def test_line_breaks_in_newsletter_settings_are_rejected(letters):
+    letters.config(
+        "[site]\ntitle='T'\nurl='https://example.com'\n"
+        '[newsletter]\nfrom_name = "Me\\nBcc: x@example.com"\n'
+    )
+    letters.post("2024-01-01-a.md")
+    preview = render_newsletter(letters, "posts/2024-01-01-a.md")
+    assert preview.result.exit_code == 1
+    assert "newsletter from_name contains a line break" in preview.result.output
+
+
+def test_a_post_without_headings_has_no_outline(letters):
+    letters.post("2024-01-01-a.md", "title: Flat", "Just one paragraph.")
+    preview = render_newsletter(letters, "posts/2024-01-01-a.md")
+    assert "In this post" not in preview.html
+    assert "In this post" not in preview.text
+    assert "Just one paragraph." in preview.html
+
+
+def test_a_post_without_a_summary_still_renders(letters):
+    letters.post("2024-01-01-a.md", "title: Empty", "## Only a heading\n")
+    preview = render_newsletter(letters, "posts/2024-01-01-a.md")
+    assert preview.result.exit_code == 0
+    assert "Read the full post" in preview.html
+    assert "Only a heading" in preview.html
+
+
+def test_a_huge_post_sends_its_summary_instead(letters):
+    body = "Opening summary.\n\n" + ("A long paragraph of text. " * 40 + "\n\n") * 200
+    letters.post("2024-01-01-a.md", "title: Huge\nnewsletter_content: full", body)
+    preview = render_newsletter(letters, "posts/2024-01-01-a.md")
+    assert "longer than Gmail shows; sending the summary" in preview.result.output
+    assert len(preview.html.encode()) < 100_000
+    assert "Opening summary." in preview.html
+
+
+def test_a_digest_of_zero_posts_writes_nothing(letters):
+    letters.post("2030-01-01-later.md")
+    preview = render_newsletter(letters, "--digest", "--now", "2026-01-01")
+    assert preview.result.exit_code == 0
+    assert "No posts for the digest: nothing was written." in preview.result.output
+    assert not preview.folder.exists()
+
+
+def test_post_and_digest_together_is_a_usage_error(letters):
+    letters.post("2024-01-01-a.md")
+    preview = render_newsletter(letters, "posts/2024-01-01-a.md", "--digest")
+    assert preview.result.exit_code == 2
+    assert "give either a POST or --digest" in preview.result.output
