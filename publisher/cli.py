@@ -16,7 +16,7 @@ from publisher.build import Report, build
 from publisher.cache import Cache
 from publisher.catalog import load_posts, select
 from publisher.config import Site, load_site
-from publisher.message import build_message, preview_recipient
+from publisher.message import MessageTemplate, preview_recipient
 from publisher.newsletter import Newsletter, digest_newsletter, personalize, post_newsletter
 from publisher.output import write_if_changed
 from publisher.posts import Post, discover
@@ -241,11 +241,10 @@ def write_preview(
     """The newsletter as the placeholder subscriber gets it, in three files."""
     recipient = preview_recipient(site)
     html, text = personalize(letter, recipient)
-    message = build_message(site, letter, recipient, now)
     files = {
         "message.html": html.encode(),
         "message.txt": text.encode(),
-        "message.eml": message.as_bytes(),
+        "message.eml": MessageTemplate(site, letter, now).render(recipient),
     }
     for name, data in files.items():
         write_if_changed(out / name, data)

@@ -358,6 +358,8 @@ def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) ->
         )
     if options.from_address and "@" not in options.from_address:
         problems.error(name, f"newsletter from_address {options.from_address!r} is not an address")
+    if not options.unsubscribe_url.isascii():
+        problems.error(name, "newsletter unsubscribe_url must be ASCII", hint="percent-encode it")
     if options.unsubscribe_url and "{token}" not in options.unsubscribe_url:
         problems.error(
             name,

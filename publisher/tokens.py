@@ -1,0 +1,45 @@
+"""Signed unsubscribe tokens: each names one subscriber and cannot be forged or altered."""
+
+from __future__ import annotations
+
+import os
+
+SECRET_VARIABLE = "PUBLISHER_SECRET"
+_SALT = "publisher.unsubscribe"
+
+
+class TokenError(ValueError):
+    """A token that was not signed with this site's secret, or was altered."""
+
+
+class MissingSecret(RuntimeError):
+    """PUBLISHER_SECRET is not set, so no token can be signed or checked."""
+
+
+def secret() -> str:
+    value = os.environ.get(SECRET_VARIABLE, "")
+    if not value:
+        raise MissingSecret(
+            f"{SECRET_VARIABLE} is not set: set it to a long random string, and keep it, "
+            "or every unsubscribe link already sent stops working"
+        )
+    return value
+
+
+def make_token(secret_key: str, subscriber_id: int) -> str:
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(secret_key, salt=_SALT).dumps(subscriber_id)
+
+
+def read_token(secret_key: str, token: str) -> int:
+    """The subscriber id a token was made for; TokenError when it is not genuine."""
+    from itsdangerous import BadSignature, URLSafeSerializer
+
+    try:
+        value = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
+    except BadSignature:
+        raise TokenError("the unsubscribe token is not valid") from None
+    if not isinstance(value, int):
+        raise TokenError("the unsubscribe token is not valid")
+    return value
