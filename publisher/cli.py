@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import sqlite3
 import sys
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
-from publisher import __version__
+from publisher import __version__, delivery, state
+from publisher import subscribers as subscriber_list
 from publisher.build import Report, build
 from publisher.cache import Cache
 from publisher.catalog import load_posts, select
@@ -21,11 +26,14 @@ from publisher.newsletter import Newsletter, digest_newsletter, personalize, pos
 from publisher.output import write_if_changed
 from publisher.posts import Post, discover
 from publisher.problems import Problems, SiteError
+from publisher.tokens import MissingSecret, TokenError, read_token, secret
 
 T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_INVALID = 1
+EXIT_PENDING = 3
+EXIT_STOPPED = 4
 DEFAULT_DIGEST = 5
 
 
@@ -249,3 +257,225 @@ def write_preview(
     for name, data in files.items():
         write_if_changed(out / name, data)
     return [(name, len(data)) for name, data in files.items()]
+
+
+def open_state(site: Site) -> sqlite3.Connection:
+    return state.connect(site.root / site.mail.state)
+
+
+@main.group()
+def subscribers() -> None:
+    """Manage the subscriber list."""
+
+
+@subscribers.command(name="add")
+@click.argument("email")
+@click.option("--name", default="", help="How the newsletter greets them.")
+@site_option
+def subscribers_add(email: str, name: str, root: Path) -> None:
+    """Add EMAIL to the list as an active subscriber."""
+    site, _ = load_site_or_exit(root)
+    try:
+        subscriber = subscriber_list.add(open_state(site), email, name)
+    except subscriber_list.SubscriberError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Added {subscriber.email}.")
+
+
+@subscribers.command(name="remove")
+@click.argument("email")
+@site_option
+def subscribers_remove(email: str, root: Path) -> None:
+    """Delete EMAIL and its delivery history from the list."""
+    site, _ = load_site_or_exit(root)
+    if not subscriber_list.remove(open_state(site), email):
+        raise click.ClickException(f"{email} is not on the list")
+    click.echo(f"Removed {email}.")
+
+
+@subscribers.command(name="list")
+@click.option("--status", type=click.Choice(subscriber_list.STATUSES))
+@site_option
+def subscribers_list(status: str | None, root: Path) -> None:
+    """Print the subscribers, one a line: address, status, name."""
+    site, _ = load_site_or_exit(root)
+    for subscriber in subscriber_list.listing(open_state(site), status):
+        click.echo(f"{subscriber.email}\t{subscriber.status}\t{subscriber.name}")
+
+
+@subscribers.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@site_option
+def subscribers_import(file: Path, root: Path) -> None:
+    """Add the addresses in a CSV file (an email column, optionally a name column)."""
+    site, _ = load_site_or_exit(root)
+    report = subscriber_list.import_csv(open_state(site), file)
+    for line, reason in report.bad_rows:
+        click.secho(f"{file}:{line}: error: {reason}", fg="red", err=True)
+    click.echo(
+        f"Imported {report.added}, skipped {report.duplicates} already on the list, "
+        f"{len(report.bad_rows)} bad rows."
+    )
+    sys.exit(EXIT_INVALID if report.bad_rows else EXIT_OK)
+
+
+@subscribers.command(name="export")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@site_option
+def subscribers_export(file: Path | None, root: Path) -> None:
+    """Write the list as CSV to FILE, or to standard output."""
+    site, _ = load_site_or_exit(root)
+    data = subscriber_list.export_csv(open_state(site))
+    if file:
+        write_if_changed(file, data.encode())
+    else:
+        click.echo(data, nl=False)
+
+
+@main.command()
+@click.argument("who")
+@site_option
+def unsubscribe(who: str, root: Path) -> None:
+    """Unsubscribe at once, by address or by the token in an unsubscribe link."""
+    site, _ = load_site_or_exit(root)
+    connection = open_state(site)
+    if "@" in who:
+        subscriber = subscriber_list.find(connection, who)
+    else:
+        try:
+            subscriber = subscriber_list.get(connection, read_token(secret(), who))
+        except (TokenError, MissingSecret) as exc:
+            raise click.ClickException(str(exc)) from None
+    if subscriber is None:
+        raise click.ClickException(f"{who} is not on the list")
+    subscriber_list.set_status(connection, subscriber.id, "unsubscribed")
+    click.echo(f"Unsubscribed {subscriber.email}.")
+
+
+@main.command()
+@click.argument("post", required=False)
+@site_option
+@click.option("--digest", is_flag=True, help="Send a digest of several posts.")
+@click.option("--since", metavar="DATE", help="Digest: posts published on or after DATE.")
+@click.option("--last", type=click.IntRange(min=1), help="Digest: the newest N posts.")
+@click.option("--dry-run", is_flag=True, help="Show who would get what; send nothing.")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Parallel SMTP connections.")
+@click.option("--rate", metavar="N/s", help="At most N messages a second.")
+@click.option("--resend-unknown", is_flag=True, help="Resend messages a crash left unknown.")
+@click.option("--now", "now_text", metavar="ISO-8601", help="Run as if it were this time.")
+def send(
+    post: str | None,
+    root: Path,
+    digest: bool,
+    since: str | None,
+    last: int | None,
+    dry_run: bool,
+    concurrency: int | None,
+    rate: str | None,
+    resend_unknown: bool,
+    now_text: str | None,
+) -> None:
+    """Mail POST's newsletter, or a --digest, to every active subscriber, once."""
+    if digest == (post is not None):
+        raise click.UsageError("give either a POST or --digest")
+    now = parse_now(now_text)
+    site, problems = load_site_or_exit(root)
+    site = replace(site, mail=replace(site.mail, **mail_overrides(concurrency, rate)))
+    letter, key, post_ids = render_for_sending(site, problems, post, digest, since, last, now, root)
+    if letter is None:
+        click.echo("No posts for the digest: nothing was sent.")
+        return
+    connection = open_state(site)
+    if dry_run:
+        report = delivery.dry_run(connection, key, letter.subject)
+        shown = ", ".join(report.recipients[:10])
+        more = f" and {len(report.recipients) - 10} more" if len(report.recipients) > 10 else ""
+        click.echo(f"Would send {letter.subject!r} to {report.audience} subscribers: {shown}{more}")
+        return
+    try:
+        signing_secret = secret()
+        with delivery.run_lock(site.root / site.mail.state):
+            newsletter_id = delivery.record(connection, key, letter, post_ids)
+            mailer = delivery.Mailer(
+                site, connection, newsletter_id, signing_secret, now, show_progress()
+            )
+            report = mailer.run(resend_unknown)
+    except (MissingSecret, delivery.Busy) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(send_summary(report))
+    if report.stopped:
+        click.secho(f"Stopped: {report.stopped}", fg="red", err=True)
+        sys.exit(EXIT_STOPPED)
+    sys.exit(EXIT_PENDING if report.pending else EXIT_OK)
+
+
+def mail_overrides(concurrency: int | None, rate: str | None) -> dict:
+    overrides: dict = {}
+    if concurrency:
+        overrides["concurrency"] = concurrency
+    if rate:
+        number = rate.removesuffix("/s")
+        try:
+            overrides["rate"] = float(number)
+        except ValueError:
+            raise click.BadParameter(
+                f"{rate!r} is not a rate like 14/s", param_hint="--rate"
+            ) from None
+    return overrides
+
+
+def render_for_sending(site, problems, post, digest, since, last, now, root):
+    """The newsletter to send, the key that makes sending it twice impossible, and its posts."""
+    cache = Cache(site)
+    posts = load_posts(site, discover(site), cache, problems)
+    cache.save()
+    exit_on_errors(problems)
+    try:
+        if digest:
+            chosen = digest_posts(select(posts, now, False, False).published, since, last)
+            if not chosen:
+                return None, "", []
+            ids = [p.id for p in chosen]
+            key = "digest:" + hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:32]
+            return digest_newsletter(site, chosen), key, ids
+        found = find_post(posts, post, root)
+        letter = post_newsletter(site, found, problems)
+    except SiteError as exc:
+        problems.extend(exc.problems.items)
+    exit_on_errors(problems)
+    return letter, f"post:{found.id}", [found.id]
+
+
+def show_progress():
+    """Count and rate on a terminal, at most a few times a second."""
+    last_shown = [0.0]
+    started = time.monotonic()
+
+    def show(report: delivery.SendReport) -> None:
+        moment = time.monotonic()
+        if sys.stderr.isatty() and moment - last_shown[0] > 0.25:
+            last_shown[0] = moment
+            rate = report.sent / max(moment - started, 1e-9)
+            click.echo(
+                f"\rSent {report.sent} ({rate:.0f}/s), bounced {report.bounced}", nl=False, err=True
+            )
+
+    return show
+
+
+def send_summary(report: delivery.SendReport) -> str:
+    rate = report.sent / report.seconds if report.seconds else 0
+    parts = [
+        f"sent {report.sent}",
+        f"pending retry {report.pending}",
+        f"bounced {report.bounced}",
+        f"unknown {report.unknown}",
+        f"skipped {report.skipped}",
+    ]
+    if report.already_sent:
+        parts.append(f"sent before {report.already_sent}")
+    return (
+        f"Sent {report.subject!r}: "
+        + ", ".join(parts)
+        + f" of {report.audience} in {report.seconds:.2f} s ({rate:.0f}/s)"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -58,6 +59,28 @@ class NewsletterOptions:
 
 
 @dataclass(frozen=True)
+class MailOptions:
+    """How newsletters leave: into a Maildir folder (the default) or through an SMTP server.
+
+    SMTP credentials never come from here, only from the environment.
+    """
+
+    transport: str = "maildir"
+    maildir: str = ".publisher/outbox"
+    state: str = ".publisher/state.db"
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_security: str = "starttls"
+    concurrency: int = 1
+    rate: float = 0.0
+    retries: int = 3
+    retry_delay: float = 2.0
+    timeout: float = 30.0
+    dkim_key: str = ""
+    dkim_selector: str = ""
+
+
+@dataclass(frozen=True)
 class Site:
     """Everything a run needs to know about the site, validated once."""
 
@@ -76,6 +99,7 @@ class Site:
     hubs: tuple[str, ...] = ()
     feeds: FeedOptions = field(default_factory=FeedOptions)
     newsletter: NewsletterOptions = field(default_factory=NewsletterOptions)
+    mail: MailOptions = field(default_factory=MailOptions)
     fingerprint: str = ""
 
     @property
@@ -112,7 +136,8 @@ _SITE_KEYS = {
 }
 _FEED_KEYS = set(FeedOptions.__dataclass_fields__)
 _NEWSLETTER_KEYS = set(NewsletterOptions.__dataclass_fields__)
-_SECTIONS = {"site", "feeds", "newsletter"}
+_MAIL_KEYS = set(MailOptions.__dataclass_fields__)
+_SECTIONS = {"site", "feeds", "newsletter", "mail"}
 
 
 def load_site(root: Path) -> tuple[Site, Problems]:
@@ -179,14 +204,17 @@ def _site_from_toml(root: Path, name: str, raw: dict[str, Any], problems: Proble
     site = _table(raw, "site", name, problems)
     feeds = _table(raw, "feeds", name, problems)
     newsletter = _table(raw, "newsletter", name, problems)
+    mail = _table(raw, "mail", name, problems)
     for section, table, known in (
         ("site", site, _SITE_KEYS),
         ("feeds", feeds, _FEED_KEYS),
         ("newsletter", newsletter, _NEWSLETTER_KEYS),
+        ("mail", mail, _MAIL_KEYS),
     ):
         for key in sorted(set(table) - known):
             problems.warning(name, f"unknown setting {section}.{key} is ignored")
-    return _make_site(root, name, site, feeds, newsletter, problems, _fingerprint(raw))
+    sections = {"feeds": feeds, "newsletter": newsletter, "mail": mail}
+    return _make_site(root, name, site, sections, problems, _fingerprint(raw))
 
 
 def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Problems) -> Site:
@@ -205,9 +233,10 @@ def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Prob
         for key in ("icon", "logo"):
             if key in feed:
                 site[key] = feed[key]
-    newsletter = raw.get("newsletter")
-    newsletter = newsletter if isinstance(newsletter, dict) else {}
-    return _make_site(root, name, site, feeds, newsletter, problems, _fingerprint(raw))
+    sections = {"feeds": feeds}
+    for key in ("newsletter", "mail"):
+        sections[key] = raw[key] if isinstance(raw.get(key), dict) else {}
+    return _make_site(root, name, site, sections, problems, _fingerprint(raw))
 
 
 def _table(raw: dict[str, Any], key: str, name: str, problems: Problems) -> dict[str, Any]:
@@ -222,8 +251,7 @@ def _make_site(
     root: Path,
     name: str,
     site: dict[str, Any],
-    feeds: dict[str, Any],
-    newsletter: dict[str, Any],
+    sections: dict[str, dict[str, Any]],
     problems: Problems,
     fingerprint: str,
 ) -> Site:
@@ -242,8 +270,9 @@ def _make_site(
         icon=_optional_url(site, "icon", url),
         logo=_optional_url(site, "logo", url),
         hubs=_hubs(site.get("hub"), name, problems),
-        feeds=_feed_options(feeds, name, problems),
-        newsletter=_newsletter_options(newsletter, name, problems),
+        feeds=_feed_options(sections["feeds"], name, problems),
+        newsletter=_newsletter_options(sections["newsletter"], name, problems),
+        mail=_mail_options(sections["mail"], name, problems),
         fingerprint=fingerprint,
     )
 
@@ -325,6 +354,8 @@ def _options(
     values: dict[str, Any] = {}
     for key, default in vars(kind()).items():
         value = table.get(key, default)
+        if type(default) is float and type(value) is int:
+            value = float(value)
         if type(value) is not type(default):
             problems.error(
                 name, f"{section} {key} must be {type(default).__name__}, like {default!r}"
@@ -366,6 +397,36 @@ def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) ->
             "newsletter unsubscribe_url has no {token}",
             hint='write it like "https://example.com/unsubscribe?token={token}"',
         )
+    return options
+
+
+def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailOptions:
+    """The [mail] settings, with PUBLISHER_SMTP_* from the environment taking precedence."""
+    table = dict(table)
+    environment = {
+        "smtp_host": os.environ.get("PUBLISHER_SMTP_HOST"),
+        "smtp_port": os.environ.get("PUBLISHER_SMTP_PORT"),
+        "smtp_security": os.environ.get("PUBLISHER_SMTP_SECURITY"),
+    }
+    if environment["smtp_host"]:
+        table["transport"] = "smtp"
+    for key, value in environment.items():
+        if value and key == "smtp_port":
+            if not value.isdigit():
+                problems.error(name, f"PUBLISHER_SMTP_PORT {value!r} is not a port number")
+                continue
+            table[key] = int(value)
+        elif value:
+            table[key] = value
+    options = _options(MailOptions, "mail", table, name, problems)
+    if options.transport not in ("maildir", "smtp"):
+        problems.error(name, f"mail transport must be maildir or smtp, not {options.transport!r}")
+    if options.transport == "smtp" and not options.smtp_host:
+        problems.error(name, "mail transport smtp needs a host", hint="set PUBLISHER_SMTP_HOST")
+    if options.smtp_security not in ("starttls", "ssl", "none"):
+        problems.error(name, "mail smtp_security must be starttls, ssl or none")
+    if options.concurrency < 1 or options.retries < 0 or options.rate < 0:
+        problems.error(name, "mail concurrency must be 1 or more, retries and rate 0 or more")
     return options
 
 

@@ -39,7 +39,8 @@ def normalize(email: str) -> str:
     from email_validator import EmailNotValidError, validate_email
 
     try:
-        return validate_email(email.strip(), check_deliverability=False).normalized
+        result = validate_email(email.strip(), check_deliverability=False, allow_smtputf8=False)
+        return result.ascii_email or result.normalized
     except EmailNotValidError as exc:
         raise SubscriberError(f"{email!r} is not a valid address: {exc}") from None
 

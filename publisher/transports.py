@@ -1,0 +1,187 @@
+"""Where messages go: a Maildir folder, or an SMTP server. Each reports what became of a message.
+
+Both call `about_to_commit` at the last moment before the message is irrevocably handed over
+(the Maildir rename, the SMTP end-of-data dot), so the caller can record "sending" there and
+nothing else can happen between that record and the hand-over.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from publisher.config import MailOptions
+
+Commit = Callable[[], None]
+DATA_END_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """sent; retry (try again later); bounce (this address is dead); stop (nothing will work)."""
+
+    kind: str
+    detail: str = ""
+
+
+SENT = Outcome("sent")
+
+
+class MaildirTransport:
+    """Writes each message into a Maildir (tmp/, then new/), readable by mutt or any client."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        for sub in ("tmp", "new", "cur"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+
+    def deliver(
+        self, key: str, sender: str, recipient: str, data: bytes, about_to_commit: Commit
+    ) -> Outcome:
+        temporary = self.folder / "tmp" / key
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        about_to_commit()
+        os.replace(temporary, self.folder / "new" / key)
+        return SENT
+
+    def settle(self, key: str) -> bool:
+        """After a crash: True when the message is (now) delivered, False when it never was."""
+        if (self.folder / "tmp" / key).exists():
+            os.replace(self.folder / "tmp" / key, self.folder / "new" / key)
+            return True
+        if (self.folder / "new" / key).exists():
+            return True
+        return any((self.folder / "cur").glob(f"{key}:*")) or (self.folder / "cur" / key).exists()
+
+    def close(self) -> None:
+        pass
+
+
+class StopSending(Exception):
+    """A failure that no retry will fix: bad credentials, a refused sender, a refused message."""
+
+
+class SmtpTransport:
+    """One SMTP connection, reused for many messages and reopened when the server drops it."""
+
+    def __init__(self, options: MailOptions) -> None:
+        self.options = options
+        self.connection: smtplib.SMTP | None = None
+
+    def deliver(
+        self, key: str, sender: str, recipient: str, data: bytes, about_to_commit: Commit
+    ) -> Outcome:
+        try:
+            return self._deliver(sender, recipient, data, about_to_commit)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self.close()
+            return Outcome("retry", f"connection lost: {exc or type(exc).__name__}")
+
+    def _deliver(
+        self, sender: str, recipient: str, data: bytes, about_to_commit: Commit
+    ) -> Outcome:
+        smtp = self._connect()
+        code, reply = smtp.mail(sender)
+        if code != 250:
+            return self._refused(code, reply, "the sender", stop_on_5xx=True)
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            return self._refused(code, reply, "the recipient", stop_on_5xx=False)
+        code, reply = smtp.docmd("DATA")
+        if code != 354:
+            return self._refused(code, reply, "the message", stop_on_5xx=True)
+        smtp.send(_dot_stuffed(data))
+        about_to_commit()
+        # RFC 5321 4.5.3.2.6: wait up to 10 minutes for the reply to the final dot. A server
+        # that drops the line before replying has not taken the message, and it is retried.
+        smtp.sock.settimeout(max(self.options.timeout, DATA_END_TIMEOUT))
+        smtp.send(b".\r\n")
+        code, reply = smtp.getreply()
+        smtp.sock.settimeout(self.options.timeout)
+        if code == 250:
+            return SENT
+        return self._refused(
+            code, reply, "the message", stop_on_5xx=not _mailbox_problem(code, reply)
+        )
+
+    def _refused(self, code: int, reply: bytes, what: str, stop_on_5xx: bool) -> Outcome:
+        text = f"{code} {reply.decode(errors='replace')}"
+        if code == 421:
+            self.close()
+            return Outcome("retry", text)
+        self._reset()
+        if 400 <= code < 500:
+            return Outcome("retry", text)
+        if stop_on_5xx:
+            raise StopSending(f"the server refused {what}: {text}")
+        return Outcome("bounce", text)
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.connection is not None:
+            return self.connection
+        options = self.options
+        context = ssl.create_default_context()
+        port = options.smtp_port or {"ssl": 465, "starttls": 587}.get(options.smtp_security, 25)
+        if options.smtp_security == "ssl":
+            smtp = smtplib.SMTP_SSL(
+                options.smtp_host, port, timeout=options.timeout, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(options.smtp_host, port, timeout=options.timeout)
+            if options.smtp_security == "starttls":
+                smtp.starttls(context=context)
+        username = os.environ.get("PUBLISHER_SMTP_USERNAME")
+        if username:
+            try:
+                smtp.login(username, os.environ.get("PUBLISHER_SMTP_PASSWORD", ""))
+            except smtplib.SMTPAuthenticationError as exc:
+                smtp.close()
+                raise StopSending(
+                    f"the server refused the login ({exc.smtp_code}); "
+                    "check PUBLISHER_SMTP_USERNAME and PUBLISHER_SMTP_PASSWORD"
+                ) from None
+        self.connection = smtp
+        return smtp
+
+    def _reset(self) -> None:
+        try:
+            if self.connection:
+                self.connection.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (TimeoutError, smtplib.SMTPException, OSError):
+                self.connection.close()
+            self.connection = None
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """RFC 5321 section 4.5.2: a line that starts with a dot gets a second one."""
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def _mailbox_problem(code: int, reply: bytes) -> bool:
+    """A 5xx after the data that is about the recipient's mailbox (RFC 3463 5.1.x, 5.2.x)."""
+    enhanced = re.match(rb"\s*5\.(\d)\.\d", reply)
+    if enhanced:
+        return enhanced.group(1) in (b"1", b"2")
+    return code in (550, 551, 553)
+
+
+def open_transport(options: MailOptions, root: Path) -> MaildirTransport | SmtpTransport:
+    if options.transport == "smtp":
+        return SmtpTransport(options)
+    return MaildirTransport(root / options.maildir)
