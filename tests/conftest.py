@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import shutil
+import socket
 import textwrap
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,3 +130,103 @@ def letters(site: SiteDir) -> SiteDir:
     """A site with newsletter settings and no posts yet."""
     site.config(NEWSLETTER_CONFIG)
     return site
+
+
+class Sink:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that counts what it accepts.
+
+    Tests script its failures: replies to give a recipient at RCPT or after DATA (used up in
+    order, then it accepts), a delay before answering, or dropping the line at the Nth DATA.
+    """
+
+    def __init__(self) -> None:
+        self.received: collections.Counter[str] = collections.Counter()
+        self.messages: list[tuple[str, bytes]] = []
+        self.rcpt_replies: dict[str, list[str]] = {}
+        self.data_replies: dict[str, list[str]] = {}
+        self.rcpt_delays: dict[str, list[float]] = {}
+        self.drop_at: set[int] = set()
+        self.data_count = 0
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        delays = self.rcpt_delays.get(address)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
+        replies = self.rcpt_replies.get(address)
+        if replies:
+            return replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.data_count += 1
+            count = self.data_count
+        if count in self.drop_at:
+            server.transport.close()
+            return "421 4.4.2 dropped"
+        recipient = envelope.rcpt_tos[0]
+        replies = self.data_replies.get(recipient)
+        if replies:
+            return replies.pop(0)
+        with self.lock:
+            self.received[recipient] += 1
+            self.messages.append((recipient, envelope.original_content))
+        return "250 2.0.0 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink(monkeypatch):
+    """A running sink, with PUBLISHER_SMTP_* pointing the CLI at it."""
+    from aiosmtpd.controller import Controller
+
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(port))
+    monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", "none")
+    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
+    sink.port = port
+    yield sink
+    controller.stop()
+
+
+MAIL_CONFIG = (
+    NEWSLETTER_CONFIG
+    + """
+[mail]
+retries = 2
+retry_delay = 0.05
+timeout = 2.0
+"""
+)
+
+
+@pytest.fixture
+def mailing(site: SiteDir) -> SiteDir:
+    """A site with newsletter and mail settings and one post, ready to send."""
+    site.config(MAIL_CONFIG)
+    site.post(
+        "2024-01-01-hello.md", "title: Hello\ntags: [Review]", "The summary.\n\n## Part\n\nMore."
+    )
+    return site
+
+
+def subscribe(site: SiteDir, *emails: str) -> None:
+    from publisher import state, subscribers
+    from publisher.config import load_site
+
+    loaded, _ = load_site(site.root)
+    connection = state.connect(site.root / loaded.mail.state)
+    for email in emails:
+        subscribers.add(connection, email)
+    connection.close()

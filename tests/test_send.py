@@ -1,0 +1,180 @@
+"""Sending to a real SMTP server: each subscriber gets one correct message, whatever fails."""
+
+import email
+from email import policy
+
+from publisher.tokens import read_token
+from tests.conftest import subscribe
+
+POST = "posts/2024-01-01-hello.md"
+
+
+def send(site, *args):
+    return site.run("send", *args)
+
+
+def test_every_subscriber_gets_one_message_addressed_to_them_alone(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com", "bob@example.com", "cy@example.com")
+    result = send(mailing, POST)
+    assert result.exit_code == 0, result.output
+    assert "sent 3, pending retry 0, bounced 0" in result.output
+    assert smtp_sink.received == {"ann@example.com": 1, "bob@example.com": 1, "cy@example.com": 1}
+    for recipient, data in smtp_sink.messages:
+        message = email.message_from_bytes(data, policy=policy.default)
+        assert message["To"] == recipient
+        assert message["Cc"] is None
+        assert message["Subject"] == "Hello"
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_unsubscribe_links_carry_a_working_personal_token(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com", "bob@example.com")
+    send(mailing, POST)
+    recipient, data = smtp_sink.messages[0]
+    message = email.message_from_bytes(data, policy=policy.default)
+    link = message["List-Unsubscribe"].split(",")[0].strip("<> ")
+    token = link.split("token=")[1]
+    assert read_token("test-secret", token) == 1
+    html = message.get_body(("html",)).get_content()
+    assert f'href="{link}"' in html
+    result = mailing.run("unsubscribe", token)
+    assert result.exit_code == 0
+    assert f"Unsubscribed {recipient}." in result.output
+
+
+def test_a_second_send_sends_nothing(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com")
+    send(mailing, POST)
+    result = send(mailing, POST)
+    assert result.exit_code == 0
+    assert "sent 0" in result.output and "sent before 1" in result.output
+    assert smtp_sink.received == {"ann@example.com": 1}
+
+
+def test_451_is_retried_and_delivered(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com", "bob@example.com")
+    smtp_sink.rcpt_replies["ann@example.com"] = ["451 4.3.0 try later"]
+    smtp_sink.data_replies["bob@example.com"] = ["451 4.7.1 greylisted"]
+    result = send(mailing, POST)
+    assert result.exit_code == 0, result.output
+    assert smtp_sink.received == {"ann@example.com": 1, "bob@example.com": 1}
+
+
+def test_451_that_never_clears_stays_pending_for_the_next_run(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com")
+    smtp_sink.rcpt_replies["ann@example.com"] = ["451 4.3.0 try later"] * 3
+    result = send(mailing, POST)
+    assert result.exit_code == 3
+    assert "pending retry 1" in result.output
+    result = send(mailing, POST)
+    assert result.exit_code == 0
+    assert smtp_sink.received == {"ann@example.com": 1}
+
+
+def test_550_bounces_and_is_never_retried(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com", "gone@example.com")
+    smtp_sink.rcpt_replies["gone@example.com"] = ["550 5.1.1 no such user"] * 5
+    result = send(mailing, POST)
+    assert result.exit_code == 0
+    assert "bounced 1" in result.output
+    assert len(smtp_sink.rcpt_replies["gone@example.com"]) == 4
+    listing = mailing.run("subscribers", "list", "--status", "bounced").output
+    assert listing.startswith("gone@example.com\tbounced")
+
+
+def test_a_dropped_connection_reconnects_without_loss_or_doubles(mailing, smtp_sink):
+    emails = [f"user{n}@example.com" for n in range(20)]
+    subscribe(mailing, *emails)
+    smtp_sink.drop_at = {3, 9}
+    smtp_sink.data_replies["user15@example.com"] = ["421 4.3.2 shutting down"]
+    result = send(mailing, POST)
+    assert result.exit_code == 0, result.output
+    assert smtp_sink.received == dict.fromkeys(emails, 1)
+
+
+def test_a_slow_server_times_out_and_is_retried(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com", "bob@example.com")
+    smtp_sink.rcpt_delays["ann@example.com"] = [3.0]
+    result = send(mailing, POST)
+    assert result.exit_code == 0, result.output
+    assert smtp_sink.received == {"ann@example.com": 1, "bob@example.com": 1}
+
+
+def test_a_refused_sender_stops_the_run(mailing, smtp_sink, monkeypatch):
+    subscribe(mailing, "ann@example.com")
+
+    async def refuse(server, session, envelope, address, mail_options):
+        return "550 5.7.1 sender not allowed"
+
+    monkeypatch.setattr(smtp_sink, "handle_MAIL", refuse, raising=False)
+    result = send(mailing, POST)
+    assert result.exit_code == 4
+    assert "Stopped: the server refused the sender: 550" in result.output
+    assert not smtp_sink.received
+
+
+def test_a_dry_run_sends_nothing(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com", "bob@example.com")
+    result = send(mailing, POST, "--dry-run")
+    assert "Would send 'Hello' to 2 subscribers: ann@example.com, bob@example.com" in result.output
+    assert not smtp_sink.received
+
+
+def test_unsubscribed_and_bounced_subscribers_get_nothing(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com", "bob@example.com")
+    mailing.run("unsubscribe", "bob@example.com")
+    send(mailing, POST)
+    assert smtp_sink.received == {"ann@example.com": 1}
+
+
+def test_concurrency_delivers_each_once(mailing, smtp_sink):
+    emails = [f"user{n}@example.com" for n in range(60)]
+    subscribe(mailing, *emails)
+    result = send(mailing, POST, "--concurrency", "4", "--rate", "1000/s")
+    assert result.exit_code == 0, result.output
+    assert smtp_sink.received == dict.fromkeys(emails, 1)
+
+
+def test_no_secret_is_a_clear_error(mailing, smtp_sink, monkeypatch):
+    monkeypatch.delenv("PUBLISHER_SECRET")
+    subscribe(mailing, "ann@example.com")
+    result = send(mailing, POST)
+    assert result.exit_code == 1
+    assert "PUBLISHER_SECRET is not set" in result.output
+
+
+def test_an_authentication_failure_stops_the_run(mailing, monkeypatch):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from tests.conftest import Sink, free_port
+
+    def refuse(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=False, handled=False)
+
+    sink = Sink()
+    port = free_port()
+    controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=refuse,
+        auth_require_tls=False,
+        auth_exclude_mechanism=["LOGIN"],
+    )
+    controller.start()
+    try:
+        monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(port))
+        monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", "none")
+        monkeypatch.setenv("PUBLISHER_SMTP_USERNAME", "me")
+        monkeypatch.setenv("PUBLISHER_SMTP_PASSWORD", "wrong-password")
+        monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
+        subscribe(mailing, "ann@example.com")
+        result = send(mailing, POST)
+    finally:
+        controller.stop()
+    assert result.exit_code == 4, result.output
+    assert "the server refused the login (535)" in result.output
+    assert "wrong-password" not in result.output
+    assert not sink.received
