@@ -249,11 +249,12 @@ def write_preview(
     """The newsletter as the placeholder subscriber gets it, in three files."""
     recipient = preview_recipient(site)
     html, text = personalize(letter, recipient)
-    files = {
-        "message.html": html.encode(),
-        "message.txt": text.encode(),
-        "message.eml": MessageTemplate(site, letter, now).render(recipient),
-    }
+    try:
+        eml = MessageTemplate(site, letter, now).render(recipient)
+    except SiteError as exc:
+        print_problems(exc.problems)
+        sys.exit(EXIT_INVALID)
+    files = {"message.html": html.encode(), "message.txt": text.encode(), "message.eml": eml}
     for name, data in files.items():
         write_if_changed(out / name, data)
     return [(name, len(data)) for name, data in files.items()]
@@ -402,6 +403,9 @@ def send(
             report = mailer.run(resend_unknown)
     except (MissingSecret, delivery.Busy) as exc:
         raise click.ClickException(str(exc)) from None
+    except SiteError as exc:
+        print_problems(exc.problems)
+        sys.exit(EXIT_INVALID)
     click.echo(send_summary(report))
     if report.stopped:
         click.secho(f"Stopped: {report.stopped}", fg="red", err=True)

@@ -425,6 +425,10 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
         problems.error(name, "mail transport smtp needs a host", hint="set PUBLISHER_SMTP_HOST")
     if options.smtp_security not in ("starttls", "ssl", "none"):
         problems.error(name, "mail smtp_security must be starttls, ssl or none")
+    if options.dkim_key and not options.dkim_selector:
+        problems.error(
+            name, "mail dkim_key needs a dkim_selector", hint='add dkim_selector = "..."'
+        )
     if options.concurrency < 1 or options.retries < 0 or options.rate < 0:
         problems.error(name, "mail concurrency must be 1 or more, retries and rate 0 or more")
     return options

@@ -260,13 +260,21 @@ class Mailer:
     def _set(
         self, subscriber_id: int, status: str, error: str = "", attempted: bool = False
     ) -> None:
-        """Record one delivery's new status, committed before anything else happens."""
-        with self.lock, transaction(self.connection):
-            self.connection.execute(
-                "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, "
-                "updated_at = ? WHERE newsletter_id = ? AND subscriber_id = ?",
-                (status, error, int(attempted), now_text(), self.newsletter_id, subscriber_id),
-            )
+        """Record one delivery's new status, committed before anything else happens.
+
+        Only "sending" is flushed to disk at once: it is what stops a resend. Other changes
+        survive a killed process as they are, and a power cut is flushed by the next
+        "sending"; a "sent" lost to a power cut reads as "sending", so as unknown, not resent.
+        """
+        durability = "FULL" if status == "sending" else "NORMAL"
+        with self.lock:
+            self.connection.execute(f"PRAGMA synchronous = {durability}")
+            with transaction(self.connection):
+                self.connection.execute(
+                    "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, "
+                    "updated_at = ? WHERE newsletter_id = ? AND subscriber_id = ?",
+                    (status, error, int(attempted), now_text(), self.newsletter_id, subscriber_id),
+                )
 
     def _rows(self, status: str) -> Iterator[sqlite3.Row]:
         """The newsletter's deliveries in one status, read in batches so memory stays flat."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 SECRET_VARIABLE = "PUBLISHER_SECRET"
@@ -26,18 +27,23 @@ def secret() -> str:
     return value
 
 
-def make_token(secret_key: str, subscriber_id: int) -> str:
+@functools.cache
+def _serializer(secret_key: str):
     from itsdangerous import URLSafeSerializer
 
-    return URLSafeSerializer(secret_key, salt=_SALT).dumps(subscriber_id)
+    return URLSafeSerializer(secret_key, salt=_SALT)
+
+
+def make_token(secret_key: str, subscriber_id: int) -> str:
+    return _serializer(secret_key).dumps(subscriber_id)
 
 
 def read_token(secret_key: str, token: str) -> int:
     """The subscriber id a token was made for; TokenError when it is not genuine."""
-    from itsdangerous import BadSignature, URLSafeSerializer
+    from itsdangerous import BadSignature
 
     try:
-        value = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
+        value = _serializer(secret_key).loads(token)
     except BadSignature:
         raise TokenError("the unsubscribe token is not valid") from None
     if not isinstance(value, int):

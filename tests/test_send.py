@@ -178,3 +178,32 @@ def test_an_authentication_failure_stops_the_run(mailing, monkeypatch):
     assert "the server refused the login (535)" in result.output
     assert "wrong-password" not in result.output
     assert not sink.received
+
+
+def test_dkim_signs_both_unsubscribe_headers(mailing, smtp_sink):
+    import base64
+    import subprocess
+
+    import dkim
+
+    key = mailing.root / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    config = (mailing.root / "publisher.toml").read_text()
+    mailing.config(config + 'dkim_key = "dkim.pem"\ndkim_selector = "mail"\n')
+    subscribe(mailing, "ann@example.com")
+    assert send(mailing, POST).exit_code == 0
+    _, data = smtp_sink.messages[0]
+    signature = data.split(b"\r\n\r\n")[0].split(b"DKIM-Signature:")[1]
+    signed = signature.split(b"h=")[1].split(b";")[0].replace(b"\r\n", b"").replace(b" ", b"")
+    assert b"list-unsubscribe:list-unsubscribe-post" in signed
+
+    def dns(name, timeout=5):
+        assert name == b"mail._domainkey.example.com."
+        return b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    assert dkim.verify(data, dnsfunc=dns)

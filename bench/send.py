@@ -1,0 +1,130 @@
+"""Time `publisher send` against a local SMTP sink, beside a bare smtplib floor.
+
+    .venv/bin/python bench/send.py                 # 10,000 subscribers
+    .venv/bin/python bench/send.py --sizes 10000 100000
+
+For each size: the floor (one smtplib connection sending the same number of messages, built
+before the clock starts), then `publisher send` with one connection and with four. Prints
+messages per second and the peak memory (maximum RSS) of the sending process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+POST = "posts/2018-02-04-review.md"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_sink(port: int) -> subprocess.Popen:
+    sink = subprocess.Popen(
+        [sys.executable, str(HERE / "smtp_sink.py"), str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout.readline().strip() == "ready"
+    return sink
+
+
+def stop_sink(sink: subprocess.Popen) -> int:
+    sink.terminate()
+    return int(sink.stdout.readline())
+
+
+def make_site(root: Path, count: int) -> None:
+    seed = next((HERE.parent / "posts").glob("*.md")).read_text(encoding="utf-8")
+    (root / "posts").mkdir(parents=True)
+    (root / POST).write_text(seed, encoding="utf-8")
+    (root / "publisher.toml").write_text(
+        "[site]\ntitle = 'Bench'\nurl = 'https://example.com'\n"
+        "[newsletter]\npostal_address = '1 Bench Road'\n"
+    )
+    listing = root / "list.csv"
+    listing.write_text("email\n" + "".join(f"user{n}@example.com\n" for n in range(count)))
+    publisher(root, "subscribers", "import", str(listing))
+
+
+def publisher(root: Path, *args: str, env: dict | None = None) -> tuple[float, float, str]:
+    """Wall seconds, peak MB and output of one publisher command."""
+    command = [str(Path(sys.executable).with_name("publisher")), *args, "--site", str(root)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    output = process.stdout.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{command} failed: {output}")
+    return seconds, usage.ru_maxrss / 1024, output
+
+
+def floor(port: int, count: int, message: bytes) -> float:
+    """Messages per second of a bare smtplib loop over one connection."""
+    messages = [message.replace(b"user0@", f"user{n}@".encode()) for n in range(count)]
+    smtp = smtplib.SMTP("127.0.0.1", port)
+    started = time.perf_counter()
+    for n, data in enumerate(messages):
+        smtp.sendmail("bench@example.com", [f"user{n}@example.com"], data)
+    seconds = time.perf_counter() - started
+    smtp.quit()
+    return count / seconds
+
+
+def bench(count: int, work: Path) -> None:
+    root = work / f"site-{count}"
+    make_site(root, count)
+    publisher(root, "newsletter", POST, "--out", str(work / "preview"))
+    message = (work / "preview" / "message.eml").read_bytes()
+    port = free_port()
+    sink = start_sink(port)
+    floor_rate = floor(port, count, message)
+    stop_sink(sink)
+    print(f"{count} subscribers: floor (bare smtplib, one connection) {floor_rate:8.0f} msg/s")
+    for concurrency in (1, 4):
+        state = root / ".publisher" / "state.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{state}{suffix}").unlink(missing_ok=True)
+        publisher(root, "subscribers", "import", str(root / "list.csv"))
+        sink = start_sink(port)
+        env = {
+            **os.environ,
+            "PUBLISHER_SMTP_HOST": "127.0.0.1",
+            "PUBLISHER_SMTP_PORT": str(port),
+            "PUBLISHER_SMTP_SECURITY": "none",
+            "PUBLISHER_SECRET": "bench",
+        }
+        seconds, megabytes, output = publisher(
+            root, "send", POST, "--concurrency", str(concurrency), env=env
+        )
+        received = stop_sink(sink)
+        send_seconds = float(output.rsplit(" in ", 1)[1].split(" s")[0])
+        rate = received / send_seconds
+        print(
+            f"{count} subscribers: publisher send, {concurrency} connection(s) "
+            f"{rate:8.0f} msg/s ({rate / floor_rate:4.0%} of floor), "
+            f"{received} received, {seconds:.1f} s wall, {megabytes:.0f} MB peak"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10000])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="publisher-send-bench-") as folder:
+        for count in args.sizes:
+            bench(count, Path(folder))
+
+
+if __name__ == "__main__":
+    main()
