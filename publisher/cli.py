@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import json
 import sqlite3
 import sys
 import time
@@ -26,6 +26,7 @@ from publisher.newsletter import Newsletter, digest_newsletter, personalize, pos
 from publisher.output import write_if_changed
 from publisher.posts import Post, discover
 from publisher.problems import Problems, SiteError
+from publisher.publish import PublishReport, publish
 from publisher.tokens import MissingSecret, TokenError, read_token, secret
 
 T = TypeVar("T")
@@ -396,7 +397,7 @@ def send(
     try:
         signing_secret = secret()
         with delivery.run_lock(site.root / site.mail.state):
-            newsletter_id = delivery.record(connection, key, letter, post_ids)
+            newsletter_id = delivery.record(connection, key, letter, post_ids, now)
             mailer = delivery.Mailer(
                 site, connection, newsletter_id, signing_secret, now, show_progress()
             )
@@ -439,9 +440,11 @@ def render_for_sending(site, problems, post, digest, since, last, now, root):
             chosen = digest_posts(select(posts, now, False, False).published, since, last)
             if not chosen:
                 return None, "", []
-            ids = [p.id for p in chosen]
-            key = "digest:" + hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:32]
-            return digest_newsletter(site, chosen), key, ids
+            return (
+                digest_newsletter(site, chosen),
+                delivery.digest_key(chosen),
+                [p.id for p in chosen],
+            )
         found = find_post(posts, post, root)
         letter = post_newsletter(site, found, problems)
     except SiteError as exc:
@@ -483,3 +486,54 @@ def send_summary(report: delivery.SendReport) -> str:
         + ", ".join(parts)
         + f" of {report.audience} in {report.seconds:.2f} s ({rate:.0f}/s)"
     )
+
+
+@main.command(name="publish")
+@site_option
+@click.option(
+    "--dry-run", is_flag=True, help="Check and report what is due; write, ping and send nothing."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--now", "now_text", metavar="ISO-8601", help="Run as if it were this time.")
+def publish_command(root: Path, dry_run: bool, as_json: bool, now_text: str | None) -> None:
+    """Check the posts, build the feeds, notify hubs and mail what is due.
+
+    Safe to run from CI on every push and every hour: a run with nothing new does nothing.
+    Exit codes: 0 done, 1 invalid posts or configuration, 3 deliveries left for a later
+    run, 4 the mail server stopped the run.
+    """
+    now = parse_now(now_text)
+    site, problems = load_site_or_exit(root)
+    try:
+        report = publish(site, problems, now, secret, dry_run=dry_run, track=track)
+    except (MissingSecret, delivery.Busy) as exc:
+        raise click.ClickException(str(exc)) from None
+    except SiteError as exc:
+        problems.extend(exc.problems.items)
+        report = None
+    if as_json and report:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        print_problems(problems)
+        if report:
+            click.echo(publish_summary(report, dry_run))
+    if problems.errors:
+        sys.exit(EXIT_INVALID)
+    if report.stopped:
+        sys.exit(EXIT_STOPPED)
+    sys.exit(EXIT_PENDING if report.pending else EXIT_OK)
+
+
+def publish_summary(report: PublishReport, dry_run: bool) -> str:
+    lines = [summary_line(report.build, "Checked" if dry_run else "Built")]
+    if report.pinged or report.ping_failures:
+        lines.append(f"Hubs: {len(report.pinged)} notified, {len(report.ping_failures)} failed")
+        lines.extend(f"  warning: hub not notified: {failure}" for failure in report.ping_failures)
+    if report.baseline:
+        lines.append(f"First run: {report.baseline} published posts recorded as already sent")
+    if dry_run:
+        lines.append(f"Due for the newsletter: {', '.join(report.due) or 'nothing'}")
+    lines.extend(send_summary(send) for send in report.sends)
+    if not report.sends and not dry_run:
+        lines.append("Newsletter: nothing due")
+    return "\n".join(lines)

@@ -18,6 +18,7 @@ from publisher.text import strip_forbidden
 T = TypeVar("T")
 
 CONFIG_FILE = "publisher.toml"
+PERIODS = ("daily", "weekly", "monthly")
 JEKYLL_CONFIG_FILE = "_config.yml"
 POSTS_DIRS = ("posts", "_posts")
 
@@ -56,6 +57,8 @@ class NewsletterOptions:
     unsubscribe_url: str = ""
     unsubscribe_mailto: str = ""
     content: str = "summary"
+    mode: str = "post"
+    period: str = "weekly"
 
 
 @dataclass(frozen=True)
@@ -383,6 +386,10 @@ def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) ->
             problems.error(
                 name, f"newsletter {key} contains a line break", hint="keep it on one line"
             )
+    if options.mode not in ("post", "digest"):
+        problems.error(name, f"newsletter mode must be 'post' or 'digest', not {options.mode!r}")
+    if options.period not in PERIODS:
+        problems.error(name, f"newsletter period must be one of {', '.join(PERIODS)}")
     if options.content not in ("summary", "full"):
         problems.error(
             name, f"newsletter content must be 'summary' or 'full', not {options.content!r}"

@@ -11,6 +11,7 @@ cannot know, so it becomes "unknown", is reported, and is resent only with --res
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import queue
 import sqlite3
@@ -25,6 +26,7 @@ from pathlib import Path
 from publisher.config import Site
 from publisher.message import MessageTemplate, sender_address, unsubscribe_url
 from publisher.newsletter import Newsletter, Recipient
+from publisher.posts import Post
 from publisher.state import now_text, transaction
 from publisher.subscribers import set_status
 from publisher.tokens import make_token
@@ -66,8 +68,18 @@ def run_lock(state: Path) -> Iterator[None]:
         yield
 
 
+def digest_key(posts: list[Post]) -> str:
+    """A digest's identity: the same posts make the same digest, never mailed twice."""
+    ids = "\n".join(sorted(post.id for post in posts))
+    return "digest:" + hashlib.sha256(ids.encode()).hexdigest()[:32]
+
+
 def record(
-    connection: sqlite3.Connection, key: str, newsletter: Newsletter, post_ids: list[str]
+    connection: sqlite3.Connection,
+    key: str,
+    newsletter: Newsletter,
+    post_ids: list[str],
+    now: datetime,
 ) -> int:
     """The newsletter's id; on first sight, store it and snapshot its audience."""
     with transaction(connection):
@@ -79,7 +91,7 @@ def record(
         )
         cursor = connection.execute(
             "INSERT INTO newsletters (key, subject, message, created_at) VALUES (?, ?, ?, ?)",
-            (key, newsletter.subject, stored, now_text()),
+            (key, newsletter.subject, stored, now.isoformat()),
         )
         newsletter_id = cursor.lastrowid
         connection.executemany(

@@ -47,6 +47,7 @@ class Post:
     excerpt_separator: str | None
     newsletter_subject: str | None = None
     newsletter_content: str | None = None
+    newsletter: bool = True
 
 
 def discover(site: Site) -> dict[str, os.stat_result]:
@@ -260,6 +261,7 @@ def _make_post(
         excerpt_separator=str(separator) if separator else None,
         newsletter_subject=newsletter_subject or None,
         newsletter_content=newsletter_content,
+        newsletter=data.get("newsletter") is not False,
     )
 
 

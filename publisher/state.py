@@ -50,6 +50,16 @@ MIGRATIONS = [
     );
     CREATE INDEX deliveries_by_status ON deliveries (newsletter_id, status);
     """,
+    """
+    CREATE TABLE baseline (
+        post_id TEXT PRIMARY KEY,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 ]
 
 

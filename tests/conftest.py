@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import http.server
 import shutil
 import socket
 import textwrap
 import threading
+import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,3 +233,43 @@ def subscribe(site: SiteDir, *emails: str) -> None:
     for email in emails:
         subscribers.add(connection, email)
     connection.close()
+
+
+class Hub:
+    """A WebSub hub stand-in on 127.0.0.1 that records publish pings; it can fail or hang."""
+
+    def __init__(self) -> None:
+        self.pings: list[dict[str, list[str]]] = []
+        self.mode = "ok"
+
+    def handler(self):
+        hub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                if hub.mode == "hang":
+                    time.sleep(2)
+                hub.pings.append(form)
+                self.send_response(500 if hub.mode == "fail" else 204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    def urls(self) -> list[str]:
+        return [ping["hub.url"][0] for ping in self.pings]
+
+
+@pytest.fixture
+def websub_hub():
+    hub = Hub()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), hub.handler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    hub.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    yield hub
+    server.shutdown()
