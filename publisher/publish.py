@@ -94,10 +94,9 @@ def publish(
     if not dry_run:
         changed = [site.absolute(path) for path in report.build.written]
         report.pinged, report.ping_failures = notify_hubs(site.hubs, changed)
-    cache = Cache(site)
-    published = select(
-        load_posts(site, discover(site), cache, problems), now, False, False
-    ).published
+    # The build reported every post's problems already; this second read is from its cache.
+    posts = load_posts(site, discover(site), Cache(site), Problems())
+    published = select(posts, now, False, False).published
     connection = state.connect(site.root / site.mail.state)
     if dry_run:
         report.due = [post.source for post in due_posts(connection, published)]

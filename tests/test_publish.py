@@ -161,3 +161,10 @@ def test_dry_run_changes_nothing(site, smtp_sink):
     assert "Due for the newsletter: posts/2024-05-30-new.md" in result.output
     assert not smtp_sink.received
     assert "New" not in [e.title for e in site.feed().entries]
+
+
+def test_each_problem_is_reported_once(site, smtp_sink):
+    publishing(site)
+    site.post("2024-03-01-odd.md", "title: Odd", "Caf\u00c3\u00a9 time.")
+    result = publish(site)
+    assert result.output.count("repaired mojibake") == 1
