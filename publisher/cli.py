@@ -180,30 +180,15 @@ def newsletter(
 
     Nothing is sent: the files show exactly what a subscriber would get.
     """
-    if digest == (post is not None):
-        raise click.UsageError("give either a POST or --digest")
-    if not digest and (since or last):
-        raise click.UsageError("--since and --last go with --digest")
+    check_choice(post, digest, since, last)
     now = parse_now(now_text)
     site, problems = load_site_or_exit(root)
-    cache = Cache(site)
-    posts = load_posts(site, discover(site), cache, problems)
-    cache.save()
-    exit_on_errors(problems)
-    try:
-        if digest:
-            chosen = digest_posts(select(posts, now, False, False).published, since, last)
-            if not chosen:
-                print_problems(problems)
-                click.echo("No posts for the digest: nothing was written.")
-                return
-            letter = digest_newsletter(site, chosen)
-        else:
-            letter = post_newsletter(site, find_post(posts, post, root), problems)
-    except SiteError as exc:
-        problems.extend(exc.problems.items)
-    exit_on_errors(problems)
+    chosen = choose_newsletter(site, problems, post, since, last, now, root)
     print_problems(problems)
+    if chosen is None:
+        click.echo("No posts for the digest: nothing was written.")
+        return
+    letter, _ = chosen
     written = write_preview(site, letter, out.resolve(), now)
     click.echo(f"Subject: {letter.subject}")
     click.echo(", ".join(f"{name} {size / 1024:.1f} KB" for name, size in written) + f" in {out}")
@@ -378,15 +363,17 @@ def send(
     now_text: str | None,
 ) -> None:
     """Mail POST's newsletter, or a --digest, to every active subscriber, once."""
-    if digest == (post is not None):
-        raise click.UsageError("give either a POST or --digest")
+    check_choice(post, digest, since, last)
     now = parse_now(now_text)
     site, problems = load_site_or_exit(root)
     site = replace(site, mail=replace(site.mail, **mail_overrides(concurrency, rate)))
-    letter, key, post_ids = render_for_sending(site, problems, post, digest, since, last, now, root)
-    if letter is None:
+    chosen = choose_newsletter(site, problems, post, since, last, now, root)
+    print_problems(problems)
+    if chosen is None:
         click.echo("No posts for the digest: nothing was sent.")
         return
+    letter, posts = chosen
+    key = delivery.digest_key(posts) if digest else delivery.post_key(posts[0])
     connection = open_state(site)
     if dry_run:
         report = delivery.dry_run(connection, key, letter.subject)
@@ -397,7 +384,7 @@ def send(
     try:
         signing_secret = secret()
         with delivery.run_lock(site.root / site.mail.state):
-            newsletter_id = delivery.record(connection, key, letter, post_ids, now)
+            newsletter_id = delivery.record(connection, key, letter, [p.id for p in posts], now)
             mailer = delivery.Mailer(
                 site, connection, newsletter_id, signing_secret, now, show_progress()
             )
@@ -429,28 +416,40 @@ def mail_overrides(concurrency: int | None, rate: str | None) -> dict:
     return overrides
 
 
-def render_for_sending(site, problems, post, digest, since, last, now, root):
-    """The newsletter to send, the key that makes sending it twice impossible, and its posts."""
+def check_choice(post: str | None, digest: bool, since: str | None, last: int | None) -> None:
+    if digest == (post is not None):
+        raise click.UsageError("give either a POST or --digest")
+    if not digest and (since or last):
+        raise click.UsageError("--since and --last go with --digest")
+
+
+def choose_newsletter(
+    site: Site,
+    problems: Problems,
+    post: str | None,
+    since: str | None,
+    last: int | None,
+    now: datetime,
+    root: Path,
+) -> tuple[Newsletter, list[Post]] | None:
+    """POST's newsletter, or (with no POST) a digest and its posts; None for an empty digest.
+
+    Exits with every problem listed when a post, the configuration or a template is invalid.
+    """
     cache = Cache(site)
     posts = load_posts(site, discover(site), cache, problems)
     cache.save()
     exit_on_errors(problems)
     try:
-        if digest:
+        if post is None:
             chosen = digest_posts(select(posts, now, False, False).published, since, last)
-            if not chosen:
-                return None, "", []
-            return (
-                digest_newsletter(site, chosen),
-                delivery.digest_key(chosen),
-                [p.id for p in chosen],
-            )
+            return (digest_newsletter(site, chosen), chosen) if chosen else None
         found = find_post(posts, post, root)
         letter = post_newsletter(site, found, problems)
     except SiteError as exc:
         problems.extend(exc.problems.items)
     exit_on_errors(problems)
-    return letter, f"post:{found.id}", [found.id]
+    return letter, [found]
 
 
 def show_progress():

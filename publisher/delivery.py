@@ -68,6 +68,11 @@ def run_lock(state: Path) -> Iterator[None]:
         yield
 
 
+def post_key(post: Post) -> str:
+    """One post's newsletter is known by the post's id, so editing the post never resends it."""
+    return f"post:{post.id}"
+
+
 def digest_key(posts: list[Post]) -> str:
     """A digest's identity: the same posts make the same digest, never mailed twice."""
     ids = "\n".join(sorted(post.id for post in posts))

@@ -18,7 +18,7 @@ from publisher.build import Report, build
 from publisher.cache import Cache
 from publisher.catalog import Track, load_posts, no_progress, select
 from publisher.config import Site
-from publisher.delivery import Mailer, SendReport, digest_key, record, run_lock
+from publisher.delivery import Mailer, SendReport, digest_key, post_key, record, run_lock
 from publisher.newsletter import Newsletter, digest_newsletter, post_newsletter
 from publisher.posts import Post, discover
 from publisher.problems import Problems
@@ -187,7 +187,7 @@ def newsletters_due(
         for post in due:
             letter = post_newsletter(site, post, problems)
             if letter:
-                yield f"post:{post.id}", letter, [post]
+                yield post_key(post), letter, [post]
         return
     last = connection.execute(
         "SELECT max(created_at) FROM newsletters WHERE key LIKE 'digest:%'"
