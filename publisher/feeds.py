@@ -98,8 +98,11 @@ _RSS_NAMESPACES = {
 }
 
 
-def render_feed(site: Site, feed: Feed, parts: list[EntryParts]) -> dict[str, bytes]:
-    """The bytes of the feed in each format; the same input always gives the same bytes."""
+def render_feed(site: Site, feed: Feed, parts: list[EntryParts]) -> dict[str, list[bytes]]:
+    """Each format's bytes, as pieces to write in order; the same input gives the same bytes.
+
+    Pieces, not one joined string: a feed of every post can run to hundreds of megabytes.
+    """
     atom, rss = xml_feeds(site, feed)
     return {
         "atom": _splice(atom, b"</feed>", [part.atom for part in parts]),
@@ -108,12 +111,16 @@ def render_feed(site: Site, feed: Feed, parts: list[EntryParts]) -> dict[str, by
     }
 
 
-def _splice(document: bytes, closing: bytes, entries: list[bytes], separator: bytes = b"") -> bytes:
+def _splice(
+    document: bytes, closing: bytes, entries: list[bytes], separator: bytes = b""
+) -> list[bytes]:
     """Put the entries just before the line that closes the document's list of entries."""
     at = document.rindex(closing)
     if closing.startswith(b"</"):
         at = document.rindex(b"\n", 0, at) + 1
-    return document[:at] + separator.join(entries) + document[at:]
+    if separator:
+        entries = [entry + separator for entry in entries[:-1]] + entries[-1:]
+    return [document[:at], *entries, document[at:]]
 
 
 def xml_feeds(site: Site, feed: Feed) -> tuple[bytes, bytes]:

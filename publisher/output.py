@@ -20,9 +20,13 @@ def inside(folder: Path, relative: str) -> Path:
     return target
 
 
-def unchanged(path: Path, data: bytes) -> bool:
+def unchanged(path: Path, pieces: list[bytes]) -> bool:
+    """True when the file holds exactly the pieces, in order; read a piece at a time."""
     try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
+        if path.stat().st_size != sum(len(piece) for piece in pieces):
+            return False
+        with open(path, "rb") as handle:
+            return all(handle.read(len(piece)) == piece for piece in pieces)
     except FileNotFoundError:
         return False
 
@@ -39,15 +43,16 @@ class Staging:
         self.durable = durable
         self.pending: list[tuple[str, Path]] = []
 
-    def write(self, path: Path, data: bytes) -> bool:
-        """Stage `data` for `path`; False when the file already holds exactly these bytes."""
-        if unchanged(path, data):
+    def write(self, path: Path, data: bytes | list[bytes]) -> bool:
+        """Stage `data` (bytes, or pieces in order) for `path`; False when it is already there."""
+        pieces = [data] if isinstance(data, bytes) else data
+        if unchanged(path, pieces):
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         self.pending.append((temporary, path))
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.writelines(pieces)
         os.chmod(temporary, 0o644)
         return True
 
