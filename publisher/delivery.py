@@ -204,7 +204,7 @@ class Mailer:
         for row in self._rows("pending"):
             if self.stop.is_set():
                 break
-            work.put(row)
+            work.put(self._prepare(row))
         for _ in workers:
             work.put(None)
         for worker in workers:
@@ -213,14 +213,20 @@ class Mailer:
     def _work(self, work: queue.Queue) -> None:
         transport = open_transport(self.options, self.site.root)
         try:
-            while (row := work.get()) is not None:
+            while (item := work.get()) is not None:
                 if not self.stop.is_set():
-                    self._deliver(transport, row)
+                    self._deliver(transport, *item)
         finally:
             transport.close()
 
-    def _deliver(self, transport, row: sqlite3.Row) -> None:
+    def _prepare(self, row: sqlite3.Row) -> tuple[int, Recipient, bytes]:
+        """One subscriber's message, made while a worker waits on the network or the disk."""
         subscriber_id = row["subscriber_id"]
+        token = make_token(self.secret, subscriber_id)
+        recipient = Recipient(row["email"], row["name"], unsubscribe_url(self.site, token))
+        return subscriber_id, recipient, self.template.render(recipient)
+
+    def _deliver(self, transport, subscriber_id: int, recipient: Recipient, data: bytes) -> None:
         with self.lock:
             current = self.connection.execute(
                 "SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)
@@ -229,9 +235,6 @@ class Mailer:
             self._set(subscriber_id, "skipped", "no longer subscribed")
             self._count_outcome("skipped")
             return
-        token = make_token(self.secret, subscriber_id)
-        recipient = Recipient(row["email"], row["name"], unsubscribe_url(self.site, token))
-        data = self.template.render(recipient)
         self._wait_for_rate()
         try:
             outcome = transport.deliver(
