@@ -214,8 +214,13 @@ class Mailer:
         transport = open_transport(self.options, self.site.root)
         try:
             while (item := work.get()) is not None:
-                if not self.stop.is_set():
+                if self.stop.is_set():
+                    continue
+                try:
                     self._deliver(transport, *item)
+                except Exception as exc:  # keep draining the queue, or the producer blocks
+                    self.report.stopped = f"unexpected error: {exc!r}"
+                    self.stop.set()
         finally:
             transport.close()
 

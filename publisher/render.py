@@ -10,8 +10,10 @@ from urllib.parse import urljoin
 from publisher.posts import Post
 
 _HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
+# Double-quoted values that already have a scheme (most links) are left to the regex engine.
 _URL_ATTR = re.compile(
-    r"""(\s(?:href|src|poster|cite)\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE
+    r"""(\s(?:href|src|poster|cite)\s*=\s*)(?:"(?![a-zA-Z][a-zA-Z0-9+.-]*:)([^"]*)"|'([^']*)')""",
+    re.IGNORECASE,
 )
 _SRCSET = re.compile(r"""(\ssrcset\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")

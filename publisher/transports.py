@@ -82,9 +82,19 @@ class SmtpTransport:
     ) -> Outcome:
         try:
             return self._deliver(sender, recipient, data, about_to_commit)
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        except ssl.SSLCertVerificationError as exc:
             self.close()
-            return Outcome("retry", f"connection lost: {exc or type(exc).__name__}")
+            raise StopSending(
+                f"the server's certificate is not valid: {exc.verify_message}"
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            self.close()
+            raise StopSending(
+                "the server does not offer STARTTLS; set PUBLISHER_SMTP_SECURITY to ssl or none"
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            return Outcome("retry", f"connection failed: {exc or type(exc).__name__}")
 
     def _deliver(
         self, sender: str, recipient: str, data: bytes, about_to_commit: Commit
