@@ -11,23 +11,26 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from publisher import __version__, delivery, state
+from publisher import __version__, state
 from publisher import subscribers as subscriber_list
 from publisher.build import Report, build
 from publisher.cache import Cache
 from publisher.catalog import load_posts, select
 from publisher.config import Site, load_site
-from publisher.message import MessageTemplate, preview_recipient
-from publisher.newsletter import Newsletter, digest_newsletter, personalize, post_newsletter
 from publisher.output import write_if_changed
 from publisher.posts import Post, discover
 from publisher.problems import Problems, SiteError
-from publisher.publish import PublishReport, publish
-from publisher.tokens import MissingSecret, TokenError, read_token, secret
+
+if TYPE_CHECKING:
+    from publisher.delivery import SendReport
+    from publisher.newsletter import Newsletter
+    from publisher.publish import PublishReport
+
+# Commands that mail import what they need when they run, so `publisher build` starts fast.
 
 T = TypeVar("T")
 
@@ -233,6 +236,9 @@ def write_preview(
     site: Site, letter: Newsletter, out: Path, now: datetime
 ) -> list[tuple[str, int]]:
     """The newsletter as the placeholder subscriber gets it, in three files."""
+    from publisher.message import MessageTemplate, preview_recipient
+    from publisher.newsletter import personalize
+
     recipient = preview_recipient(site)
     html, text = personalize(letter, recipient)
     try:
@@ -324,6 +330,8 @@ def subscribers_export(file: Path | None, root: Path) -> None:
 @site_option
 def unsubscribe(who: str, root: Path) -> None:
     """Unsubscribe at once, by address or by the token in an unsubscribe link."""
+    from publisher.tokens import MissingSecret, TokenError, read_token, secret
+
     site, _ = load_site_or_exit(root)
     connection = open_state(site)
     if "@" in who:
@@ -363,6 +371,9 @@ def send(
     now_text: str | None,
 ) -> None:
     """Mail POST's newsletter, or a --digest, to every active subscriber, once."""
+    from publisher import delivery
+    from publisher.tokens import MissingSecret, secret
+
     check_choice(post, digest, since, last)
     now = parse_now(now_text)
     site, problems = load_site_or_exit(root)
@@ -436,6 +447,8 @@ def choose_newsletter(
 
     Exits with every problem listed when a post, the configuration or a template is invalid.
     """
+    from publisher.newsletter import digest_newsletter, post_newsletter
+
     cache = Cache(site)
     posts = load_posts(site, discover(site), cache, problems)
     cache.save()
@@ -457,7 +470,7 @@ def show_progress():
     last_shown = [0.0]
     started = time.monotonic()
 
-    def show(report: delivery.SendReport) -> None:
+    def show(report: SendReport) -> None:
         moment = time.monotonic()
         if sys.stderr.isatty() and moment - last_shown[0] > 0.25:
             last_shown[0] = moment
@@ -469,7 +482,7 @@ def show_progress():
     return show
 
 
-def send_summary(report: delivery.SendReport) -> str:
+def send_summary(report: SendReport) -> str:
     rate = report.sent / report.seconds if report.seconds else 0
     parts = [
         f"sent {report.sent}",
@@ -501,11 +514,15 @@ def publish_command(root: Path, dry_run: bool, as_json: bool, now_text: str | No
     Exit codes: 0 done, 1 invalid posts or configuration, 3 deliveries left for a later
     run, 4 the mail server stopped the run.
     """
+    from publisher.delivery import Busy
+    from publisher.publish import publish
+    from publisher.tokens import MissingSecret, secret
+
     now = parse_now(now_text)
     site, problems = load_site_or_exit(root)
     try:
         report = publish(site, problems, now, secret, dry_run=dry_run, track=track)
-    except (MissingSecret, delivery.Busy) as exc:
+    except (MissingSecret, Busy) as exc:
         raise click.ClickException(str(exc)) from None
     except SiteError as exc:
         problems.extend(exc.problems.items)
