@@ -2,10 +2,12 @@
 
 A newsletter is recorded first, with a snapshot of its audience: one pending delivery per
 subscriber active at that moment. Each delivery then moves pending -> sending -> sent (or
-bounced), every step committed before the next network step. "sending" is recorded at the
-last moment before the hand-over (the Maildir rename, the SMTP end-of-data dot). A delivery
-found in "sending" after a crash was handed over or not: for a Maildir we look; over SMTP we
-cannot know, so it becomes "unknown", is reported, and is resent only with --resend-unknown.
+bounced), every step committed before the next network step. "sending" is committed just
+before the act that hands the message over (the last bytes of the SMTP end-of-data mark, the
+Maildir rename), so the server never has a message we have no record of. A delivery still
+pending after a crash was never handed over and is sent. One found in "sending" was handed
+over, or the crash fell in the instant before: for a Maildir we look; over SMTP we cannot
+know, so it becomes "unknown", is reported, and is resent only with --resend-unknown.
 """
 
 from __future__ import annotations
@@ -204,7 +206,7 @@ class Mailer:
         for row in self._rows("pending"):
             if self.stop.is_set():
                 break
-            work.put(self._prepare(row))
+            work.put(row)
         for _ in workers:
             work.put(None)
         for worker in workers:
@@ -213,25 +215,21 @@ class Mailer:
     def _work(self, work: queue.Queue) -> None:
         transport = open_transport(self.options, self.site.root)
         try:
-            while (item := work.get()) is not None:
+            while (row := work.get()) is not None:
                 if self.stop.is_set():
                     continue
                 try:
-                    self._deliver(transport, *item)
+                    self._deliver(transport, row)
                 except Exception as exc:  # keep draining the queue, or the producer blocks
                     self.report.stopped = f"unexpected error: {exc!r}"
                     self.stop.set()
         finally:
             transport.close()
 
-    def _prepare(self, row: sqlite3.Row) -> tuple[int, Recipient, bytes]:
-        """One subscriber's message, made while a worker waits on the network or the disk."""
+    def _deliver(self, transport, row: sqlite3.Row) -> None:
+        """One message. Rendering it here, not ahead in another thread, keeps the GIL free
+        for the moment between the hand-over and its record, which must be as short as can be."""
         subscriber_id = row["subscriber_id"]
-        token = make_token(self.secret, subscriber_id)
-        recipient = Recipient(row["email"], row["name"], unsubscribe_url(self.site, token))
-        return subscriber_id, recipient, self.template.render(recipient)
-
-    def _deliver(self, transport, subscriber_id: int, recipient: Recipient, data: bytes) -> None:
         with self.lock:
             current = self.connection.execute(
                 "SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)
@@ -240,6 +238,9 @@ class Mailer:
             self._set(subscriber_id, "skipped", "no longer subscribed")
             self._count_outcome("skipped")
             return
+        token = make_token(self.secret, subscriber_id)
+        recipient = Recipient(row["email"], row["name"], unsubscribe_url(self.site, token))
+        data = self.template.render(recipient)
         self._wait_for_rate()
         try:
             outcome = transport.deliver(
@@ -287,11 +288,11 @@ class Mailer:
     ) -> None:
         """Record one delivery's new status, committed before anything else happens.
 
-        Only "sending" is flushed to disk at once: it is what stops a resend. Other changes
-        survive a killed process as they are, and a power cut is flushed by the next
-        "sending"; a "sent" lost to a power cut reads as "sending", so as unknown, not resent.
+        "sending" is written, not flushed, so that nothing slow stands between it and the
+        hand-over; it survives a killed process. "sent" is flushed to disk, and with it every
+        change before it.
         """
-        durability = "FULL" if status == "sending" else "NORMAL"
+        durability = "FULL" if status == "sent" else "NORMAL"
         with self.lock:
             self.connection.execute(f"PRAGMA synchronous = {durability}")
             with transaction(self.connection):

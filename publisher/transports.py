@@ -1,8 +1,9 @@
 """Where messages go: a Maildir folder, or an SMTP server. Each reports what became of a message.
 
-Both call `about_to_commit` at the last moment before the message is irrevocably handed over
-(the Maildir rename, the SMTP end-of-data dot), so the caller can record "sending" there and
-nothing else can happen between that record and the hand-over.
+Both call `about_to_hand_over` just before the act that hands a message over for good: the
+Maildir rename, or the last two bytes of the SMTP end-of-data mark. The server cannot take
+the message before those bytes arrive, so the caller's record of the hand-over always exists
+by the time the server has the message; a run killed in between is the only gap.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 
 from publisher.config import MailOptions
 
-Commit = Callable[[], None]
 DATA_END_TIMEOUT = 600.0
 
 
@@ -42,25 +42,27 @@ class MaildirTransport:
             (folder / sub).mkdir(parents=True, exist_ok=True)
 
     def deliver(
-        self, key: str, sender: str, recipient: str, data: bytes, about_to_commit: Commit
+        self,
+        key: str,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        about_to_hand_over: Callable[[], None],
     ) -> Outcome:
         temporary = self.folder / "tmp" / key
         with open(temporary, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        about_to_commit()
+        about_to_hand_over()
         os.replace(temporary, self.folder / "new" / key)
         return SENT
 
     def settle(self, key: str) -> bool:
-        """After a crash: True when the message is (now) delivered, False when it never was."""
-        if (self.folder / "tmp" / key).exists():
-            os.replace(self.folder / "tmp" / key, self.folder / "new" / key)
+        """After a crash: True when the message is in the mailbox, read (cur/) or not (new/)."""
+        if (self.folder / "new" / key).exists() or (self.folder / "cur" / key).exists():
             return True
-        if (self.folder / "new" / key).exists():
-            return True
-        return any((self.folder / "cur").glob(f"{key}:*")) or (self.folder / "cur" / key).exists()
+        return any((self.folder / "cur").glob(f"{key}:*"))
 
     def close(self) -> None:
         pass
@@ -78,10 +80,15 @@ class SmtpTransport:
         self.connection: smtplib.SMTP | None = None
 
     def deliver(
-        self, key: str, sender: str, recipient: str, data: bytes, about_to_commit: Commit
+        self,
+        key: str,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        about_to_hand_over: Callable[[], None],
     ) -> Outcome:
         try:
-            return self._deliver(sender, recipient, data, about_to_commit)
+            return self._deliver(sender, recipient, data, about_to_hand_over)
         except ssl.SSLCertVerificationError as exc:
             self.close()
             raise StopSending(
@@ -97,7 +104,7 @@ class SmtpTransport:
             return Outcome("retry", f"connection failed: {exc or type(exc).__name__}")
 
     def _deliver(
-        self, sender: str, recipient: str, data: bytes, about_to_commit: Commit
+        self, sender: str, recipient: str, data: bytes, about_to_hand_over: Callable[[], None]
     ) -> Outcome:
         smtp = self._connect()
         code, reply = smtp.mail(sender)
@@ -109,12 +116,12 @@ class SmtpTransport:
         code, reply = smtp.docmd("DATA")
         if code != 354:
             return self._refused(code, reply, "the message", stop_on_5xx=True)
-        smtp.send(_dot_stuffed(data))
-        about_to_commit()
+        smtp.send(_dot_stuffed(data) + b".")
+        about_to_hand_over()
+        smtp.send(b"\r\n")
         # RFC 5321 4.5.3.2.6: wait up to 10 minutes for the reply to the final dot. A server
         # that drops the line before replying has not taken the message, and it is retried.
         smtp.sock.settimeout(max(self.options.timeout, DATA_END_TIMEOUT))
-        smtp.send(b".\r\n")
         code, reply = smtp.getreply()
         smtp.sock.settimeout(self.options.timeout)
         if code == 250:
@@ -149,8 +156,8 @@ class SmtpTransport:
             smtp = smtplib.SMTP(options.smtp_host, port, timeout=options.timeout)
             if options.smtp_security == "starttls":
                 smtp.starttls(context=context)
-        # The end-of-data dot goes out on its own (see `deliver`); without NODELAY, Nagle's
-        # algorithm would hold it back until the server's delayed ACK, some 40 ms a message.
+        # The end-of-data mark's last bytes go out on their own (see `_deliver`); without
+        # NODELAY, Nagle's algorithm holds them until the server's delayed ACK, ~40 ms.
         smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         smtp.ehlo_or_helo_if_needed()
         username = os.environ.get("PUBLISHER_SMTP_USERNAME")
