@@ -3,7 +3,9 @@
 Both call `about_to_hand_over` just before the act that hands a message over for good: the
 Maildir rename, or the last two bytes of the SMTP end-of-data mark. The server cannot take
 the message before those bytes arrive, so the caller's record of the hand-over always exists
-by the time the server has the message; a run killed in between is the only gap.
+by the time the server has the message; a run killed in between is the only gap. They call
+`handed_over` right after, while the server is still deciding, for the caller to make its
+record durable in the meantime.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class MaildirTransport:
         recipient: str,
         data: bytes,
         about_to_hand_over: Callable[[], None],
+        handed_over: Callable[[], None],
     ) -> Outcome:
         temporary = self.folder / "tmp" / key
         with open(temporary, "wb") as handle:
@@ -56,6 +59,7 @@ class MaildirTransport:
             os.fsync(handle.fileno())
         about_to_hand_over()
         os.replace(temporary, self.folder / "new" / key)
+        handed_over()
         return SENT
 
     def settle(self, key: str) -> bool:
@@ -86,9 +90,10 @@ class SmtpTransport:
         recipient: str,
         data: bytes,
         about_to_hand_over: Callable[[], None],
+        handed_over: Callable[[], None],
     ) -> Outcome:
         try:
-            return self._deliver(sender, recipient, data, about_to_hand_over)
+            return self._deliver(sender, recipient, data, about_to_hand_over, handed_over)
         except ssl.SSLCertVerificationError as exc:
             self.close()
             raise StopSending(
@@ -104,7 +109,12 @@ class SmtpTransport:
             return Outcome("retry", f"connection failed: {exc or type(exc).__name__}")
 
     def _deliver(
-        self, sender: str, recipient: str, data: bytes, about_to_hand_over: Callable[[], None]
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        about_to_hand_over: Callable[[], None],
+        handed_over: Callable[[], None],
     ) -> Outcome:
         smtp = self._connect()
         code, reply = smtp.mail(sender)
@@ -119,6 +129,7 @@ class SmtpTransport:
         smtp.send(_dot_stuffed(data) + b".")
         about_to_hand_over()
         smtp.send(b"\r\n")
+        handed_over()
         # RFC 5321 4.5.3.2.6: wait up to 10 minutes for the reply to the final dot. A server
         # that drops the line before replying has not taken the message, and it is retried.
         smtp.sock.settimeout(max(self.options.timeout, DATA_END_TIMEOUT))
