@@ -157,12 +157,17 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
+choice_options = [
+    click.argument("post", required=False),
+    site_option,
+    click.option("--digest", is_flag=True, help="A digest of several posts instead of one."),
+    click.option("--since", metavar="DATE", help="Digest: posts published on or after DATE."),
+    click.option("--last", type=click.IntRange(min=1), help="Digest: the newest N posts."),
+]
+
+
 @main.command()
-@click.argument("post", required=False)
-@site_option
-@click.option("--digest", is_flag=True, help="A digest of several posts instead of one.")
-@click.option("--since", metavar="DATE", help="Digest: posts published on or after DATE.")
-@click.option("--last", type=click.IntRange(min=1), help="Digest: the newest N posts.")
+@with_options(choice_options)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -348,11 +353,7 @@ def unsubscribe(who: str, root: Path) -> None:
 
 
 @main.command()
-@click.argument("post", required=False)
-@site_option
-@click.option("--digest", is_flag=True, help="Send a digest of several posts.")
-@click.option("--since", metavar="DATE", help="Digest: posts published on or after DATE.")
-@click.option("--last", type=click.IntRange(min=1), help="Digest: the newest N posts.")
+@with_options(choice_options)
 @click.option("--dry-run", is_flag=True, help="Show who would get what; send nothing.")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Parallel SMTP connections.")
 @click.option("--rate", metavar="N/s", help="At most N messages a second.")
