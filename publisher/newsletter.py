@@ -7,6 +7,7 @@ sending to many subscribers never renders a template again.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -168,7 +169,7 @@ def _render_template(site: Site, name: str, context: dict) -> str:
     """Render one template; a broken or overriding template is reported, never a traceback."""
     from jinja2 import TemplateError, TemplateSyntaxError
 
-    environment = _environment(site)
+    environment = _environment(site.root / "templates")
     try:
         return environment.get_template(name).render(context)
     except TemplateError as exc:
@@ -187,7 +188,10 @@ def _shown_path(site: Site, path: str) -> str:
     return path
 
 
-def _environment(site: Site):
+@functools.cache
+def _environment(site_templates: Path):
+    """One Jinja environment per templates folder, so each template is compiled once a run
+    (a long digest renders several times while it is cut to size)."""
     from jinja2 import (
         ChoiceLoader,
         Environment,
@@ -198,7 +202,7 @@ def _environment(site: Site):
     )
 
     loader = ChoiceLoader(
-        [FileSystemLoader(site.root / "templates"), PackageLoader("publisher", "templates")]
+        [FileSystemLoader(site_templates), PackageLoader("publisher", "templates")]
     )
     return Environment(
         loader=loader,
