@@ -394,8 +394,8 @@ def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) ->
         problems.error(
             name, f"newsletter content must be 'summary' or 'full', not {options.content!r}"
         )
-    if options.from_address and "@" not in options.from_address:
-        problems.error(name, f"newsletter from_address {options.from_address!r} is not an address")
+    if options.from_address:
+        _check_sender(name, options.from_address, problems)
     if not options.unsubscribe_url.isascii():
         problems.error(name, "newsletter unsubscribe_url must be ASCII", hint="percent-encode it")
     if options.unsubscribe_url and "{token}" not in options.unsubscribe_url:
@@ -449,3 +449,17 @@ def is_inside(path: str) -> bool:
 
 def _fingerprint(raw: dict[str, Any]) -> str:
     return hashlib.sha256(repr(sorted(raw.items(), key=str)).encode()).hexdigest()[:16]
+
+
+def _check_sender(name: str, address: str, problems: Problems) -> None:
+    """The sender goes into SMTP's MAIL command as it is: it must be a plain ASCII address."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        problems.error(
+            name,
+            f"newsletter from_address {address!r} is not an address: {exc}",
+            hint="write it like news@example.com",
+        )

@@ -16,7 +16,6 @@ import fcntl
 import hashlib
 import json
 import os
-import queue
 import sqlite3
 import threading
 import time
@@ -139,6 +138,63 @@ def dry_run(connection: sqlite3.Connection, key: str, subject: str) -> SendRepor
     return SendReport(subject, audience=len(emails), pending=len(emails), recipients=emails)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One subscriber's copy of the newsletter, ready to hand over."""
+
+    subscriber_id: int
+    email: str
+    data: bytes
+
+
+class Flusher:
+    """Flushes the state's write-ahead log to disk on a thread of its own.
+
+    A worker asks for a flush right after a hand-over and waits for it only before its next
+    one, so the disk works while the server decides and the next message goes out.
+    """
+
+    def __init__(self, wal: Path) -> None:
+        self.fd = os.open(wal, os.O_RDONLY)
+        self.asked = 0
+        self.done = 0
+        self.closing = False
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def ask(self) -> int:
+        """A ticket: the flush that will cover every commit made so far."""
+        with self.changed:
+            self.asked += 1
+            self.changed.notify_all()
+            return self.asked
+
+    def wait(self, ticket: int) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.done >= ticket)
+
+    def close(self) -> None:
+        with self.changed:
+            self.closing = True
+            self.changed.notify_all()
+        self.thread.join()
+        os.fsync(self.fd)
+        os.close(self.fd)
+
+    def _run(self) -> None:
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda: self.asked > self.done or self.closing)
+                if self.asked == self.done:
+                    return
+                target = self.asked
+            os.fsync(self.fd)
+            with self.changed:
+                self.done = target
+                self.changed.notify_all()
+
+
 class Mailer:
     """Delivers one recorded newsletter's pending messages, with retries, rate and workers."""
 
@@ -161,23 +217,25 @@ class Mailer:
         self.report = SendReport(self.template.newsletter.subject)
         self.progress = progress
         self.lock = threading.Lock()
+        self.rows_lock = threading.Lock()
         self.stop = threading.Event()
         self.next_slot = time.monotonic()
-        self.wal = -1
         connection.execute("PRAGMA synchronous = NORMAL")
 
     def run(self, resend_unknown: bool = False) -> SendReport:
         started = time.monotonic()
         self._settle_interrupted(resend_unknown)
-        self.wal = os.open(f"{self.site.root / self.options.state}-wal", os.O_RDONLY)
-        for attempt in range(self.options.retries + 1):
-            if attempt:
-                time.sleep(self.options.retry_delay * 2 ** (attempt - 1))
-            self._pass()
-            if self.stop.is_set() or not self._count("pending"):
-                break
+        self.flusher = Flusher(Path(f"{self.site.root / self.options.state}-wal"))
+        try:
+            for attempt in range(self.options.retries + 1):
+                if attempt:
+                    time.sleep(self.options.retry_delay * 2 ** (attempt - 1))
+                self._pass()
+                if self.stop.is_set() or not self._count("pending"):
+                    break
+        finally:
+            self.flusher.close()
         self._finish()
-        os.close(self.wal)
         self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -193,7 +251,7 @@ class Mailer:
                     row["subscriber_id"], "unknown", "interrupted between hand-over and record"
                 )
         if resend_unknown:
-            with self.lock, transaction(self.connection):
+            with self.lock:
                 self.connection.execute(
                     "UPDATE deliveries SET status = 'pending' "
                     "WHERE newsletter_id = ? AND status = 'unknown'",
@@ -201,67 +259,91 @@ class Mailer:
                 )
 
     def _pass(self) -> None:
-        work: queue.Queue = queue.Queue(maxsize=self.options.concurrency * 4)
+        """Every pending delivery once, the workers taking the next from one shared reader."""
+        rows = self._rows("pending")
         workers = [
-            threading.Thread(target=self._work, args=(work,), daemon=True)
+            threading.Thread(target=self._work, args=(rows,), daemon=True)
             for _ in range(self.options.concurrency)
         ]
         for worker in workers:
             worker.start()
-        for row in self._rows("pending"):
-            if self.stop.is_set():
-                break
-            work.put(row)
-        for _ in workers:
-            work.put(None)
         for worker in workers:
             worker.join()
 
-    def _work(self, work: queue.Queue) -> None:
+    def _work(self, rows: Iterator[sqlite3.Row]) -> None:
+        """One connection. Its next message is made while the server decides on the current
+        one, in this thread: another thread would compete for the GIL in the moment between
+        a hand-over's record and the hand-over itself, which must be as short as can be."""
         transport = open_transport(self.options, self.site.root)
+        upcoming: list[Delivery | None] = []
+        flushed = 0
+
+        def about_to_hand_over(delivery: Delivery) -> None:
+            self.flusher.wait(flushed)
+            self._set(delivery.subscriber_id, "sending")
+
+        def handed_over() -> None:
+            nonlocal flushed
+            flushed = self.flusher.ask()
+            upcoming.append(self._next_delivery(rows))
+
         try:
-            while (row := work.get()) is not None:
-                if self.stop.is_set():
-                    continue
-                try:
-                    self._deliver(transport, row)
-                except Exception as exc:  # keep draining the queue, or the producer blocks
-                    self.report.stopped = f"unexpected error: {exc!r}"
-                    self.stop.set()
+            while not self.stop.is_set():
+                delivery = upcoming.pop() if upcoming else self._next_delivery(rows)
+                if delivery is None:
+                    break
+                self._deliver(transport, delivery, about_to_hand_over, handed_over)
+        except Exception as exc:
+            self.report.stopped = f"unexpected error: {exc!r}"
+            self.stop.set()
         finally:
             transport.close()
 
-    def _deliver(self, transport, row: sqlite3.Row) -> None:
-        """One message. Rendering it here, not ahead in another thread, keeps the GIL free
-        for the moment between the hand-over and its record, which must be as short as can be."""
-        subscriber_id = row["subscriber_id"]
-        with self.lock:
-            current = self.connection.execute(
-                "SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)
-            ).fetchone()
-        if current is None or current["status"] != "active":
+    def _next_delivery(self, rows: Iterator[sqlite3.Row]) -> Delivery | None:
+        """The next pending subscriber's message; None when there are no more.
+
+        Each is checked just before, so one who unsubscribed during the send gets nothing."""
+        while not self.stop.is_set():
+            with self.rows_lock:
+                row = next(rows, None)
+            if row is None:
+                return None
+            subscriber_id = row["subscriber_id"]
+            with self.lock:
+                current = self.connection.execute(
+                    "SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)
+                ).fetchone()
+            if current is not None and current["status"] == "active":
+                token = make_token(self.secret, subscriber_id)
+                recipient = Recipient(row["email"], row["name"], unsubscribe_url(self.site, token))
+                return Delivery(subscriber_id, row["email"], self.template.render(recipient))
             self._set(subscriber_id, "skipped", "no longer subscribed")
             self._count_outcome("skipped")
-            return
-        token = make_token(self.secret, subscriber_id)
-        recipient = Recipient(row["email"], row["name"], unsubscribe_url(self.site, token))
-        data = self.template.render(recipient)
+        return None
+
+    def _deliver(
+        self,
+        transport,
+        delivery: Delivery,
+        about_to_hand_over: Callable[[Delivery], None],
+        handed_over: Callable[[], None],
+    ) -> None:
         self._wait_for_rate()
         try:
             outcome = transport.deliver(
-                self._key(subscriber_id),
+                self._key(delivery.subscriber_id),
                 self.sender,
-                recipient.email,
-                data,
-                lambda: self._set(subscriber_id, "sending"),
-                self._flush,
+                delivery.email,
+                delivery.data,
+                lambda: about_to_hand_over(delivery),
+                handed_over,
             )
         except StopSending as exc:
-            self._set(subscriber_id, "pending", str(exc), attempted=True)
+            self._set(delivery.subscriber_id, "pending", str(exc), attempted=True)
             self.report.stopped = str(exc)
             self.stop.set()
             return
-        self._record(subscriber_id, outcome)
+        self._record(delivery.subscriber_id, outcome)
 
     def _record(self, subscriber_id: int, outcome: Outcome) -> None:
         status = {"sent": "sent", "bounce": "bounced"}.get(outcome.kind, "pending")
@@ -292,22 +374,16 @@ class Mailer:
     def _set(
         self, subscriber_id: int, status: str, error: str = "", attempted: bool = False
     ) -> None:
-        """Record one delivery's new status, committed before anything else happens.
+        """Record one delivery's new status: one statement, committed on its own at once.
 
         Written, not flushed: a change survives a killed process at once, and reaches the disk
-        with the next hand-over's flush (see `_flush`), so nothing slow stands before one.
-        """
-        with self.lock, transaction(self.connection):
+        with the flush that follows the next hand-over (see `Flusher`)."""
+        with self.lock:
             self.connection.execute(
                 "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, "
                 "updated_at = ? WHERE newsletter_id = ? AND subscriber_id = ?",
                 (status, error, int(attempted), now_text(), self.newsletter_id, subscriber_id),
             )
-
-    def _flush(self) -> None:
-        """Flush the state's write-ahead log to disk while the server decides on a message,
-        so a power cut after the hand-over cannot lose its "sending"."""
-        os.fsync(self.wal)
 
     def _rows(self, status: str) -> Iterator[sqlite3.Row]:
         """The newsletter's deliveries in one status, read in batches so memory stays flat."""

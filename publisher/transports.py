@@ -4,8 +4,8 @@ Both call `about_to_hand_over` just before the act that hands a message over for
 Maildir rename, or the last two bytes of the SMTP end-of-data mark. The server cannot take
 the message before those bytes arrive, so the caller's record of the hand-over always exists
 by the time the server has the message; a run killed in between is the only gap. They call
-`handed_over` right after, while the server is still deciding, for the caller to make its
-record durable in the meantime.
+`handed_over` right after, while the server is still deciding, for the caller to use that
+time: to make its record durable and to make the next message.
 """
 
 from __future__ import annotations
@@ -117,10 +117,12 @@ class SmtpTransport:
         handed_over: Callable[[], None],
     ) -> Outcome:
         smtp = self._connect()
-        code, reply = smtp.mail(sender)
+        # Addresses are checked ASCII addresses (see subscribers.py), so the commands are
+        # written directly; smtplib's mail() and rcpt() parse each address again.
+        code, reply = smtp.docmd("MAIL", f"FROM:<{sender}>")
         if code != 250:
             return self._refused(code, reply, "the sender", stop_on_5xx=True)
-        code, reply = smtp.rcpt(recipient)
+        code, reply = smtp.docmd("RCPT", f"TO:<{recipient}>")
         if code not in (250, 251):
             return self._refused(code, reply, "the recipient", stop_on_5xx=False)
         code, reply = smtp.docmd("DATA")
@@ -202,7 +204,8 @@ class SmtpTransport:
 
 def _dot_stuffed(data: bytes) -> bytes:
     """RFC 5321 section 4.5.2: a line that starts with a dot gets a second one."""
-    data = re.sub(rb"(?m)^\.", b"..", data)
+    data = b"." + data if data.startswith(b".") else data
+    data = data.replace(b"\n.", b"\n..")
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 

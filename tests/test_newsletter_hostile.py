@@ -71,3 +71,15 @@ def test_post_and_digest_together_is_a_usage_error(letters):
     preview = render_newsletter(letters, "posts/2024-01-01-a.md", "--digest")
     assert preview.result.exit_code == 2
     assert "give either a POST or --digest" in preview.result.output
+
+
+def test_a_sender_address_that_could_inject_smtp_commands_is_rejected(letters):
+    letters.config(
+        "[site]\ntitle='T'\nurl='https://example.com'\n"
+        '[newsletter]\nfrom_address = "me@example.com> RCPT TO:<victim@example.com"\n'
+    )
+    letters.post("2024-01-01-a.md")
+    preview = render_newsletter(letters, "posts/2024-01-01-a.md")
+    assert preview.result.exit_code == 1
+    assert "newsletter from_address" in preview.result.output
+    assert "is not an address" in preview.result.output

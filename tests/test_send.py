@@ -207,3 +207,14 @@ def test_dkim_signs_both_unsubscribe_headers(mailing, smtp_sink):
         return b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
     assert dkim.verify(data, dnsfunc=dns)
+
+
+def test_lines_that_start_with_a_dot_arrive_intact(mailing, smtp_sink):
+    mailing.post("2024-01-02-dots.md", "title: Dots", ".NET and .\n\n## Part\n\n.. more")
+    subscribe(mailing, "ann@example.com")
+    result = send(mailing, "posts/2024-01-02-dots.md")
+    assert result.exit_code == 0, result.output
+    [(_, data)] = smtp_sink.messages
+    message = email.message_from_bytes(data, policy=policy.default)
+    text = message.get_body(("plain",)).get_content()
+    assert ".NET and ." in text.splitlines()
