@@ -1,4 +1,9 @@
-"""A whole run: read the posts, choose what is published, and write every feed."""
+"""A whole run: read the posts, choose what is published, and write every feed.
+
+A run where no post changed, no scheduled post fell due and the output is as the last run
+left it reads and renders nothing; it also imports nothing it does not need (see `build`),
+since Python's start-up is then most of its time.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,18 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from functools import partial
+from typing import TYPE_CHECKING
 
 from publisher.cache import Cache, stamp
-from publisher.catalog import Selection, Track, load_posts, no_progress, select
 from publisher.config import Site
-from publisher.feeds import Entry, EntryParts, Feed, entry_parts, render_feed
-from publisher.output import Staging, inside
-from publisher.parallel import map_parts, split
-from publisher.posts import Post, discover, read_body
+from publisher.output import inside
+from publisher.parallel import Track, no_progress
 from publisher.problems import Problem, Problems
-from publisher.render import render
-from publisher.text import slugify
+from publisher.sources import discover
+
+if TYPE_CHECKING:
+    from publisher.catalog import Selection
+    from publisher.feeds import Feed
 
 
 @dataclass
@@ -43,62 +48,6 @@ class Report:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def plan_feeds(site: Site, posts: list[Post], problems: Problems) -> list[Feed]:
-    """The site feed plus one per category and per tag, each limited to the newest entries."""
-    limit = site.feeds.limit or None
-    feeds = [Feed("site", "", site.title, site.description, "", tuple(posts[:limit]))]
-    for kind, template, names_of in (
-        ("category", site.feeds.categories, lambda p: p.categories),
-        ("tag", site.feeds.tags, lambda p: p.tags),
-    ):
-        if not template:
-            continue
-        groups: dict[str, list[Post]] = {}
-        labels: dict[str, str] = {}
-        for post in posts:
-            for name in names_of(post):
-                key = name.casefold()
-                labels.setdefault(key, name)
-                groups.setdefault(key, []).append(post)
-        for key, slug in _unique_slugs(labels, kind, site, problems).items():
-            label = labels[key]
-            feeds.append(
-                Feed(
-                    kind,
-                    label,
-                    f"{site.title}: {label}",
-                    f"Posts in the {kind} {label} on {site.title}",
-                    template.format(slug=slug),
-                    tuple(groups[key][:limit]),
-                )
-            )
-    return feeds
-
-
-def _unique_slugs(
-    labels: dict[str, str], kind: str, site: Site, problems: Problems
-) -> dict[str, str]:
-    """A slug per name; names that would share one get a stable suffix rather than vanish."""
-    by_slug: dict[str, list[str]] = {}
-    for key in sorted(labels):
-        by_slug.setdefault(slugify(labels[key]), []).append(key)
-    slugs = {}
-    for slug, keys in by_slug.items():
-        for index, key in enumerate(keys):
-            if slug and index == 0:
-                slugs[key] = slug
-                continue
-            suffix = hashlib.sha1(key.encode()).hexdigest()[:6]
-            slugs[key] = f"{slug}-{suffix}" if slug else suffix
-            if slug:
-                problems.warning(
-                    site.source,
-                    f"{kind} {labels[key]!r} shares the slug {slug!r} with {labels[keys[0]]!r}; "
-                    f"its feeds use {slugs[key]!r}",
-                )
-    return slugs
 
 
 def build(
@@ -125,6 +74,9 @@ def build(
         report.counts = Counts(**cache.build["counts"])
         report.unchanged = list(cache.build["outputs"])
     else:
+        from publisher.catalog import load_posts, select
+        from publisher.writer import plan_feeds, write_feeds
+
         first_problem = len(problems.items)
         posts = load_posts(site, sources, cache, problems, track)
         if not problems.errors:
@@ -132,7 +84,7 @@ def build(
             feeds = plan_feeds(site, selection.published, problems)
             report.counts = _counts(selection, feeds)
             if write:
-                _write_feeds(site, feeds, report, track)
+                report.written, report.unchanged = write_feeds(site, feeds, track)
                 cache.record_build(
                     {
                         "inputs": inputs,
@@ -145,30 +97,6 @@ def build(
     cache.save()
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _write_feeds(site: Site, feeds: list[Feed], report: Report, track: Track) -> None:
-    """Serialize each post once, on every core, then splice the entries into each feed."""
-    posts = list({post.source: post for feed in feeds for post in feed.posts}.values())
-    chunks = split(posts, len(posts))
-    parts: dict[str, EntryParts] = {}
-    for done in track(map_parts(partial(_entry_parts, site), chunks), "Rendering", len(chunks)):
-        parts.update(done)
-    output = site.root / site.feeds.output
-    with Staging() as staging:
-        for feed in feeds:
-            entries = [parts[post.source] for post in feed.posts]
-            for fmt, data in render_feed(site, feed, entries).items():
-                path = feed.path(site, fmt)
-                changed = staging.write(inside(output, path), data)
-                (report.written if changed else report.unchanged).append(path)
-
-
-def _entry_parts(site: Site, posts: list[Post]) -> dict[str, EntryParts]:
-    return {
-        post.source: entry_parts(site, Entry(post, render(post, read_body(site, post))))
-        for post in posts
-    }
 
 
 def _counts(selection: Selection, feeds: list[Feed]) -> Counts:

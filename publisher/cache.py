@@ -13,13 +13,15 @@ import os
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from publisher import __version__
 from publisher.config import Author, Site
 from publisher.output import write_if_changed
-from publisher.posts import Post
 from publisher.problems import Problem
+
+if TYPE_CHECKING:
+    from publisher.posts import Post
 
 CACHE_DIR = Path(".publisher") / "cache"
 
@@ -96,7 +98,7 @@ def stamp(stat: os.stat_result) -> list[int]:
 
 
 def _post_to_json(post: Post) -> dict[str, Any]:
-    data = {name: getattr(post, name) for name in Post.__dataclass_fields__}
+    data = {name: getattr(post, name) for name in post.__dataclass_fields__}
     data["date"] = post.date.isoformat()
     data["updated"] = post.updated.isoformat()
     data["author"] = vars(post.author) if post.author else None
@@ -104,6 +106,8 @@ def _post_to_json(post: Post) -> dict[str, Any]:
 
 
 def _post_from_json(data: dict[str, Any]) -> Post:
+    from publisher.posts import Post
+
     return Post(
         **{
             **data,

@@ -4,24 +4,15 @@ published, drafts and scheduled."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TypeVar
 
 from publisher.cache import Cache
 from publisher.config import Site
-from publisher.parallel import map_parts, split
+from publisher.parallel import Track, map_parts, no_progress, split
 from publisher.posts import Post, is_future, read_post
 from publisher.problems import Problems
-
-T = TypeVar("T")
-Track = Callable[[Iterable[T], str, int], Iterator[T]]
-
-
-def no_progress(items: Iterable[T], label: str, length: int) -> Iterator[T]:
-    yield from items
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,15 @@ from publisher import __version__, state
 from publisher import subscribers as subscriber_list
 from publisher.build import Report, build
 from publisher.cache import Cache
-from publisher.catalog import load_posts, select
 from publisher.config import Site, load_site
 from publisher.output import write_if_changed
-from publisher.posts import Post, discover
 from publisher.problems import Problems, SiteError
+from publisher.sources import discover
 
 if TYPE_CHECKING:
     from publisher.delivery import SendReport
     from publisher.newsletter import Newsletter
+    from publisher.posts import Post
     from publisher.publish import PublishReport
 
 # Commands that mail import what they need when they run, so `publisher build` starts fast.
@@ -448,6 +448,7 @@ def choose_newsletter(
 
     Exits with every problem listed when a post, the configuration or a template is invalid.
     """
+    from publisher.catalog import load_posts, select
     from publisher.newsletter import digest_newsletter, post_newsletter
 
     cache = Cache(site)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-import tempfile
 from pathlib import Path
 from types import TracebackType
+
+_TEMPORARY_NUMBERS = itertools.count()
 
 
 class UnsafePath(ValueError):
@@ -49,8 +51,9 @@ class Staging:
         if unchanged(path, pieces):
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        self.pending.append((temporary, path))
+        temporary = path.with_name(f".{path.name}.{os.getpid()}-{next(_TEMPORARY_NUMBERS)}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self.pending.append((str(temporary), path))
         with os.fdopen(fd, "wb") as handle:
             handle.writelines(pieces)
         os.chmod(temporary, 0o644)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+# Shows progress over long work: given the items, a label and how many there are.
+Track = Callable[[Iterable[T], str, int], Iterator[T]]
 
 # Below this much work a second process costs more than it saves.
 MIN_PARALLEL = 200
@@ -31,3 +33,7 @@ def map_parts(function: Callable[[list[T]], R], parts: list[list[T]]) -> Iterato
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
         yield from pool.map(function, parts)
+
+
+def no_progress(items: Iterable[T], label: str, length: int) -> Iterator[T]:
+    yield from items

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -16,7 +15,6 @@ from publisher.permalinks import PermalinkError, permalink
 from publisher.problems import Problem, Problems
 from publisher.text import repair
 
-EXTENSIONS = (".md", ".markdown")
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 _DATE_TEXT = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?"
@@ -48,26 +46,6 @@ class Post:
     newsletter_subject: str | None = None
     newsletter_content: str | None = None
     newsletter: bool = True
-
-
-def discover(site: Site) -> dict[str, os.stat_result]:
-    """Every Markdown file under the site's posts folders, by site-relative name, with its stat."""
-    found: dict[str, os.stat_result] = {}
-    for folder in site.posts_dirs():
-        _scan(folder, folder.relative_to(site.root).as_posix(), found)
-    return dict(sorted(found.items()))
-
-
-def _scan(folder: str | Path, prefix: str, found: dict[str, os.stat_result]) -> None:
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            name = f"{prefix}/{entry.name}"
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                _scan(entry.path, name, found)
-            elif entry.name.endswith(EXTENSIONS) and entry.is_file():
-                found[name] = entry.stat()
 
 
 def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem]]:

@@ -16,12 +16,14 @@ from datetime import datetime, timedelta
 from publisher import state
 from publisher.build import Report, build
 from publisher.cache import Cache
-from publisher.catalog import Track, load_posts, no_progress, select
+from publisher.catalog import load_posts, select
 from publisher.config import Site
 from publisher.delivery import Mailer, SendReport, digest_key, post_key, record, run_lock
 from publisher.newsletter import Newsletter, digest_newsletter, post_newsletter
-from publisher.posts import Post, discover
+from publisher.parallel import Track, no_progress
+from publisher.posts import Post
 from publisher.problems import Problems
+from publisher.sources import discover
 from publisher.state import now_text, transaction
 
 PERIOD_LENGTHS = {

@@ -13,8 +13,9 @@ _MOJIBAKE_HINT = re.compile(
     "\u02dc\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a"
     "\u20ac\u2122]"
 )
-# Everything outside XML 1.0's Char production (tab, newline and carriage return are allowed).
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Everything outside XML 1.0's Char production (tab, newline and carriage return are allowed),
+# listed rather than complemented: the complement takes ~10 ms to compile at every start.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)

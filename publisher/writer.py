@@ -1,0 +1,101 @@
+"""The site's feeds: which there are (the site's, one per category and per tag), and writing
+them all, each post serialized once for every feed that holds it."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import partial
+
+from publisher.config import Site
+from publisher.feeds import Entry, EntryParts, Feed, entry_parts, render_feed
+from publisher.output import Staging, inside
+from publisher.parallel import Track, map_parts, split
+from publisher.posts import Post, read_body
+from publisher.problems import Problems
+from publisher.render import render
+from publisher.text import slugify
+
+
+def plan_feeds(site: Site, posts: list[Post], problems: Problems) -> list[Feed]:
+    """The site feed plus one per category and per tag, each limited to the newest entries."""
+    limit = site.feeds.limit or None
+    feeds = [Feed("site", "", site.title, site.description, "", tuple(posts[:limit]))]
+    for kind, template, names_of in (
+        ("category", site.feeds.categories, lambda p: p.categories),
+        ("tag", site.feeds.tags, lambda p: p.tags),
+    ):
+        if not template:
+            continue
+        groups: dict[str, list[Post]] = {}
+        labels: dict[str, str] = {}
+        for post in posts:
+            for name in names_of(post):
+                key = name.casefold()
+                labels.setdefault(key, name)
+                groups.setdefault(key, []).append(post)
+        for key, slug in _unique_slugs(labels, kind, site, problems).items():
+            label = labels[key]
+            feeds.append(
+                Feed(
+                    kind,
+                    label,
+                    f"{site.title}: {label}",
+                    f"Posts in the {kind} {label} on {site.title}",
+                    template.format(slug=slug),
+                    tuple(groups[key][:limit]),
+                )
+            )
+    return feeds
+
+
+def _unique_slugs(
+    labels: dict[str, str], kind: str, site: Site, problems: Problems
+) -> dict[str, str]:
+    """A slug per name; names that would share one get a stable suffix rather than vanish."""
+    by_slug: dict[str, list[str]] = {}
+    for key in sorted(labels):
+        by_slug.setdefault(slugify(labels[key]), []).append(key)
+    slugs = {}
+    for slug, keys in by_slug.items():
+        for index, key in enumerate(keys):
+            if slug and index == 0:
+                slugs[key] = slug
+                continue
+            suffix = hashlib.sha1(key.encode()).hexdigest()[:6]
+            slugs[key] = f"{slug}-{suffix}" if slug else suffix
+            if slug:
+                problems.warning(
+                    site.source,
+                    f"{kind} {labels[key]!r} shares the slug {slug!r} with {labels[keys[0]]!r}; "
+                    f"its feeds use {slugs[key]!r}",
+                )
+    return slugs
+
+
+def write_feeds(site: Site, feeds: list[Feed], track: Track) -> tuple[list[str], list[str]]:
+    """Serialize each post once, on every core, then splice the entries into each feed.
+
+    Returns the paths written and those left alone because their bytes did not change."""
+    posts = list({post.source: post for feed in feeds for post in feed.posts}.values())
+    chunks = split(posts, len(posts))
+    parts: dict[str, EntryParts] = {}
+    for done in track(map_parts(partial(_entry_parts, site), chunks), "Rendering", len(chunks)):
+        parts.update(done)
+    output = site.root / site.feeds.output
+    written: list[str] = []
+    unchanged: list[str] = []
+    with Staging() as staging:
+        for feed in feeds:
+            entries = [parts[post.source] for post in feed.posts]
+            for fmt, data in render_feed(site, feed, entries).items():
+                path = feed.path(site, fmt)
+                changed = staging.write(inside(output, path), data)
+                (written if changed else unchanged).append(path)
+    return written, unchanged
+
+
+def _entry_parts(site: Site, posts: list[Post]) -> dict[str, EntryParts]:
+    return {
+        post.source: entry_parts(site, Entry(post, render(post, read_body(site, post))))
+        for post in posts
+    }
