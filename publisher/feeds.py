@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
+from feedgen.entry import FeedEntry
+from feedgen.ext.dc import DcEntryExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
 from publisher import __version__
 from publisher.config import Author, Site
 from publisher.posts import Post
@@ -64,11 +69,10 @@ class EntryParts:
 
 
 def entry_parts(site: Site, entry: Entry) -> EntryParts:
-    from feedgen.entry import FeedEntry
-    from lxml import etree
-
     fe = FeedEntry()
-    fe.load_extension("dc", atom=False, rss=True)
+    # What load_extension("dc") does, without its failed import of a module named dc_entry
+    # for every entry (a fifth of the entry's cost).
+    fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
     _fill_entry(fe, site, entry)
     atom = fe.atom_entry()
     link = atom.find("link")
@@ -86,8 +90,6 @@ def entry_parts(site: Site, entry: Entry) -> EntryParts:
 
 def _fragment(element, level: int) -> bytes:
     """The element as it reads at `level` inside a pretty-printed document."""
-    from lxml import etree
-
     etree.indent(element, level=level)
     return b"  " * level + etree.tostring(element, encoding="UTF-8") + b"\n"
 
@@ -119,14 +121,12 @@ def _splice(
     if closing.startswith(b"</"):
         at = document.rindex(b"\n", 0, at) + 1
     if separator:
-        entries = [entry + separator for entry in entries[:-1]] + entries[-1:]
+        entries = [piece for entry in entries for piece in (separator, entry)][1:]
     return [document[:at], *entries, document[at:]]
 
 
 def xml_feeds(site: Site, feed: Feed) -> tuple[bytes, bytes]:
     """Atom and RSS documents with the feed's metadata and no entries yet."""
-    from feedgen.feed import FeedGenerator
-
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.id(site.absolute(feed.path(site, "atom")))
@@ -179,16 +179,12 @@ def _fill_entry(fe, site: Site, entry: Entry) -> None:
 def _insert_hubs(parent, site: Site, tag: str) -> None:
     """feedgen's tree is edited in place (`_create_atom`/`_create_rss`, stable in the pinned
     1.0 series); there, Atom elements carry no namespace: the root's default covers them."""
-    from lxml import etree
-
     anchor = parent.find(f"{tag}[@rel='self']")
     for hub in reversed(site.hubs):
         anchor.addnext(etree.Element(tag, href=hub, rel="hub"))
 
 
 def _serialize(document) -> bytes:
-    from lxml import etree
-
     return etree.tostring(document, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 

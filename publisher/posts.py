@@ -10,6 +10,9 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
 from publisher.config import Author, Site
 from publisher.permalinks import PermalinkError, permalink
 from publisher.problems import Problem, Problems
@@ -114,16 +117,14 @@ def _changed_part(before: str, after: str) -> tuple[str, str]:
 def _split_front_matter(
     text: str, name: str, problems: Problems
 ) -> tuple[dict[str, Any], list[str], int] | None:
-    import yaml
-    from frontmatter.default_handlers import YAMLHandler
-
     handler = YAMLHandler()
-    if not text.startswith("---") or len(handler.FM_BOUNDARY.findall(text)) < 2:
+    parts = handler.FM_BOUNDARY.split(text, 2) if text.startswith("---") else []
+    if len(parts) < 3:
         problems.error(
             name, "no front matter", 1, "start the file with a '---' line, a title: line and '---'"
         )
         return None
-    fm, content = handler.split(text)
+    _, fm, content = parts
     try:
         data = yaml.load(fm, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:

@@ -7,15 +7,16 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
+import cmarkgfm
+from cmarkgfm.cmark import Options
+
 from publisher.posts import Post
 
 _HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
-# Double-quoted values that already have a scheme (most links) are left to the regex engine.
-_URL_ATTR = re.compile(
-    r"""(\s(?:href|src|poster|cite)\s*=\s*)(?:"(?![a-zA-Z][a-zA-Z0-9+.-]*:)([^"]*)"|'([^']*)')""",
-    re.IGNORECASE,
-)
-_SRCSET = re.compile(r"""(\ssrcset\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+# Attribute values that may hold a relative URL, found from their "=" (a fast scan): a
+# double-quoted value that is one absolute URL is passed over. The name is checked after.
+_ATTR_VALUE = re.compile(r"""(=\s*)(?:"(?![a-zA-Z][a-zA-Z0-9+.-]*:[^",]*")([^"]*)"|'([^']*)')""")
+_URL_ATTR_NAME = re.compile(r"\s(href|src|srcset|poster|cite)\s*$", re.IGNORECASE)
 _HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _IMAGE = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
@@ -53,9 +54,6 @@ class Rendered:
 
 def markdown_to_html(text: str) -> str:
     """CommonMark with GitHub's extensions; authors' raw HTML passes, minus GitHub's tag filter."""
-    import cmarkgfm
-    from cmarkgfm.cmark import Options
-
     options = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES
     return cmarkgfm.github_flavored_markdown_to_html(text, options=options)
 
@@ -114,20 +112,28 @@ def absolute_urls(content: str, base: str) -> str:
             resolved[url] = html.escape(urljoin(base, plain), quote=True)
         return resolved[url]
 
-    def attr(match: re.Match[str]) -> str:
-        value = match.group(2) if match.group(2) is not None else match.group(3)
-        return f'{match.group(1)}"{fix(value)}"'
+    def value(match: re.Match[str]) -> str:
+        name = _URL_ATTR_NAME.search(content, max(0, match.start() - 16), match.start())
+        if name is None:
+            return match.group(0)
+        url = match.group(2) if match.group(2) is not None else match.group(3)
+        if name.group(1).lower() == "srcset":
+            return f'{match.group(1)}"{_srcset(url, fix)}"'
+        if match.group(2) is not None and _HAS_SCHEME.match(url):
+            return match.group(0)
+        return f'{match.group(1)}"{fix(url)}"'
 
-    def srcset(match: re.Match[str]) -> str:
-        value = match.group(2) if match.group(2) is not None else match.group(3)
-        candidates = []
-        for candidate in value.split(","):
-            parts = candidate.split()
-            if parts:
-                candidates.append(" ".join([fix(parts[0]), *parts[1:]]))
-        return f'{match.group(1)}"{", ".join(candidates)}"'
+    return _ATTR_VALUE.sub(value, content)
 
-    return _SRCSET.sub(srcset, _URL_ATTR.sub(attr, content))
+
+def _srcset(value: str, fix) -> str:
+    """Each candidate's URL fixed, its width or density descriptor kept."""
+    candidates = []
+    for candidate in value.split(","):
+        parts = candidate.split()
+        if parts:
+            candidates.append(" ".join([fix(parts[0]), *parts[1:]]))
+    return ", ".join(candidates)
 
 
 def first_image(content: str) -> Image | None:

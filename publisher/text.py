@@ -30,7 +30,7 @@ class Repair:
 
 def repair(text: str) -> tuple[str, list[Repair]]:
     """Fix mojibake and strip characters XML forbids, line by line; clean lines stay as they are."""
-    if text.isascii() and not _NOT_XML.search(text):
+    if not _NOT_XML.search(text) and (text.isascii() or not _MOJIBAKE_HINT.search(text)):
         return text, []
     lines = text.split("\n")
     repairs: list[Repair] = []
