@@ -92,6 +92,7 @@ def median_of(runs: int, command: list[str], cwd: Path, before=None) -> tuple[fl
     for _ in range(runs):
         if before:
             before()
+        os.sync()  # the generated posts and the cleaning are not the build's to flush
         results.append(measure(command, cwd))
     return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
 
