@@ -159,6 +159,7 @@ class Flusher:
         self.asked = 0
         self.done = 0
         self.closing = False
+        self.failure: OSError | None = None
         self.changed = threading.Condition()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -171,8 +172,11 @@ class Flusher:
             return self.asked
 
     def wait(self, ticket: int) -> None:
+        """Until the flush of `ticket` is done; a failed flush stops the send (see `_work`)."""
         with self.changed:
             self.changed.wait_for(lambda: self.done >= ticket)
+            if self.failure:
+                raise self.failure
 
     def close(self) -> None:
         with self.changed:
@@ -189,7 +193,10 @@ class Flusher:
                 if self.asked == self.done:
                     return
                 target = self.asked
-            os.fsync(self.fd)
+            try:
+                os.fsync(self.fd)
+            except OSError as exc:
+                self.failure = exc
             with self.changed:
                 self.done = target
                 self.changed.notify_all()

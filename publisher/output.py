@@ -54,7 +54,7 @@ class Staging:
         temporary = path.with_name(f".{path.name}.{os.getpid()}-{next(_TEMPORARY_NUMBERS)}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         self.pending.append((str(temporary), path))
-        with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as handle:
             handle.writelines(pieces)
         os.chmod(temporary, 0o644)
         return True

@@ -34,6 +34,15 @@ def git(cwd, *args):
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
+@pytest.fixture(autouse=True)
+def stop_gpg_agent(tmp_path):
+    """gpg starts an agent for each home folder that outlives the test: stop it with the test."""
+    yield
+    gnupg = tmp_path / "gnupg"
+    if gnupg.exists():
+        subprocess.run(["gpgconf", "--homedir", str(gnupg), "--kill", "gpg-agent"], check=False)
+
+
 @pytest.fixture
 def origin(tmp_path):
     """A bare repository holding a sample blog, and a working copy the writer pushes from."""
