@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import queue
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -34,7 +37,7 @@ def unchanged(path: Path, pieces: list[bytes]) -> bool:
 
 
 class Staging:
-    """Files written beside their targets, flushed to disk once, then each renamed into place.
+    """Files written beside their targets, each flushed to disk, then each renamed into place.
 
     A file whose bytes did not change is left alone, so its mtime stays and web servers keep
     answering conditional GETs with 304. Leaving the block with an error discards every
@@ -44,6 +47,7 @@ class Staging:
     def __init__(self, durable: bool = True) -> None:
         self.durable = durable
         self.pending: list[tuple[str, Path]] = []
+        self.flusher: Flusher | None = None
 
     def write(self, path: Path, data: bytes | list[bytes]) -> bool:
         """Stage `data` (bytes, or pieces in order) for `path`; False when it is already there."""
@@ -54,9 +58,18 @@ class Staging:
         temporary = path.with_name(f".{path.name}.{os.getpid()}-{next(_TEMPORARY_NUMBERS)}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         self.pending.append((str(temporary), path))
-        with os.fdopen(fd, "wb", buffering=1 << 20) as handle:
-            handle.writelines(pieces)
-        os.chmod(temporary, 0o644)
+        try:
+            with os.fdopen(fd, "wb", buffering=1 << 20, closefd=False) as handle:
+                handle.writelines(pieces)
+            os.fchmod(fd, 0o644)
+        except BaseException:
+            os.close(fd)
+            raise
+        if self.durable:
+            self.flusher = self.flusher or Flusher()
+            self.flusher.add(fd)
+        else:
+            os.close(fd)
         return True
 
     def __enter__(self) -> Staging:
@@ -74,16 +87,60 @@ class Staging:
             self.discard()
 
     def commit(self) -> None:
-        if self.pending and self.durable:
-            os.sync()
+        try:
+            self._wait_for_disk()
+        except OSError:
+            self.discard()
+            raise
         for temporary, path in self.pending:
             os.replace(temporary, path)
         self.pending.clear()
 
     def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wait_for_disk()
         for temporary, _ in self.pending:
             Path(temporary).unlink(missing_ok=True)
         self.pending.clear()
+
+    def _wait_for_disk(self) -> None:
+        flusher, self.flusher = self.flusher, None
+        if flusher:
+            flusher.finish()
+
+
+class Flusher:
+    """Flushes finished files to disk on a thread of its own, while the next are written."""
+
+    # Files written but not yet flushed stay open: at most this many, well under ulimit -n.
+    BACKLOG = 64
+
+    def __init__(self) -> None:
+        self.files: queue.Queue[int | None] = queue.Queue(maxsize=self.BACKLOG)
+        self.error: OSError | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def add(self, fd: int) -> None:
+        """Flush and close `fd`; waits while the backlog is full."""
+        self.files.put(fd)
+
+    def finish(self) -> None:
+        """Wait until every file added is on disk; raise the first error, if any."""
+        self.files.put(None)
+        self.thread.join()
+        if self.error:
+            raise self.error
+
+    def _run(self) -> None:
+        while (fd := self.files.get()) is not None:
+            try:
+                if self.error is None:
+                    os.fsync(fd)
+            except OSError as exc:
+                self.error = exc
+            finally:
+                os.close(fd)
 
 
 def write_if_changed(path: Path, data: bytes, durable: bool = True) -> bool:
