@@ -22,10 +22,10 @@ def discover(site: Site) -> dict[str, os.stat_result]:
 def _scan(folder: str | Path, prefix: str, found: dict[str, os.stat_result]) -> None:
     with os.scandir(folder) as entries:
         for entry in entries:
-            name = f"{prefix}/{entry.name}"
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir(follow_symlinks=False):
-                _scan(entry.path, name, found)
-            elif entry.name.endswith(EXTENSIONS) and entry.is_file():
+            name = f"{prefix}/{entry.name}"
+            if entry.name.endswith(EXTENSIONS) and entry.is_file():
                 found[name] = entry.stat()
+            elif entry.is_dir(follow_symlinks=False):
+                _scan(entry.path, name, found)
