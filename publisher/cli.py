@@ -50,14 +50,16 @@ def track(items: Iterable[T], label: str, length: int) -> Iterator[T]:
         yield from bar
 
 
-def parse_now(value: str | None) -> datetime:
+def parse_now(value: str | None, site: Site) -> datetime:
+    """The moment a run acts as if it were; without an offset, in the site's timezone, as
+    post dates are."""
     if value is None:
         return datetime.now(UTC)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO-8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=site.tz)
 
 
 site_option = click.option(
@@ -96,7 +98,7 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 def check(root: Path, drafts: bool, future: bool, now_text: str | None, strict: bool) -> None:
     """Report every problem in the configuration and the posts, without writing anything."""
-    report = run(root, parse_now(now_text), drafts, future, write=False)
+    report = run(root, now_text, drafts, future, write=False)
     print_problems(report.problems)
     click.echo(summary_line(report, "Checked"))
     sys.exit(exit_code(report.problems, strict))
@@ -107,7 +109,7 @@ def check(root: Path, drafts: bool, future: bool, now_text: str | None, strict: 
 @with_options(selection_options)
 def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) -> None:
     """Check the posts, then write the Atom, RSS and JSON feeds."""
-    report = run(root, parse_now(now_text), drafts, future, write=True)
+    report = run(root, now_text, drafts, future, write=True)
     print_problems(report.problems)
     if report.problems.errors:
         click.echo("Nothing was written: fix the errors above and build again.", err=True)
@@ -115,8 +117,9 @@ def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) 
     sys.exit(exit_code(report.problems, strict=False))
 
 
-def run(root: Path, now: datetime, drafts: bool, future: bool, write: bool) -> Report:
+def run(root: Path, now_text: str | None, drafts: bool, future: bool, write: bool) -> Report:
     site, problems = load_site_or_exit(root)
+    now = parse_now(now_text, site)
     return build(site, problems, now, drafts=drafts, future=future, write=write, track=track)
 
 
@@ -189,8 +192,8 @@ def newsletter(
     Nothing is sent: the files show exactly what a subscriber would get.
     """
     check_choice(post, digest, since, last)
-    now = parse_now(now_text)
     site, problems = load_site_or_exit(root)
+    now = parse_now(now_text, site)
     chosen = choose_newsletter(site, problems, post, since, last, now, root)
     print_problems(problems)
     if chosen is None:
@@ -229,10 +232,12 @@ def find_post(posts: list[Post], wanted: str, root: Path) -> Post:
     raise click.BadParameter(f"no post {wanted!r} under posts/ or _posts/", param_hint="POST")
 
 
-def digest_posts(published: list[Post], since: str | None, last: int | None) -> list[Post]:
+def digest_posts(
+    site: Site, published: list[Post], since: str | None, last: int | None
+) -> list[Post]:
     chosen = published
     if since:
-        start = parse_now(since)
+        start = parse_now(since, site)
         chosen = [post for post in chosen if post.date >= start]
     return chosen[: last or (None if since else DEFAULT_DIGEST)]
 
@@ -376,8 +381,8 @@ def send(
     from publisher.tokens import MissingSecret, secret
 
     check_choice(post, digest, since, last)
-    now = parse_now(now_text)
     site, problems = load_site_or_exit(root)
+    now = parse_now(now_text, site)
     site = replace(site, mail=replace(site.mail, **mail_overrides(concurrency, rate)))
     chosen = choose_newsletter(site, problems, post, since, last, now, root)
     print_problems(problems)
@@ -457,7 +462,7 @@ def choose_newsletter(
     exit_on_errors(problems)
     try:
         if post is None:
-            chosen = digest_posts(select(posts, now, False, False).published, since, last)
+            chosen = digest_posts(site, select(posts, now, False, False).published, since, last)
             return (digest_newsletter(site, chosen), chosen) if chosen else None
         found = find_post(posts, post, root)
         letter = post_newsletter(site, found, problems)
@@ -520,8 +525,8 @@ def publish_command(root: Path, dry_run: bool, as_json: bool, now_text: str | No
     from publisher.publish import publish
     from publisher.tokens import MissingSecret, secret
 
-    now = parse_now(now_text)
     site, problems = load_site_or_exit(root)
+    now = parse_now(now_text, site)
     try:
         report = publish(site, problems, now, secret, dry_run=dry_run, track=track)
     except (MissingSecret, Busy) as exc:

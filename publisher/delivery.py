@@ -172,11 +172,12 @@ class Flusher:
             return self.asked
 
     def wait(self, ticket: int) -> None:
-        """Until the flush of `ticket` is done; a failed flush stops the send (see `_work`)."""
+        """Until the flush of `ticket` is done. A failed flush stops the send: without a
+        durable record, a message handed over could be sent again after a power cut."""
         with self.changed:
             self.changed.wait_for(lambda: self.done >= ticket)
             if self.failure:
-                raise self.failure
+                raise StopSending(f"cannot flush the state file to disk: {self.failure}")
 
     def close(self) -> None:
         with self.changed:

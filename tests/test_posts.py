@@ -62,6 +62,15 @@ def test_future_posts_wait_for_their_date(site):
     assert [item["title"] for item in items(site)] == ["Later", "Now"]
 
 
+def test_now_without_an_offset_is_in_the_sites_timezone(site):
+    site.config("[site]\ntitle='T'\nurl='https://example.com'\ntimezone='Europe/Paris'\n")
+    site.post("2024-01-10-morning.md", "title: Morning\ndate: 2024-01-10 09:30")
+    result = site.build("--now", "2024-01-10T09:00")
+    assert "1 scheduled for later" in result.output
+    site.build("--now", "2024-01-10T09:30")
+    assert [item["title"] for item in items(site)] == ["Morning"]
+
+
 def test_future_flag_includes_future_posts(site):
     site.post("2030-01-01-later.md", "title: Later")
     site.build("--now", "2024-01-01", "--future")
