@@ -46,6 +46,7 @@ class Report:
     counts: Counts | None = None
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -84,6 +85,9 @@ def build(
             report.counts = _counts(selection, feeds)
             if write:
                 report.written, report.unchanged = write_feeds(site, feeds, track)
+                report.removed = _remove_stale(
+                    site, cache.build.get("outputs", {}), report.written + report.unchanged
+                )
                 cache.record_build(
                     {
                         "inputs": inputs,
@@ -125,6 +129,27 @@ def _next_due(selection: Selection) -> str | None:
 def _output_stamps(site: Site, paths: list[str]) -> dict[str, list[int]]:
     output = site.root / site.feeds.output
     return {path: stamp(inside(output, path).stat()) for path in paths}
+
+
+def _remove_stale(site: Site, earlier: dict[str, list[int]], current: list[str]) -> list[str]:
+    """Remove the feeds the last build wrote and this one does not (those of a tag no post has
+    any more), where they are still as that build left them, and the folders left empty."""
+    output = site.root / site.feeds.output
+    removed = []
+    for relative in sorted(set(earlier) - set(current)):
+        path = inside(output, relative)
+        try:
+            if stamp(path.stat()) != earlier[relative]:
+                continue
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(relative)
+        folder = path.parent
+        while folder != output.resolve() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    return removed
 
 
 def _up_to_date(cache: Cache, site: Site, inputs: str, now: datetime) -> bool:

@@ -150,7 +150,10 @@ def summary_line(report: Report, verb: str) -> str:
             f"{counts.tag_feeds} by tag), {counts.site_entries} entries in the site feed"
         )
         if report.written or report.unchanged:
-            parts.append(f"{len(report.written)} files written, {len(report.unchanged)} unchanged")
+            files = f"{len(report.written)} files written, {len(report.unchanged)} unchanged"
+            if report.removed:
+                files += f", {len(report.removed)} no longer needed removed"
+            parts.append(files)
     errors, warnings = len(report.problems.errors), len(report.problems.warnings)
     parts.append(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}")
     return f"{verb}: " + "; ".join(parts) + f" in {report.seconds:.2f} s"

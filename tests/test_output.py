@@ -167,3 +167,27 @@ def test_large_sites_build_the_same_bytes_on_every_core(site, monkeypatch):
     result = site.build()
     assert "Built: 300 posts; 8 feeds (0 by category, 7 by tag), 300 entries" in result.output
     assert {p: p.read_bytes() for p in output_files(site)} == one_core
+
+
+def test_feeds_of_a_tag_no_post_has_any_more_are_removed(site):
+    post = site.post("2024-01-01-a.md", "title: A\ntags: [old]")
+    (site.root / "_site").mkdir()
+    (site.root / "_site" / "index.html").write_text("not ours")
+    site.build()
+    assert site.output("tags/old/feed.xml").exists()
+    post.write_text("---\ntitle: A\ntags: [new]\n---\n\nHello.\n")
+    result = site.build()
+    assert "3 no longer needed removed" in result.output
+    assert not (site.root / "_site" / "tags" / "old").exists()
+    assert site.output("tags/new/feed.xml").exists()
+    assert site.output("index.html").read_text() == "not ours"
+
+
+def test_a_stale_feed_changed_by_someone_else_is_left_alone(site):
+    post = site.post("2024-01-01-a.md", "title: A\ntags: [old]")
+    site.build()
+    site.output("tags/old/feed.json").write_text("{}")
+    post.write_text("---\ntitle: A\n---\n\nHello.\n")
+    result = site.build()
+    assert "2 no longer needed removed" in result.output
+    assert site.output("tags/old/feed.json").read_text() == "{}"
