@@ -20,7 +20,9 @@ T = TypeVar("T")
 CONFIG_FILE = "publisher.toml"
 PERIODS = ("daily", "weekly", "monthly")
 JEKYLL_CONFIG_FILE = "_config.yml"
-POSTS_DIRS = ("posts", "_posts")
+# Jekyll keeps drafts in _drafts/: every post there is a draft.
+DRAFTS_DIR = "_drafts"
+POSTS_DIRS = ("posts", "_posts", DRAFTS_DIR)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from publisher.config import Author, Site
+from publisher.config import DRAFTS_DIR, Author, Site
 from publisher.permalinks import PermalinkError, permalink
 from publisher.problems import Problem, Problems
 from publisher.text import repair
@@ -183,7 +183,12 @@ def _make_post(
     file_slug = named[4] if named else stem
     tz = site.tz
 
-    published = _post_date(data, file_date, tz, error, name, problems)
+    in_drafts = name.startswith(f"{DRAFTS_DIR}/")
+    if in_drafts and "date" not in data and file_date is None:
+        # Jekyll dates an undated draft by the file's modification time.
+        published = datetime.fromtimestamp(int(path.stat().st_mtime), tz)
+    else:
+        published = _post_date(data, file_date, tz, error, name, problems)
     if published is None:
         return None
     updated = published
@@ -235,7 +240,7 @@ def _make_post(
         categories=categories,
         tags=tags,
         author=_post_author(data.get("author")) or site.author,
-        draft=data.get("published") is False or data.get("draft") is True,
+        draft=in_drafts or data.get("published") is False or data.get("draft") is True,
         summary=summary,
         excerpt_separator=str(separator) if separator else None,
         newsletter_subject=newsletter_subject or None,

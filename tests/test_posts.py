@@ -1,6 +1,7 @@
 """How posts are read: dates, zones, drafts, taxonomies, summaries and ids, as Jekyll does."""
 
 import json
+import os
 
 
 def items(site, path="feed.json"):
@@ -177,3 +178,18 @@ title = "T"
 url = "https://example.com"
 excerpt_separator = "<!--more-->"
 """
+
+
+def test_posts_in_the_drafts_folder_are_drafts_dated_by_their_mtime(site):
+    site.post("2024-01-01-out.md", "title: Out")
+    draft = site.root / "_drafts" / "work-in-progress.md"
+    draft.parent.mkdir()
+    draft.write_text("---\ntitle: Work in progress\n---\n\nNot yet.\n")
+    os.utime(draft, (1_720_000_000, 1_720_000_000))
+    result = site.build()
+    assert "1 left out as drafts" in result.output
+    assert [item["title"] for item in items(site)] == ["Out"]
+    site.build("--drafts")
+    entry = site.feed().entries[0]
+    assert entry.title == "Work in progress"
+    assert entry.published == "2024-07-03T09:46:40+00:00"
