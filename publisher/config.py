@@ -6,7 +6,7 @@ import hashlib
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -20,6 +20,7 @@ T = TypeVar("T")
 CONFIG_FILE = "publisher.toml"
 PERIODS = ("daily", "weekly", "monthly")
 JEKYLL_CONFIG_FILE = "_config.yml"
+AUTHORS_FILE = "_data/authors.yml"
 # Jekyll keeps drafts in _drafts/: every post there is a draft.
 DRAFTS_DIR = "_drafts"
 POSTS_DIRS = ("posts", "_posts", DRAFTS_DIR)
@@ -105,6 +106,8 @@ class Site:
     feeds: FeedOptions = field(default_factory=FeedOptions)
     newsletter: NewsletterOptions = field(default_factory=NewsletterOptions)
     mail: MailOptions = field(default_factory=MailOptions)
+    # Jekyll's _data/authors.yml: a post's `author: key` names one of these.
+    authors: dict[str, Author] = field(default_factory=dict)
     fingerprint: str = ""
 
     @property
@@ -165,9 +168,29 @@ def load_site(root: Path) -> tuple[Site, Problems]:
             hint=f"create {CONFIG_FILE} with at least [site] title and url",
         )
         site = None
+    if site is not None and (root / AUTHORS_FILE).is_file():
+        site = _with_authors(site, problems)
     if problems.errors or site is None:
         raise SiteError(problems)
     return site, problems
+
+
+def _with_authors(site: Site, problems: Problems) -> Site:
+    """The site with the authors of Jekyll's _data/authors.yml, as jekyll-feed reads them."""
+    raw = _read_yaml(site.root / AUTHORS_FILE, problems, AUTHORS_FILE)
+    if raw is None:
+        return site
+    authors = {}
+    for key, value in raw.items():
+        if isinstance(value, dict) and value.get("name"):
+            uri = value.get("uri") or value.get("url")
+            authors[str(key)] = Author(str(value["name"]), value.get("email"), uri)
+        else:
+            problems.warning(
+                AUTHORS_FILE, f"author {key!r} has no name and is ignored", hint="add name: ..."
+            )
+    fingerprint = _fingerprint({"site": site.fingerprint, "authors": raw})
+    return replace(site, authors=authors, fingerprint=fingerprint)
 
 
 def _read_toml(path: Path, problems: Problems) -> dict[str, Any] | None:
@@ -183,22 +206,23 @@ def _read_toml(path: Path, problems: Problems) -> dict[str, Any] | None:
     return None
 
 
-def _read_yaml(path: Path, problems: Problems) -> dict[str, Any] | None:
+def _read_yaml(path: Path, problems: Problems, name: str = "") -> dict[str, Any] | None:
     import yaml
 
+    name = name or path.name
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     except UnicodeDecodeError as exc:
-        problems.error(path.name, f"not UTF-8 text ({exc.reason})", hint="save it as UTF-8")
+        problems.error(name, f"not UTF-8 text ({exc.reason})", hint="save it as UTF-8")
         return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         reason = getattr(exc, "problem", None) or str(exc)
-        problems.error(path.name, f"invalid YAML: {reason}", line, "fix the syntax on that line")
+        problems.error(name, f"invalid YAML: {reason}", line, "fix the syntax on that line")
         return None
     if not isinstance(data, dict):
-        problems.error(path.name, "the configuration is not a mapping of settings")
+        problems.error(name, "not a mapping of keys to values")
         return None
     return data
 

@@ -239,7 +239,7 @@ def _make_post(
         url=site.absolute(path_url),
         categories=categories,
         tags=tags,
-        author=_post_author(data.get("author")) or site.author,
+        author=_post_author(data.get("author"), site) or site.author,
         draft=in_drafts or data.get("published") is False or data.get("draft") is True,
         summary=summary,
         excerpt_separator=str(separator) if separator else None,
@@ -322,9 +322,9 @@ def _post_id(data, site: Site, day: date, file_slug: str, error) -> str | None:
     return f"tag:{site.domain},{day.isoformat()}:{quote(file_slug, safe='-._~!$&()*+,;=:@')}"
 
 
-def _post_author(value: Any) -> Author | None:
+def _post_author(value: Any, site: Site) -> Author | None:
     if isinstance(value, str) and value.strip():
-        return Author(value.strip())
+        return site.authors.get(value.strip()) or Author(value.strip())
     if isinstance(value, dict) and value.get("name"):
         return Author(str(value["name"]), value.get("email"), value.get("uri") or value.get("url"))
     return None

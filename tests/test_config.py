@@ -80,3 +80,29 @@ def test_control_characters_in_settings_never_crash(site):
     site.post("2024-01-01-a.md")
     site.build()
     assert site.feed().feed.title == "Bell site"
+
+
+def test_post_authors_are_looked_up_in_jekylls_authors_data(site):
+    (site.root / "_data").mkdir()
+    (site.root / "_data" / "authors.yml").write_text(
+        "jay:\n  name: Jay Kyll\n  email: jay@example.com\n  uri: https://jay.example.com\n"
+    )
+    site.post("2024-05-01-a.md", "title: A\nauthor: jay")
+    site.post("2024-05-02-b.md", "title: B\nauthor: Someone Else")
+    site.build()
+    authors = {entry.title: entry.author_detail for entry in site.feed().entries}
+    assert authors["A"] == {
+        "name": "Jay Kyll",
+        "email": "jay@example.com",
+        "href": "https://jay.example.com",
+    }
+    assert authors["B"] == {"name": "Someone Else"}
+
+
+def test_broken_authors_data_is_reported_with_its_file_and_line(site):
+    (site.root / "_data").mkdir()
+    (site.root / "_data" / "authors.yml").write_text("jay:\n  name: [unclosed\n")
+    site.post("2024-05-01-a.md", "title: A\nauthor: jay")
+    result = site.run("build")
+    assert result.exit_code == 1
+    assert "_data/authors.yml:3: error: invalid YAML" in result.output
