@@ -21,6 +21,8 @@ CONFIG_FILE = "publisher.toml"
 PERIODS = ("daily", "weekly", "monthly")
 JEKYLL_CONFIG_FILE = "_config.yml"
 AUTHORS_FILE = "_data/authors.yml"
+# jekyll-feed styles its feeds with this file when the site has it.
+JEKYLL_STYLESHEET = "feed.xslt.xml"
 # Jekyll keeps drafts in _drafts/: every post there is a draft.
 DRAFTS_DIR = "_drafts"
 POSTS_DIRS = ("posts", "_posts", DRAFTS_DIR)
@@ -47,6 +49,8 @@ class FeedOptions:
     categories: str = "categories/{slug}"
     tags: str = "tags/{slug}"
     excerpt_only: bool = False
+    # An XSLT stylesheet (a site path or URL) that browsers use to show the Atom and RSS feeds.
+    stylesheet: str = ""
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,8 @@ def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Prob
         for key in ("icon", "logo"):
             if key in feed:
                 site[key] = feed[key]
+    if (root / JEKYLL_STYLESHEET).is_file():
+        feeds["stylesheet"] = f"/{JEKYLL_STYLESHEET}"
     sections = {"feeds": feeds}
     for key in ("newsletter", "mail"):
         sections[key] = raw[key] if isinstance(raw.get(key), dict) else {}

@@ -142,9 +142,11 @@ def xml_feeds(site: Site, feed: Feed) -> tuple[bytes, bytes]:
     fg.updated(newest_update(feed.posts))
     _set_links(fg, site, feed, "atom")
     atom_root, atom = fg._create_atom(extensions=True)
+    _add_stylesheet(atom_root, site)
     _insert_hubs(atom_root, site, "link")
     _set_links(fg, site, feed, "rss")
     rss_root, rss = fg._create_rss(extensions=True)
+    _add_stylesheet(rss_root, site)
     _insert_hubs(rss_root.find("channel"), site, f"{{{ATOM_NS}}}link")
     return _serialize(atom), _serialize(rss)
 
@@ -182,6 +184,14 @@ def _insert_hubs(parent, site: Site, tag: str) -> None:
     anchor = parent.find(f"{tag}[@rel='self']")
     for hub in reversed(site.hubs):
         anchor.addnext(etree.Element(tag, href=hub, rel="hub"))
+
+
+def _add_stylesheet(root, site: Site) -> None:
+    """The processing instruction that has browsers show the feed through XSLT; readers
+    ignore it."""
+    if site.feeds.stylesheet:
+        href = site.absolute(site.feeds.stylesheet).replace('"', "%22")
+        root.addprevious(etree.PI("xml-stylesheet", f'type="text/xsl" href="{href}"'))
 
 
 def _serialize(document) -> bytes:

@@ -106,3 +106,11 @@ def test_broken_authors_data_is_reported_with_its_file_and_line(site):
     result = site.run("build")
     assert result.exit_code == 1
     assert "_data/authors.yml:3: error: invalid YAML" in result.output
+
+
+def test_jekyll_feeds_use_the_sites_feed_stylesheet(site):
+    jekyll_site(site)
+    (site.root / "feed.xslt.xml").write_text("<xsl:stylesheet/>")
+    site.build()
+    data = site.output("atom.xml").read_bytes()
+    assert b'href="https://jekyll.example.com/notes/feed.xslt.xml"' in data

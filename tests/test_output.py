@@ -191,3 +191,15 @@ def test_a_stale_feed_changed_by_someone_else_is_left_alone(site):
     result = site.build()
     assert "2 no longer needed removed" in result.output
     assert site.output("tags/old/feed.json").read_text() == "{}"
+
+
+def test_a_stylesheet_is_announced_before_the_feed_element(site):
+    site.config("[site]\ntitle='T'\nurl='https://example.com'\n[feeds]\nstylesheet='/feed.xsl'\n")
+    site.post("2024-01-01-a.md", "title: A")
+    site.build()
+    instruction = b'<?xml-stylesheet type="text/xsl" href="https://example.com/feed.xsl"?>'
+    for name, root in (("feed.xml", b"<feed"), ("rss.xml", b"<rss")):
+        data = site.output(name).read_bytes()
+        assert instruction in data
+        assert data.index(instruction) < data.index(root)
+        assert parse_feed(site.output(name)).entries[0].title == "A"
