@@ -408,6 +408,12 @@ def _feed_options(feeds: dict[str, Any], name: str, problems: Problems) -> FeedO
         path = getattr(options, key)
         if path and not is_inside(path):
             problems.error(name, f"feeds {key} {path!r} leaves the output folder")
+    if re.search(r'[\s"<>]', options.stylesheet):
+        problems.error(
+            name,
+            f"feeds stylesheet {options.stylesheet!r} is not a URL",
+            hint="write a site path such as /feed.xsl, or percent-encode the URL",
+        )
     return options
 
 

@@ -203,3 +203,11 @@ def test_a_stylesheet_is_announced_before_the_feed_element(site):
         assert instruction in data
         assert data.index(instruction) < data.index(root)
         assert parse_feed(site.output(name)).entries[0].title == "A"
+
+
+def test_a_stylesheet_that_could_break_out_of_its_instruction_is_refused(site):
+    site.config("[site]\ntitle='T'\nurl='https://example.com'\n[feeds]\nstylesheet='/x?><y z=\"'\n")
+    site.post("2024-01-01-a.md", "title: A")
+    result = site.run("build")
+    assert result.exit_code == 1
+    assert "feeds stylesheet '/x?><y z=\"' is not a URL" in result.output
