@@ -475,19 +475,26 @@ def choose_newsletter(
     return letter, [found]
 
 
+# How often a send's progress is shown: on a terminal in place, in a log (CI) as a new line.
+PROGRESS_ON_TERMINAL = 0.25
+PROGRESS_IN_LOG = 15.0
+
+
 def show_progress():
-    """Count and rate on a terminal, at most a few times a second."""
-    last_shown = [0.0]
+    """Count and rate: a few times a second on a terminal; every few seconds in a CI log,
+    so a long send shows it is alive."""
+    terminal = sys.stderr.isatty()
+    every = PROGRESS_ON_TERMINAL if terminal else PROGRESS_IN_LOG
     started = time.monotonic()
+    last_shown = [started]
 
     def show(report: SendReport) -> None:
         moment = time.monotonic()
-        if sys.stderr.isatty() and moment - last_shown[0] > 0.25:
+        if moment - last_shown[0] >= every:
             last_shown[0] = moment
             rate = report.sent / max(moment - started, 1e-9)
-            click.echo(
-                f"\rSent {report.sent} ({rate:.0f}/s), bounced {report.bounced}", nl=False, err=True
-            )
+            line = f"Sent {report.sent} ({rate:.0f}/s), bounced {report.bounced}"
+            click.echo(f"\r{line}" if terminal else line, nl=not terminal, err=True)
 
     return show
 
@@ -531,7 +538,9 @@ def publish_command(root: Path, dry_run: bool, as_json: bool, now_text: str | No
     site, problems = load_site_or_exit(root)
     now = parse_now(now_text, site)
     try:
-        report = publish(site, problems, now, secret, dry_run=dry_run, track=track)
+        report = publish(
+            site, problems, now, secret, dry_run=dry_run, track=track, progress=show_progress()
+        )
     except (MissingSecret, Busy) as exc:
         raise click.ClickException(str(exc)) from None
     except SiteError as exc:

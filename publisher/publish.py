@@ -60,6 +60,7 @@ class PublishReport:
             "posts": counts.published if counts else 0,
             "feeds_written": self.build.written,
             "feeds_unchanged": len(self.build.unchanged),
+            "feeds_removed": self.build.removed,
             "hubs_notified": self.pinged,
             "hub_failures": self.ping_failures,
             "baseline_posts": self.baseline,
@@ -88,6 +89,7 @@ def publish(
     secret: Callable[[], str],
     dry_run: bool = False,
     track: Track = no_progress,
+    progress: Callable[[SendReport], None] = lambda report: None,
 ) -> PublishReport:
     """Check, build, notify hubs, then mail what is due; stops before writing on any error."""
     report = PublishReport(build(site, problems, now, write=not dry_run, track=track))
@@ -108,10 +110,14 @@ def publish(
         due = due_posts(connection, published)
         report.due = [post.source for post in due]
         for newsletter_id in unfinished(connection):
-            report.sends.append(Mailer(site, connection, newsletter_id, secret(), now).run())
+            report.sends.append(
+                Mailer(site, connection, newsletter_id, secret(), now, progress).run()
+            )
         for key, letter, posts in newsletters_due(site, connection, due, now, problems):
             newsletter_id = record(connection, key, letter, [post.id for post in posts], now)
-            report.sends.append(Mailer(site, connection, newsletter_id, secret(), now).run())
+            report.sends.append(
+                Mailer(site, connection, newsletter_id, secret(), now, progress).run()
+            )
     return report
 
 

@@ -218,3 +218,13 @@ def test_lines_that_start_with_a_dot_arrive_intact(mailing, smtp_sink):
     message = email.message_from_bytes(data, policy=policy.default)
     text = message.get_body(("plain",)).get_content()
     assert ".NET and ." in text.splitlines()
+
+
+def test_a_send_logs_its_progress_where_there_is_no_terminal(mailing, smtp_sink, monkeypatch):
+    monkeypatch.setattr("publisher.cli.PROGRESS_IN_LOG", 0.0)
+    subscribe(mailing, "ann@example.com", "bob@example.com")
+    result = send(mailing, POST)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith("Sent 1 (") for line in lines)
+    assert any(line.startswith("Sent 2 (") for line in lines)
