@@ -152,7 +152,7 @@ def summary_line(report: Report, verb: str) -> str:
         if report.written or report.unchanged:
             files = f"{len(report.written)} files written, {len(report.unchanged)} unchanged"
             if report.removed:
-                files += f", {len(report.removed)} no longer needed removed"
+                files += f", {len(report.removed)} stale removed"
             parts.append(files)
     errors, warnings = len(report.problems.errors), len(report.problems.warnings)
     parts.append(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}")

@@ -147,7 +147,7 @@ class Delivery:
     data: bytes
 
 
-class Flusher:
+class LogFlusher:
     """Flushes the state's write-ahead log to disk on a thread of its own.
 
     A worker asks for a flush right after a hand-over and waits for it only before its next
@@ -233,7 +233,7 @@ class Mailer:
     def run(self, resend_unknown: bool = False) -> SendReport:
         started = time.monotonic()
         self._settle_interrupted(resend_unknown)
-        self.flusher = Flusher(Path(f"{self.site.root / self.options.state}-wal"))
+        self.flusher = LogFlusher(Path(f"{self.site.root / self.options.state}-wal"))
         try:
             for attempt in range(self.options.retries + 1):
                 if attempt:
@@ -385,7 +385,7 @@ class Mailer:
         """Record one delivery's new status: one statement, committed on its own at once.
 
         Written, not flushed: a change survives a killed process at once, and reaches the disk
-        with the flush that follows the next hand-over (see `Flusher`)."""
+        with the flush that follows the next hand-over (see `LogFlusher`)."""
         with self.lock:
             self.connection.execute(
                 "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, "

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import queue
 import threading
 from pathlib import Path
 from types import TracebackType
-
-_TEMPORARY_NUMBERS = itertools.count()
 
 
 class UnsafePath(ValueError):
@@ -47,7 +44,7 @@ class Staging:
     def __init__(self, durable: bool = True) -> None:
         self.durable = durable
         self.pending: list[tuple[str, Path]] = []
-        self.flusher: Flusher | None = None
+        self.flusher: FileFlusher | None = None
 
     def write(self, path: Path, data: bytes | list[bytes]) -> bool:
         """Stage `data` (bytes, or pieces in order) for `path`; False when it is already there."""
@@ -55,7 +52,8 @@ class Staging:
         if unchanged(path, pieces):
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}-{next(_TEMPORARY_NUMBERS)}.tmp")
+        # A random name: one a killed run left behind is never in the way.
+        temporary = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         self.pending.append((str(temporary), path))
         try:
@@ -66,7 +64,7 @@ class Staging:
             os.close(fd)
             raise
         if self.durable:
-            self.flusher = self.flusher or Flusher()
+            self.flusher = self.flusher or FileFlusher()
             self.flusher.add(fd)
         else:
             os.close(fd)
@@ -109,7 +107,7 @@ class Staging:
             flusher.finish()
 
 
-class Flusher:
+class FileFlusher:
     """Flushes finished files to disk on a thread of its own, while the next are written."""
 
     # Files written but not yet flushed stay open: at most this many, well under ulimit -n.

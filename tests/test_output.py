@@ -177,7 +177,7 @@ def test_feeds_of_a_tag_no_post_has_any_more_are_removed(site):
     assert site.output("tags/old/feed.xml").exists()
     post.write_text("---\ntitle: A\ntags: [new]\n---\n\nHello.\n")
     result = site.build()
-    assert "3 no longer needed removed" in result.output
+    assert "3 stale removed" in result.output
     assert not (site.root / "_site" / "tags" / "old").exists()
     assert site.output("tags/new/feed.xml").exists()
     assert site.output("index.html").read_text() == "not ours"
@@ -189,7 +189,7 @@ def test_a_stale_feed_changed_by_someone_else_is_left_alone(site):
     site.output("tags/old/feed.json").write_text("{}")
     post.write_text("---\ntitle: A\n---\n\nHello.\n")
     result = site.build()
-    assert "2 no longer needed removed" in result.output
+    assert "2 stale removed" in result.output
     assert site.output("tags/old/feed.json").read_text() == "{}"
 
 
