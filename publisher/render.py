@@ -113,7 +113,7 @@ def absolute_urls(content: str, base: str) -> str:
         return resolved[url]
 
     def value(match: re.Match[str]) -> str:
-        name = _URL_ATTR_NAME.search(content, max(0, match.start() - 16), match.start())
+        name = _URL_ATTR_NAME.search(content, max(0, match.start() - 40), match.start())
         if name is None:
             return match.group(0)
         url = match.group(2) if match.group(2) is not None else match.group(3)
