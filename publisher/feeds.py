@@ -78,6 +78,12 @@ def entry_parts(site: Site, entry: Entry) -> EntryParts:
     link = atom.find("link")
     link.set("rel", "alternate")
     link.set("type", "text/html")
+    # A post of one paragraph: Atom's summary would only repeat the content (RFC 4287 makes
+    # it optional then). RSS keeps its description, which mail tools read.
+    summary = atom.find("summary")
+    repeats = entry.rendered.summary_html.strip() == entry.rendered.html.strip()
+    if summary is not None and atom.find("content") is not None and repeats:
+        atom.remove(summary)
     # Inside a channel that declares the namespaces, content:encoded and dc:creator keep
     # their usual prefixes instead of lxml's ns0.
     holder = etree.Element("rss", nsmap=_RSS_NAMESPACES)

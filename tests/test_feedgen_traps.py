@@ -93,3 +93,12 @@ def test_generator_does_not_change_with_feedgen(site):
     site.build()
     assert site.feed("feed.xml").feed.generator == "publisher"
     assert "python-feedgen" not in site.output("rss.xml").read_text()
+
+
+def test_atom_leaves_out_a_summary_that_repeats_the_content(site):
+    site.post("2024-01-01-short.md", "title: Short", "Just this one paragraph.")
+    site.build()
+    atom = site.output("feed.xml").read_bytes()
+    assert b"<summary" not in atom
+    assert "Just this one paragraph." in site.feed().entries[0].content[0].value
+    assert "Just this one paragraph." in site.feed("rss.xml").entries[0].description
