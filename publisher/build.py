@@ -134,7 +134,7 @@ def _output_stamps(site: Site, paths: list[str]) -> dict[str, list[int]]:
 def _remove_stale(site: Site, earlier: dict[str, list[int]], current: list[str]) -> list[str]:
     """Remove the feeds the last build wrote and this one does not (those of a tag no post has
     any more), where they are still as that build left them, and the folders left empty."""
-    output = site.root / site.feeds.output
+    output = (site.root / site.feeds.output).resolve()
     removed = []
     for relative in sorted(set(earlier) - set(current)):
         path = inside(output, relative)
@@ -146,7 +146,7 @@ def _remove_stale(site: Site, earlier: dict[str, list[int]], current: list[str])
             continue
         removed.append(relative)
         folder = path.parent
-        while folder != output.resolve() and not any(folder.iterdir()):
+        while folder != output and not any(folder.iterdir()):
             folder.rmdir()
             folder = folder.parent
     return removed

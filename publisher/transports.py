@@ -117,8 +117,9 @@ class SmtpTransport:
         handed_over: Callable[[], None],
     ) -> Outcome:
         smtp = self._connect()
-        # Addresses are checked ASCII addresses (see subscribers.py), so the commands are
-        # written directly; smtplib's mail() and rcpt() parse each address again.
+        # Both addresses are checked plain ASCII addresses (the sender in config.py, each
+        # subscriber in subscribers.py), so the commands are written directly; smtplib's
+        # mail() and rcpt() would parse each address again.
         code, reply = smtp.docmd("MAIL", f"FROM:<{sender}>")
         if code != 250:
             return self._refused(code, reply, "the sender", stop_on_5xx=True)

@@ -22,13 +22,15 @@ def test_line_breaks_in_the_subject_are_rejected(letters):
     assert not preview.folder.exists()
 
 
-def test_line_breaks_in_newsletter_settings_are_rejected(letters):
-    letters.config(
-        "[site]\ntitle='T'\nurl='https://example.com'\n"
-        '[newsletter]\nfrom_name = "Me\\nBcc: x@example.com"\n'
-    )
+def preview_with_newsletter_setting(letters, setting: str):
+    """A preview of a site whose [newsletter] table holds `setting`."""
+    letters.config(f"[site]\ntitle='T'\nurl='https://example.com'\n[newsletter]\n{setting}\n")
     letters.post("2024-01-01-a.md")
-    preview = render_newsletter(letters, "posts/2024-01-01-a.md")
+    return render_newsletter(letters, "posts/2024-01-01-a.md")
+
+
+def test_line_breaks_in_newsletter_settings_are_rejected(letters):
+    preview = preview_with_newsletter_setting(letters, 'from_name = "Me\\nBcc: x@example.com"')
     assert preview.result.exit_code == 1
     assert "newsletter from_name contains a line break" in preview.result.output
 
@@ -74,12 +76,9 @@ def test_post_and_digest_together_is_a_usage_error(letters):
 
 
 def test_a_sender_address_that_could_inject_smtp_commands_is_rejected(letters):
-    letters.config(
-        "[site]\ntitle='T'\nurl='https://example.com'\n"
-        '[newsletter]\nfrom_address = "me@example.com> RCPT TO:<victim@example.com"\n'
+    preview = preview_with_newsletter_setting(
+        letters, 'from_address = "me@example.com> RCPT TO:<victim@example.com"'
     )
-    letters.post("2024-01-01-a.md")
-    preview = render_newsletter(letters, "posts/2024-01-01-a.md")
     assert preview.result.exit_code == 1
     assert "newsletter from_address" in preview.result.output
     assert "is not an address" in preview.result.output
