@@ -12,6 +12,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from publisher.cache import Cache, stamp
@@ -75,28 +76,38 @@ def build(
         report.unchanged = list(cache.build["outputs"])
     else:
         from publisher.catalog import load_posts, select
-        from publisher.writer import plan_feeds, write_feeds
+        from publisher.writer import plan_feeds, prepare_entry, write_feeds
 
         first_problem = len(problems.items)
-        posts = load_posts(site, sources, cache, problems, track)
+        # With no limit every post is rendered: render each while its file is read.
+        prepare = partial(prepare_entry, site) if write and not site.feeds.limit else None
+        posts, ready = load_posts(site, sources, cache, problems, track, prepare)
         if not problems.errors:
             selection = select(posts, now, drafts, future)
             feeds = plan_feeds(site, selection.published, problems)
             report.counts = _counts(selection, feeds)
             if write:
-                report.written, report.unchanged = write_feeds(site, feeds, track)
-                report.removed = _remove_stale(
-                    site, cache.build.get("outputs", {}), report.written + report.unchanged
-                )
-                cache.record_build(
-                    {
-                        "inputs": inputs,
-                        "valid_until": _next_due(selection),
-                        "counts": asdict(report.counts),
-                        "problems": [asdict(p) for p in problems.items[first_problem:]],
-                        "outputs": _output_stamps(site, report.written + report.unchanged),
-                    }
-                )
+                try:
+                    report.written, report.unchanged = write_feeds(site, feeds, track, ready)
+                except OSError as exc:
+                    problems.error(
+                        site.feeds.output,
+                        f"could not write the feeds: {exc.strerror or exc}",
+                        hint="free disk space or fix the folder's permissions, then build again",
+                    )
+                else:
+                    report.removed = _remove_stale(
+                        site, cache.build.get("outputs", {}), report.written + report.unchanged
+                    )
+                    cache.record_build(
+                        {
+                            "inputs": inputs,
+                            "valid_until": _next_due(selection),
+                            "counts": asdict(report.counts),
+                            "problems": [asdict(p) for p in problems.items[first_problem:]],
+                            "outputs": _output_stamps(site, report.written + report.unchanged),
+                        }
+                    )
     cache.save()
     report.seconds = time.perf_counter() - started
     return report

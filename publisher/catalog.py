@@ -4,15 +4,22 @@ published, drafts and scheduled."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 
 from publisher.cache import Cache
 from publisher.config import Site
 from publisher.parallel import Track, map_parts, no_progress, split
 from publisher.posts import Post, is_future, read_post
 from publisher.problems import Problems
+
+T = TypeVar("T")
+# Work to do on a post while its body is at hand, on the core that read it: rendering, when
+# every post will be rendered anyway. Given the post and its Markdown body.
+Prepare = Callable[[Post, str], T]
 
 
 @dataclass(frozen=True)
@@ -30,8 +37,11 @@ def load_posts(
     cache: Cache,
     problems: Problems,
     track: Track = no_progress,
-) -> list[Post]:
-    """Read every post (from the cache when the file is unchanged) and check ids are unique."""
+    prepare: Prepare[T] | None = None,
+) -> tuple[list[Post], dict[str, T]]:
+    """Read every post (from the cache when the file is unchanged) and check ids are unique.
+
+    Returns the posts, and what `prepare` made of each post read from its file, by source."""
     if not site.posts_dirs():
         problems.warning(
             site.source, "no posts/ or _posts/ folder", hint="create posts/ and add a post"
@@ -41,10 +51,14 @@ def load_posts(
         results[name] = cache.lookup(name, stat)
     changed = [name for name, result in results.items() if result is None]
     parts = split(changed, len(changed))
-    for part in track(map_parts(partial(_read_part, site), parts), "Reading posts", len(parts)):
-        for name, post, found in part:
+    prepared: dict[str, T] = {}
+    reading = map_parts(partial(_read_part, site, prepare), parts)
+    for part in track(reading, "Reading posts", len(parts)):
+        for name, post, found, made in part:
             results[name] = (post, found)
             cache.store(name, sources[name], post, found)
+            if post and prepare:
+                prepared[name] = made
     posts = []
     for post, found in results.values():
         problems.extend(found)
@@ -52,11 +66,17 @@ def load_posts(
             posts.append(post)
     cache.forget_missing(set(sources))
     _check_unique_ids(posts, problems)
-    return posts
+    return posts, prepared
 
 
-def _read_part(site: Site, names: list[str]) -> list[tuple[str, Post | None, list]]:
-    return [(name, *read_post(site, site.root / name)) for name in names]
+def _read_part(
+    site: Site, prepare: Prepare[T] | None, names: list[str]
+) -> list[tuple[str, Post | None, list, T | None]]:
+    done = []
+    for name in names:
+        post, found, body = read_post(site, site.root / name)
+        done.append((name, post, found, prepare(post, body) if post and prepare else None))
+    return done
 
 
 def _check_unique_ids(posts: list[Post], problems: Problems) -> None:

@@ -460,7 +460,7 @@ def choose_newsletter(
     from publisher.newsletter import digest_newsletter, post_newsletter
 
     cache = Cache(site)
-    posts = load_posts(site, discover(site), cache, problems)
+    posts, _ = load_posts(site, discover(site), cache, problems)
     cache.save()
     exit_on_errors(problems)
     try:

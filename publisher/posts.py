@@ -51,26 +51,31 @@ class Post:
     newsletter: bool = True
 
 
-def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem]]:
-    """Parse one post file, returning the post (None when it is unusable) and its problems."""
+def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
+    """Parse one post file, returning the post (None when it is unusable), its problems and its
+    Markdown body, for a caller that renders the post at once."""
     problems = Problems()
     name = path.relative_to(site.root).as_posix()
     text = _read_text(path, name, problems)
     if text is None:
-        return None, problems.items
+        return None, problems.items, ""
     split = _split_front_matter(text, name, problems)
     if split is None:
-        return None, problems.items
+        return None, problems.items, ""
     data, fm_lines, body_line = split
     post = _make_post(site, path, name, data, fm_lines, body_line, problems)
-    return (None if problems.errors else post), problems.items
+    return (None if problems.errors else post), problems.items, _body(text, body_line)
 
 
 def read_body(site: Site, post: Post) -> str:
     """The post's Markdown body, repaired the same way as when the post was first read."""
     raw = (site.root / post.source).read_bytes().decode("utf-8-sig")
     text, _ = repair(raw.replace("\r\n", "\n"))
-    return "\n".join(text.split("\n")[post.body_line - 1 :])
+    return _body(text, post.body_line)
+
+
+def _body(text: str, body_line: int) -> str:
+    return "\n".join(text.split("\n")[body_line - 1 :])
 
 
 def is_future(post: Post, now: datetime) -> bool:

@@ -99,7 +99,7 @@ def publish(
         changed = [site.absolute(path) for path in report.build.written]
         report.pinged, report.ping_failures = notify_hubs(site.hubs, changed)
     # The build reported every post's problems already; this second read is from its cache.
-    posts = load_posts(site, discover(site), Cache(site), Problems())
+    posts, _ = load_posts(site, discover(site), Cache(site), Problems())
     published = select(posts, now, False, False).published
     connection = state.connect(site.root / site.mail.state)
     if dry_run:

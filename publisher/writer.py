@@ -4,6 +4,8 @@ them all, each post serialized once for every feed that holds it."""
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from publisher.config import Site
@@ -72,30 +74,42 @@ def _unique_slugs(
     return slugs
 
 
-def write_feeds(site: Site, feeds: list[Feed], track: Track) -> tuple[list[str], list[str]]:
+def write_feeds(
+    site: Site, feeds: list[Feed], track: Track, ready: dict[str, EntryParts]
+) -> tuple[list[str], list[str]]:
     """Serialize each post once, on every core, then splice the entries into each feed.
 
-    Returns the paths written and those left alone because their bytes did not change."""
-    posts = list({post.source: post for feed in feeds for post in feed.posts}.values())
+    `ready` holds posts serialized already (by `prepare_entry`, while they were read). Returns
+    the paths written and those left alone because their bytes did not change."""
+    parts = dict(ready)
+    wanted = {post.source: post for feed in feeds for post in feed.posts}
+    posts = [post for source, post in wanted.items() if source not in parts]
     chunks = split(posts, len(posts))
-    parts: dict[str, EntryParts] = {}
     for done in track(map_parts(partial(_entry_parts, site), chunks), "Rendering", len(chunks)):
         parts.update(done)
     output = site.root / site.feeds.output
     written: list[str] = []
     unchanged: list[str] = []
-    with Staging() as staging:
-        for feed in feeds:
-            entries = [parts[post.source] for post in feed.posts]
-            for fmt, data in render_feed(site, feed, entries).items():
-                path = feed.path(site, fmt)
-                changed = staging.write(inside(output, path), data)
+
+    def write_feed(feed: Feed) -> list[tuple[str, bool]]:
+        entries = [parts[post.source] for post in feed.posts]
+        results = []
+        for fmt, data in render_feed(site, feed, entries).items():
+            path = feed.path(site, fmt)
+            results.append((path, staging.write(inside(output, path), data)))
+        return results
+
+    with Staging() as staging, ThreadPoolExecutor(os.cpu_count()) as threads:
+        for results in threads.map(write_feed, feeds):
+            for path, changed in results:
                 (written if changed else unchanged).append(path)
     return written, unchanged
 
 
+def prepare_entry(site: Site, post: Post, body: str) -> EntryParts:
+    """The post rendered and serialized for every feed format."""
+    return entry_parts(site, Entry(post, render(post, body)))
+
+
 def _entry_parts(site: Site, posts: list[Post]) -> dict[str, EntryParts]:
-    return {
-        post.source: entry_parts(site, Entry(post, render(post, read_body(site, post))))
-        for post in posts
-    }
+    return {post.source: prepare_entry(site, post, read_body(site, post)) for post in posts}

@@ -1,5 +1,6 @@
 """What lands in the output folder: deterministic, atomic, complete and safe."""
 
+import errno
 import json
 import os
 import shutil
@@ -40,6 +41,40 @@ def test_a_changed_post_rewrites_its_feeds(site):
     assert "3 files written" in result.output
 
 
+def test_only_files_that_replace_others_are_flushed_to_disk(site, monkeypatch):
+    flushed = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}").split("/_site/")[1])
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    site.post("2024-01-01-a.md", "title: A")
+    site.build()
+    assert flushed == []
+    site.post("2024-01-01-a.md", "title: A new title")
+    site.build()
+    assert sorted(name.split(".")[1] for name in flushed) == ["feed", "feed", "rss"]
+
+
+def test_a_failed_flush_is_reported_and_replaces_nothing(site, monkeypatch):
+    site.post("2024-01-01-a.md", "title: A")
+    site.build()
+
+    def fsync(fd):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    site.post("2024-01-01-a.md", "title: A new title")
+    result = site.run("build")
+    assert result.exit_code == 1
+    assert "_site: error: could not write the feeds: Input/output error" in result.output
+    assert "Traceback" not in result.output
+    assert site.feed().entries[0].title == "A"
+    assert not [p for p in output_files(site) if p.name.startswith(".")]
+
+
 def test_no_temporary_files_are_left(site):
     site.post("2024-01-01-a.md", "title: A")
     site.build()
@@ -60,6 +95,23 @@ def test_limit_zero_means_every_post(site):
         site.post(f"2024-01-{day:02}-p{day}.md", f"title: P{day}")
     site.build()
     assert len(site.feed().entries) == 24
+
+
+def test_limit_zero_rebuild_renders_changed_and_cached_posts_alike(site):
+    site.config("[site]\ntitle='T'\nurl='https://example.com'\n[feeds]\nlimit=0\n")
+    site.post("2024-01-01-a.md", "title: A", "First [post](notes/).")
+    site.post("2024-01-02-b.md", "title: B", "Second post.")
+    site.build()
+    first = site.output("feed.xml").read_bytes()
+    site.post("2024-01-02-b.md", "title: B2", "Second post.")
+    site.build()
+    entries = site.feed().entries
+    assert [e.title for e in entries] == ["B2", "A"]
+    assert 'href="https://example.com/2024/01/01/notes/"' in entries[1].content[0].value
+    assert (
+        first.replace(b"<title>B</title>", b"<title>B2</title>")
+        == site.output("feed.xml").read_bytes()
+    )
 
 
 def test_tags_with_spaces_hyphens_and_other_scripts_get_feeds(site):
