@@ -87,51 +87,59 @@ def measure(command: list[str], cwd: Path) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-def median_of(runs: int, command: list[str], cwd: Path, before=None) -> tuple[float, float]:
-    results = []
-    for _ in range(runs):
-        if before:
-            before()
-        os.sync()  # the generated posts and the cleaning are not the build's to flush
-        results.append(measure(command, cwd))
-    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
-
-
-def report(label: str, count: int, seconds: float, megabytes: float) -> None:
-    print(f"{label:<44} {seconds:8.2f} s {count / seconds:10.0f} posts/s {megabytes:8.0f} MB")
+def report(label: str, count: int, runs: list[tuple[float, float]]) -> None:
+    """The median run, and the range of wall times: on these machines it is wide."""
+    times = sorted(run[0] for run in runs)
+    seconds = statistics.median(times)
+    megabytes = statistics.median(run[1] for run in runs)
+    print(
+        f"{label:<44} {seconds:8.2f} s ({times[0]:.2f}-{times[-1]:.2f}) "
+        f"{count / seconds:8.0f} posts/s {megabytes:6.0f} MB"
+    )
 
 
 def bench(count: int, runs: int, work: Path) -> None:
+    """Each round times every case once, so a slow spell of this noisy machine falls on all
+    of them alike rather than on whichever case happened to run then."""
     publisher = [str(Path(sys.executable).with_name("publisher")), "build"]
+    cases: dict[str, tuple[list[str], Path, bool]] = {}
     for limit in (20, 0):
         site = work / f"site-{count}-{limit}"
         make_site(site, count, limit)
-
-        def clean(site: Path = site) -> None:
-            shutil.rmtree(site / "_site", ignore_errors=True)
-            shutil.rmtree(site / ".publisher", ignore_errors=True)
-
         which = "default limit" if limit else "all entries"
-        report(
-            f"publisher, {count} posts, {which}", count, *median_of(runs, publisher, site, clean)
-        )
+        cases[f"publisher, {count} posts, {which}"] = (publisher, site, True)
         if limit:
-            seconds, megabytes = median_of(runs, publisher, site)
-            report(f"publisher, {count} posts, nothing changed", count, seconds, megabytes)
+            cases[f"publisher, {count} posts, nothing changed"] = (publisher, site, False)
     hugo = shutil.which("hugo")
+    if hugo:
+        hugo_site = work / f"hugo-{count}"
+        make_hugo_site(work / f"site-{count}-20", hugo_site)
+        cases[f"hugo, {count} posts, RSS only"] = (
+            [hugo, "--quiet", "--noBuildLock"],
+            hugo_site,
+            True,
+        )
+    results: dict[str, list[tuple[float, float]]] = {label: [] for label in cases}
+    for _ in range(runs):
+        for label, (command, cwd, cold) in cases.items():
+            if cold:
+                for output in ("_site", ".publisher", "public"):
+                    shutil.rmtree(cwd / output, ignore_errors=True)
+            os.sync()  # the generated posts and the cleaning are not the build's to flush
+            results[label].append(measure(command, cwd))
+    for label, measured in results.items():
+        report(label, count, measured)
     if not hugo:
         print("hugo: not installed (apt-get install hugo) - no side-by-side figure")
         return
-    hugo_site = work / f"hugo-{count}"
-    make_hugo_site(work / f"site-{count}-20", hugo_site)
-
-    def clean_hugo() -> None:
-        shutil.rmtree(hugo_site / "public", ignore_errors=True)
-
-    command = [hugo, "--quiet", "--noBuildLock"]
-    report(
-        f"hugo, {count} posts, RSS only", count, *median_of(runs, command, hugo_site, clean_hugo)
-    )
+    hugo_times = [run[0] for run in results[f"hugo, {count} posts, RSS only"]]
+    for label, measured in results.items():
+        if label.startswith("publisher") and cases[label][2]:
+            ratios = sorted(run[0] / hugo for run, hugo in zip(measured, hugo_times, strict=True))
+            print(
+                f"{label}: {statistics.median(ratios):.2f}x Hugo's time in the same round "
+                f"({ratios[0]:.2f}-{ratios[-1]:.2f})"
+            )
 
 
 def compile_publisher() -> None:

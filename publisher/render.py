@@ -16,7 +16,9 @@ _HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
 # Attribute values that may hold a relative URL, found from their "=" (a fast scan): a
 # double-quoted value that is one absolute URL is passed over. The name is checked after.
 _ATTR_VALUE = re.compile(r"""(=\s*)(?:"(?![a-zA-Z][a-zA-Z0-9+.-]*:[^",]*")([^"]*)"|'([^']*)')""")
-_URL_ATTR_NAME = re.compile(r"\s(href|src|srcset|poster|cite)\s*$", re.IGNORECASE)
+_URL_ATTRS = {"href", "src", "srcset", "poster", "cite"}
+# How far before its "=" an attribute's name is looked for (hand-written HTML may be spaced).
+_NAME_REACH = 40
 _HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _IMAGE = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
@@ -113,11 +115,13 @@ def absolute_urls(content: str, base: str) -> str:
         return resolved[url]
 
     def value(match: re.Match[str]) -> str:
-        name = _URL_ATTR_NAME.search(content, max(0, match.start() - 40), match.start())
-        if name is None:
+        start = match.start()
+        words = content[max(0, start - _NAME_REACH) : start].rsplit(None, 1)
+        name = words[1].lower() if len(words) == 2 else ""
+        if name not in _URL_ATTRS:
             return match.group(0)
         url = match.group(2) if match.group(2) is not None else match.group(3)
-        if name.group(1).lower() == "srcset":
+        if name == "srcset":
             return f'{match.group(1)}"{_srcset(url, fix)}"'
         if match.group(2) is not None and _HAS_SCHEME.match(url):
             return match.group(0)

@@ -137,6 +137,7 @@ def test_relative_links_and_images_become_absolute(site):
         "[up](../about/) [here](#part) [mail](mailto:a@example.com)\n\n"
         "![chart](images/chart.png)\n\n"
         '<img src="/abs.png" srcset="small.png 1x, /big.png 2x" alt="x">\n'
+        "<img srcset=\"https://cdn.example.org/s.png 1x, big.png 2x\" src = 'spaced.png'>\n"
     )
     site.post("2024-01-01-a.md", "title: A\npermalink: /blog/a/", body)
     site.build()
@@ -148,6 +149,10 @@ def test_relative_links_and_images_become_absolute(site):
     assert (
         'srcset="https://example.com/blog/a/small.png 1x, https://example.com/big.png 2x"' in html
     )
+    assert (
+        'srcset="https://cdn.example.org/s.png 1x, https://example.com/blog/a/big.png 2x"' in html
+    )
+    assert 'src = "https://example.com/blog/a/spaced.png"' in html
     assert items(site)[0]["image"] == "https://example.com/blog/a/images/chart.png"
 
 
