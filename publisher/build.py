@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from publisher.cache import Cache, stamp
 from publisher.config import Site
-from publisher.output import inside
+from publisher.output import UnsafePath, inside
 from publisher.parallel import Track, no_progress
 from publisher.problems import Problem, Problems
 from publisher.sources import discover
@@ -95,6 +95,12 @@ def build(
                         f"could not write the feeds: {exc.strerror or exc}",
                         hint="free disk space or fix the folder's permissions, then build again",
                     )
+                except UnsafePath as exc:
+                    problems.error(
+                        site.feeds.output,
+                        f"could not write the feeds: {exc}",
+                        hint="a folder in it is a link that leads elsewhere: remove the link",
+                    )
                 else:
                     report.removed = _remove_stale(
                         site, cache.build.get("outputs", {}), report.written + report.unchanged
@@ -139,7 +145,7 @@ def _next_due(selection: Selection) -> str | None:
 
 def _output_stamps(site: Site, paths: list[str]) -> dict[str, list[int]]:
     output = site.root / site.feeds.output
-    return {path: stamp(inside(output, path).stat()) for path in paths}
+    return {path: stamp(os.stat(output / path)) for path in paths}
 
 
 def _remove_stale(site: Site, earlier: dict[str, list[int]], current: list[str]) -> list[str]:
@@ -148,12 +154,12 @@ def _remove_stale(site: Site, earlier: dict[str, list[int]], current: list[str])
     output = (site.root / site.feeds.output).resolve()
     removed = []
     for relative in sorted(set(earlier) - set(current)):
-        path = inside(output, relative)
         try:
+            path = inside(output, relative)
             if stamp(path.stat()) != earlier[relative]:
                 continue
             path.unlink()
-        except OSError:
+        except (OSError, UnsafePath):
             continue
         removed.append(relative)
         folder = path.parent

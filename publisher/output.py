@@ -18,11 +18,14 @@ class UnsafePath(ValueError):
 
 
 def inside(folder: Path, relative: str) -> Path:
-    """The path of `relative` under `folder`, refusing anything that would leave it."""
-    target = (folder / relative).resolve()
-    if not target.is_relative_to(folder.resolve()):
+    """The path of `relative` under `folder` (resolved already), refusing anything that would
+    leave it. The folders on the way are resolved, as a symlinked one could lead out; the file
+    itself is not: it is only ever replaced, never written through."""
+    target = folder / relative
+    parent = target.parent.resolve()
+    if target.name in ("", "..") or not parent.is_relative_to(folder):
         raise UnsafePath(f"{relative!r} leaves the output folder {folder}")
-    return target
+    return parent / target.name
 
 
 def _holds(path: Path, size: int, pieces: list[bytes]) -> bool:

@@ -87,7 +87,7 @@ def write_feeds(
     chunks = split(posts, len(posts))
     for done in track(map_parts(partial(_entry_parts, site), chunks), "Rendering", len(chunks)):
         parts.update(done)
-    output = site.root / site.feeds.output
+    output = (site.root / site.feeds.output).resolve()
     written: list[str] = []
     unchanged: list[str] = []
 

@@ -180,6 +180,20 @@ def test_a_feed_path_cannot_leave_the_output_folder(site):
     assert not (site.root.parent / "evil.xml").exists()
 
 
+def test_a_linked_folder_cannot_lead_a_feed_out_of_the_output_folder(site, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    site.output("").mkdir()
+    site.output("tags").symlink_to(elsewhere)
+    site.post("2024-01-01-a.md", "title: A\ntags: [x]")
+    result = site.run("build")
+    assert result.exit_code == 1
+    assert "'tags/x/feed.xml' leaves the output folder" in result.output
+    assert "Traceback" not in result.output
+    assert not list(elsewhere.rglob("*"))
+    assert not site.output("feed.xml").exists()
+
+
 def test_a_rebuild_with_nothing_changed_reports_the_same_warnings(bundled):
     bundled.build()
     second = bundled.build()
