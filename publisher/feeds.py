@@ -176,8 +176,9 @@ def _fill_entry(fe, site: Site, entry: Entry) -> None:
         fe.author(_person(author))
         if not author.email:
             fe.dc.dc_creator(author.name)
-    for term in (*post.categories, *post.tags):
-        fe.category(term=term)
+    terms = [*post.categories, *post.tags]
+    if terms:
+        fe.category([{"term": term} for term in terms])
     if rendered.summary_html:
         fe.summary(rendered.summary_html, type="html")
     if not site.feeds.excerpt_only or not rendered.summary_html:

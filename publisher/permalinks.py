@@ -18,6 +18,8 @@ STYLES = {
 _DEFAULT = re.compile(r"[^\w]+|_+")
 _PRETTY = re.compile(r"[^\w._~!$&'()+,;=@]+|_+")
 _PLACEHOLDER = re.compile(r":([a-z_]+)")
+_SLASHES = re.compile("/+")
+_DOT_SEGMENT = re.compile(r"/\.+/")
 
 
 class PermalinkError(ValueError):
@@ -44,8 +46,8 @@ def permalink(
             raise PermalinkError(f"unknown permalink placeholder :{name}")
         return quote(values[name](), safe="-._~!$&'()*+,;=:@/")
 
-    url = re.sub("/+", "/", _PLACEHOLDER.sub(substitute, pattern))
-    url = re.sub(r"/\.+/", "/", url)
+    url = _SLASHES.sub("/", _PLACEHOLDER.sub(substitute, pattern))
+    url = _DOT_SEGMENT.sub("/", url)
     return url if url.startswith("/") else "/" + url
 
 

@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 from tests.conftest import parse_feed
 
 
@@ -146,6 +148,14 @@ def test_control_characters_are_stripped_and_reported(site):
     assert site.feed().entries[0].title == "Badtitle"
     assert "2024-01-01-a.md:2: warning: removed characters XML cannot carry" in result.output
     assert "2024-01-01-a.md:5: warning" in result.output
+
+
+@pytest.mark.parametrize("forbidden", ["\x1f", "\ufffe", "\uffff"])
+def test_every_character_xml_forbids_is_stripped_from_any_text(site, forbidden):
+    site.post("2024-01-01-a.md", "title: Café", f"Crème{forbidden} brûlée.")
+    result = site.build()
+    assert "Crème brûlée." in site.feed().entries[0].content[0].value
+    assert "2024-01-01-a.md:5: warning: removed characters XML cannot carry" in result.output
 
 
 def test_untrusted_titles_are_escaped(site):
