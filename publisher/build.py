@@ -89,18 +89,8 @@ def build(
             if write:
                 try:
                     report.written, report.unchanged = write_feeds(site, feeds, track, ready)
-                except OSError as exc:
-                    problems.error(
-                        site.feeds.output,
-                        f"could not write the feeds: {exc.strerror or exc}",
-                        hint="free disk space or fix the folder's permissions, then build again",
-                    )
-                except UnsafePath as exc:
-                    problems.error(
-                        site.feeds.output,
-                        f"could not write the feeds: {exc}",
-                        hint="a folder in it is a link that leads elsewhere: remove the link",
-                    )
+                except (OSError, UnsafePath) as exc:
+                    _write_failed(site, problems, exc)
                 else:
                     report.removed = _remove_stale(
                         site, cache.build.get("outputs", {}), report.written + report.unchanged
@@ -117,6 +107,16 @@ def build(
     cache.save()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _write_failed(site: Site, problems: Problems, exc: OSError | UnsafePath) -> None:
+    """A write the system refused, reported like any other problem: with what to do."""
+    if isinstance(exc, UnsafePath):
+        reason, hint = str(exc), "a folder in it is a link that leads elsewhere: remove the link"
+    else:
+        reason = exc.strerror or str(exc)
+        hint = "free disk space or fix the folder's permissions, then build again"
+    problems.error(site.feeds.output, f"could not write the feeds: {reason}", hint=hint)
 
 
 def _counts(selection: Selection, feeds: list[Feed]) -> Counts:
