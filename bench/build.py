@@ -129,17 +129,24 @@ def bench(count: int, runs: int, work: Path) -> None:
             results[label].append(measure(command, cwd))
     for label, measured in results.items():
         report(label, count, measured)
+    full = f"publisher, {count} posts, default limit"
+    compare(f"publisher, {count} posts, nothing changed", "the default build's", results, full)
     if not hugo:
         print("hugo: not installed (apt-get install hugo) - no side-by-side figure")
         return
-    hugo_times = [run[0] for run in results[f"hugo, {count} posts, RSS only"]]
-    for label, measured in results.items():
-        if label.startswith("publisher") and cases[label][2]:
-            ratios = sorted(run[0] / hugo for run, hugo in zip(measured, hugo_times, strict=True))
-            print(
-                f"{label}: {statistics.median(ratios):.2f}x Hugo's time in the same round "
-                f"({ratios[0]:.2f}-{ratios[-1]:.2f})"
-            )
+    for label, (_, _, cold) in cases.items():
+        if label.startswith("publisher") and cold:
+            compare(label, "Hugo's", results, f"hugo, {count} posts, RSS only")
+
+
+def compare(label: str, whose: str, results: dict, other: str) -> None:
+    """`label`'s time as a share of `other`'s in the same rounds: the median and the range."""
+    pairs = zip(results[label], results[other], strict=True)
+    ratios = sorted(mine[0] / theirs[0] for mine, theirs in pairs)
+    print(
+        f"{label}: {statistics.median(ratios):.2f}x {whose} time in the same round "
+        f"({ratios[0]:.2f}-{ratios[-1]:.2f})"
+    )
 
 
 def compile_publisher() -> None:
