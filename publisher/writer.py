@@ -84,9 +84,11 @@ def write_feeds(
     parts = dict(ready)
     wanted = {post.source: post for feed in feeds for post in feed.posts}
     posts = [post for source, post in wanted.items() if source not in parts]
-    chunks = split(posts, len(posts))
-    for done in track(map_parts(partial(_entry_parts, site), chunks), "Rendering", len(chunks)):
-        parts.update(done)
+    if posts:
+        chunks = split(posts, len(posts))
+        rendering = map_parts(partial(_entry_parts, site), chunks)
+        for done in track(rendering, "Rendering", len(chunks)):
+            parts.update(done)
     output = (site.root / site.feeds.output).resolve()
     written: list[str] = []
     unchanged: list[str] = []
