@@ -15,20 +15,21 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from publisher import __version__, state
-from publisher import subscribers as subscriber_list
-from publisher.build import Report, build
-from publisher.cache import Cache
-from publisher.config import Site, load_site
-from publisher.output import write_if_changed
-from publisher.problems import Problems, SiteError
-from publisher.sources import discover
+from publisher import __version__
+from publisher.feeds.build import Report, build
+from publisher.mail import store as state
+from publisher.mail import subscribers as subscriber_list
+from publisher.site.cache import Cache
+from publisher.site.config import Site, load_site
+from publisher.site.discovery import discover
+from publisher.site.files import write_if_changed
+from publisher.site.problems import Problems, SiteError
 
 if TYPE_CHECKING:
-    from publisher.delivery import SendReport
-    from publisher.newsletter import Newsletter
-    from publisher.posts import Post
+    from publisher.mail.delivery import SendReport
+    from publisher.mail.newsletter import Newsletter
     from publisher.publish import PublishReport
+    from publisher.site.post import Post
 
 # Commands that mail import what they need when they run, so `publisher build` starts fast.
 
@@ -249,8 +250,8 @@ def write_preview(
     site: Site, letter: Newsletter, out: Path, now: datetime
 ) -> list[tuple[str, int]]:
     """The newsletter as the placeholder subscriber gets it, in three files."""
-    from publisher.message import MessageTemplate, preview_recipient
-    from publisher.newsletter import personalize
+    from publisher.mail.mime import MessageTemplate, preview_recipient
+    from publisher.mail.newsletter import personalize
 
     recipient = preview_recipient(site)
     html, text = personalize(letter, recipient)
@@ -343,7 +344,7 @@ def subscribers_export(file: Path | None, root: Path) -> None:
 @site_option
 def unsubscribe(who: str, root: Path) -> None:
     """Unsubscribe at once, by address or by the token in an unsubscribe link."""
-    from publisher.tokens import MissingSecret, TokenError, read_token, secret
+    from publisher.mail.tokens import MissingSecret, TokenError, read_token, secret
 
     site, _ = load_site_or_exit(root)
     connection = open_state(site)
@@ -380,8 +381,8 @@ def send(
     now_text: str | None,
 ) -> None:
     """Mail POST's newsletter, or a --digest, to every active subscriber, once."""
-    from publisher import delivery
-    from publisher.tokens import MissingSecret, secret
+    from publisher.mail import delivery
+    from publisher.mail.tokens import MissingSecret, secret
 
     check_choice(post, digest, since, last)
     site, problems = load_site_or_exit(root)
@@ -456,8 +457,8 @@ def choose_newsletter(
 
     Exits with every problem listed when a post, the configuration or a template is invalid.
     """
-    from publisher.catalog import load_posts, select
-    from publisher.newsletter import digest_newsletter, post_newsletter
+    from publisher.mail.newsletter import digest_newsletter, post_newsletter
+    from publisher.site.catalog import load_posts, select
 
     cache = Cache(site)
     posts, _ = load_posts(site, discover(site), cache, problems)
@@ -531,9 +532,9 @@ def publish_command(root: Path, dry_run: bool, as_json: bool, now_text: str | No
     Exit codes: 0 done, 1 invalid posts or configuration, 3 deliveries left for a later
     run, 4 the mail server stopped the run.
     """
-    from publisher.delivery import Busy
+    from publisher.mail.delivery import Busy
+    from publisher.mail.tokens import MissingSecret, secret
     from publisher.publish import publish
-    from publisher.tokens import MissingSecret, secret
 
     site, problems = load_site_or_exit(root)
     now = parse_now(now_text, site)

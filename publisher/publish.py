@@ -13,18 +13,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher import state
-from publisher.build import Report, build
-from publisher.cache import Cache
-from publisher.catalog import load_posts, select
-from publisher.config import Site
-from publisher.delivery import Mailer, SendReport, digest_key, post_key, record, run_lock
-from publisher.newsletter import Newsletter, digest_newsletter, post_newsletter
-from publisher.parallel import Track, no_progress
-from publisher.posts import Post
-from publisher.problems import Problems
-from publisher.sources import discover
-from publisher.state import now_text, transaction
+from publisher.feeds.build import Report, build
+from publisher.mail import store as state
+from publisher.mail.delivery import Mailer, SendReport, digest_key, post_key, record, run_lock
+from publisher.mail.newsletter import Newsletter, digest_newsletter, post_newsletter
+from publisher.mail.store import now_text, transaction
+from publisher.site.cache import Cache
+from publisher.site.catalog import load_posts, select
+from publisher.site.config import Site
+from publisher.site.discovery import discover
+from publisher.site.parallel import Track, no_progress
+from publisher.site.post import Post
+from publisher.site.problems import Problems
 
 PERIOD_LENGTHS = {
     "daily": timedelta(days=1),

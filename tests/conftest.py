@@ -225,8 +225,9 @@ def mailing(site: SiteDir) -> SiteDir:
 
 
 def subscribe(site: SiteDir, *emails: str) -> None:
-    from publisher import state, subscribers
-    from publisher.config import load_site
+    from publisher.mail import store as state
+    from publisher.mail import subscribers
+    from publisher.site.config import load_site
 
     loaded, _ = load_site(site.root)
     connection = state.connect(site.root / loaded.mail.state)

@@ -4,7 +4,7 @@ import email
 import re
 from email import policy
 
-from publisher.newsletter import Newsletter, Recipient, personalize
+from publisher.mail.newsletter import Newsletter, Recipient, personalize
 from tests.conftest import render_newsletter
 
 SEED = "posts/2018-02-04-review-of-andrew-ngs-deep-learning-specialization.md"

@@ -235,12 +235,12 @@ def test_large_sites_build_the_same_bytes_on_every_core(site, monkeypatch):
     for number in range(300):
         day = f"2023-{number % 12 + 1:02}-{number % 28 + 1:02}"
         site.post(f"{day}-post-{number}.md", f"title: Post {number}\ntags: [t{number % 7}]")
-    monkeypatch.setattr("publisher.parallel.MIN_PARALLEL", 10**9)
+    monkeypatch.setattr("publisher.site.parallel.MIN_PARALLEL", 10**9)
     site.build()
     one_core = {p: p.read_bytes() for p in output_files(site)}
     shutil.rmtree(site.root / "_site")
     shutil.rmtree(site.root / ".publisher")
-    monkeypatch.setattr("publisher.parallel.MIN_PARALLEL", 200)
+    monkeypatch.setattr("publisher.site.parallel.MIN_PARALLEL", 200)
     result = site.build()
     assert "Built: 300 posts; 8 feeds (0 by category, 7 by tag), 300 entries" in result.output
     assert {p: p.read_bytes() for p in output_files(site)} == one_core

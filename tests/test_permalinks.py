@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from publisher.permalinks import permalink
+from publisher.site.permalinks import permalink
 
 DAY = datetime(2018, 2, 4, 9, 5, 7)
 SLUG = "review-of-andrew-ngs-course"

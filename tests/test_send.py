@@ -3,7 +3,7 @@
 import email
 from email import policy
 
-from publisher.tokens import read_token
+from publisher.mail.tokens import read_token
 from tests.conftest import subscribe
 
 POST = "posts/2024-01-01-hello.md"

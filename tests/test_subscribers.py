@@ -69,7 +69,7 @@ def test_export_round_trips(letters, tmp_path):
 
 
 def test_a_tampered_token_is_refused(letters, monkeypatch):
-    from publisher.tokens import make_token
+    from publisher.mail.tokens import make_token
 
     monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
     subscribe(letters, "ann@example.com", "bob@example.com")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from publisher.config import Site
-from publisher.posts import Post, read_body
-from publisher.problems import Problems, SiteError
-from publisher.render import Heading, Rendered, render
+from publisher.site.config import Site
+from publisher.site.markdown import Heading, Rendered, render
+from publisher.site.post import Post, read_body
+from publisher.site.problems import Problems, SiteError
 
 # Gmail clips an HTML part over about 102 KB and hides what follows, the footer included.
 MAX_HTML_BYTES = 100_000

@@ -15,9 +15,9 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 
-from publisher.config import Site
-from publisher.newsletter import Newsletter, Recipient, check_header, personalize
-from publisher.problems import Problems, SiteError
+from publisher.mail.newsletter import Newsletter, Recipient, check_header, personalize
+from publisher.site.config import Site
+from publisher.site.problems import Problems, SiteError
 
 # dkimpy's default list leaves out List-Unsubscribe-Post, which RFC 8058 wants signed.
 DKIM_HEADERS = [

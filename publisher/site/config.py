@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from publisher.problems import Problems, SiteError
-from publisher.text import strip_forbidden
+from publisher.site.problems import Problems, SiteError
+from publisher.site.text import strip_forbidden
 
 T = TypeVar("T")
 

@@ -15,16 +15,16 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from publisher.cache import Cache, stamp
-from publisher.config import Site
-from publisher.output import UnsafePath, inside
-from publisher.parallel import Track, no_progress
-from publisher.problems import Problem, Problems
-from publisher.sources import discover
+from publisher.site.cache import Cache, stamp
+from publisher.site.config import Site
+from publisher.site.discovery import discover
+from publisher.site.files import UnsafePath, inside
+from publisher.site.parallel import Track, no_progress
+from publisher.site.problems import Problem, Problems
 
 if TYPE_CHECKING:
-    from publisher.catalog import Selection
-    from publisher.feeds import Feed
+    from publisher.feeds.formats import Feed
+    from publisher.site.catalog import Selection
 
 
 @dataclass
@@ -75,8 +75,8 @@ def build(
         report.counts = Counts(**cache.build["counts"])
         report.unchanged = list(cache.build["outputs"])
     else:
-        from publisher.catalog import load_posts, select
-        from publisher.writer import plan_feeds, prepare_entry, write_feeds
+        from publisher.feeds.writer import plan_feeds, prepare_entry, write_feeds
+        from publisher.site.catalog import load_posts, select
 
         first_problem = len(problems.items)
         # With no limit every post is rendered: render each while its file is read.

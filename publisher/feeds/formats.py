@@ -23,9 +23,9 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from publisher import __version__
-from publisher.config import Author, Site
-from publisher.posts import Post
-from publisher.render import Rendered
+from publisher.site.config import Author, Site
+from publisher.site.markdown import Rendered
+from publisher.site.post import Post
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 GENERATOR = ("publisher", __version__, "https://pypi.org/project/publisher/")

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from publisher.config import Site
-from publisher.message import MessageTemplate, sender_address, unsubscribe_url
-from publisher.newsletter import Newsletter, Recipient
-from publisher.posts import Post
-from publisher.state import now_text, transaction
-from publisher.subscribers import set_status
-from publisher.tokens import make_token
-from publisher.transports import MaildirTransport, Outcome, StopSending, open_transport
+from publisher.mail.mime import MessageTemplate, sender_address, unsubscribe_url
+from publisher.mail.newsletter import Newsletter, Recipient
+from publisher.mail.store import now_text, transaction
+from publisher.mail.subscribers import set_status
+from publisher.mail.tokens import make_token
+from publisher.mail.transports import MaildirTransport, Outcome, StopSending, open_transport
+from publisher.site.config import Site
+from publisher.site.post import Post
 
 BATCH = 500
 

@@ -8,14 +8,14 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from publisher.config import Site
-from publisher.feeds import Entry, EntryParts, Feed, entry_parts, render_feed
-from publisher.output import Staging, inside
-from publisher.parallel import Track, map_parts, split
-from publisher.posts import Post, read_body
-from publisher.problems import Problems
-from publisher.render import render
-from publisher.text import slugify
+from publisher.feeds.formats import Entry, EntryParts, Feed, entry_parts, render_feed
+from publisher.site.config import Site
+from publisher.site.files import Staging, inside
+from publisher.site.markdown import render
+from publisher.site.parallel import Track, map_parts, split
+from publisher.site.post import Post, read_body
+from publisher.site.problems import Problems
+from publisher.site.text import slugify
 
 
 def plan_feeds(site: Site, posts: list[Post], problems: Problems) -> list[Feed]:

@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 import cmarkgfm
 from cmarkgfm.cmark import Options
 
-from publisher.posts import Post
+from publisher.site.post import Post
 
 _HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
 # Attribute values that may hold a relative URL, found from their "=" (a fast scan): a

@@ -10,11 +10,11 @@ from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
-from publisher.cache import Cache
-from publisher.config import Site
-from publisher.parallel import Track, map_parts, no_progress, split
-from publisher.posts import Post, is_future, read_post
-from publisher.problems import Problems
+from publisher.site.cache import Cache
+from publisher.site.config import Site
+from publisher.site.parallel import Track, map_parts, no_progress, split
+from publisher.site.post import Post, is_future, read_post
+from publisher.site.problems import Problems
 
 T = TypeVar("T")
 # Work to do on a post while its body is at hand, on the core that read it: rendering, when

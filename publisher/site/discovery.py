@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from publisher.config import Site
+from publisher.site.config import Site
 
 EXTENSIONS = (".md", ".markdown")
 

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from publisher import __version__
-from publisher.config import Author, Site
-from publisher.output import write_if_changed
-from publisher.problems import Problem
+from publisher.site.config import Author, Site
+from publisher.site.files import write_if_changed
+from publisher.site.problems import Problem
 
 if TYPE_CHECKING:
-    from publisher.posts import Post
+    from publisher.site.post import Post
 
 CACHE_DIR = Path(".publisher") / "cache"
 
@@ -89,8 +89,8 @@ class Cache:
 
 def _code_stamp() -> int:
     """The newest mtime of publisher's own modules: an edited checkout invalidates the cache."""
-    package = Path(__file__).parent
-    return max(path.stat().st_mtime_ns for path in package.glob("*.py"))
+    package = Path(__file__).parent.parent
+    return max(path.stat().st_mtime_ns for path in package.rglob("*.py"))
 
 
 def stamp(stat: os.stat_result) -> list[int]:
@@ -106,7 +106,7 @@ def _post_to_json(post: Post) -> dict[str, Any]:
 
 
 def _post_from_json(data: dict[str, Any]) -> Post:
-    from publisher.posts import Post
+    from publisher.site.post import Post
 
     return Post(
         **{

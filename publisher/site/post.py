@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from publisher.config import DRAFTS_DIR, Author, Site
-from publisher.permalinks import PermalinkError, permalink
-from publisher.problems import Problem, Problems
-from publisher.text import repair
+from publisher.site.config import DRAFTS_DIR, Author, Site
+from publisher.site.permalinks import PermalinkError, permalink
+from publisher.site.problems import Problem, Problems
+from publisher.site.text import repair
 
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 _DATE_TEXT = re.compile(

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publisher.state import now_text, transaction
+from publisher.mail.store import now_text, transaction
 
 STATUSES = ("active", "unsubscribed", "bounced")
 

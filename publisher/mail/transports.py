@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.config import MailOptions
+from publisher.site.config import MailOptions
 
 DATA_END_TIMEOUT = 600.0
 
