@@ -225,15 +225,15 @@ def mailing(site: SiteDir) -> SiteDir:
 
 
 def subscribe(site: SiteDir, *emails: str) -> None:
-    from publisher.mail import store as state
     from publisher.mail import subscribers
+    from publisher.mail.store import open_store
     from publisher.site.config import load_site
 
     loaded, _ = load_site(site.root)
-    connection = state.connect(site.root / loaded.mail.state)
+    store = open_store(loaded)
     for email in emails:
-        subscribers.add(connection, email)
-    connection.close()
+        subscribers.add(store, email)
+    store.close()
 
 
 class Hub:

@@ -49,12 +49,16 @@ class Report:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # The posts a build read and chose, for a caller that needs them too; None when the
+    # build was up to date and read nothing.
+    selection: Selection | None = None
 
 
 def build(
     site: Site,
     problems: Problems,
     now: datetime,
+    *,
     drafts: bool = False,
     future: bool = False,
     write: bool = True,
@@ -83,7 +87,7 @@ def build(
         prepare = partial(prepare_entry, site) if write and not site.feeds.limit else None
         posts, ready = load_posts(site, sources, cache, problems, track, prepare)
         if not problems.errors:
-            selection = select(posts, now, drafts, future)
+            selection = report.selection = select(posts, now, drafts=drafts, future=future)
             feeds = plan_feeds(site, selection.published, problems)
             report.counts = _counts(selection, feeds)
             if write:

@@ -14,9 +14,11 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
 
 from publisher.mail.newsletter import Newsletter, Recipient, check_header, personalize
 from publisher.site.config import Site
+from publisher.site.files import write_if_changed
 from publisher.site.problems import Problems, SiteError
 
 # dkimpy's default list leaves out List-Unsubscribe-Post, which RFC 8058 wants signed.
@@ -118,6 +120,17 @@ def unsubscribe_url(site: Site, token: str) -> str:
 def preview_recipient(site: Site) -> Recipient:
     """The stand-in subscriber a preview is addressed to."""
     return Recipient("subscriber@example.com", "", unsubscribe_url(site, "preview"))
+
+
+def write_preview(site: Site, letter: Newsletter, out: Path, now: datetime) -> dict[str, int]:
+    """The newsletter as a stand-in subscriber gets it, in three files; their sizes by name."""
+    recipient = preview_recipient(site)
+    html, text = personalize(letter, recipient)
+    eml = MessageTemplate(site, letter, now).render(recipient)
+    files = {"message.html": html.encode(), "message.txt": text.encode(), "message.eml": eml}
+    for name, data in files.items():
+        write_if_changed(out / name, data)
+    return {name: len(data) for name, data in files.items()}
 
 
 def _to_header(recipient: Recipient) -> str:

@@ -17,7 +17,8 @@ from pathlib import Path
 from publisher.site.config import Site
 from publisher.site.markdown import Heading, Rendered, render
 from publisher.site.post import Post, read_body
-from publisher.site.problems import Problems, SiteError
+from publisher.site.problems import Problems, Refusal, SiteError
+from publisher.site.text import breaks_header
 
 # Gmail clips an HTML part over about 102 KB and hides what follows, the footer included.
 MAX_HTML_BYTES = 100_000
@@ -46,12 +47,12 @@ class Recipient:
     unsubscribe_url: str
 
 
-class HeaderError(ValueError):
+class HeaderError(Refusal):
     """A value meant for a mail header holds a line break, which could forge headers."""
 
 
 def check_header(name: str, value: str) -> str:
-    if "\r" in value or "\n" in value:
+    if breaks_header(value):
         raise HeaderError(f"{name} contains a line break; write it on one line")
     return value
 

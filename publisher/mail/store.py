@@ -1,17 +1,33 @@
-"""The mailer's state in one SQLite file: subscribers, newsletters and every delivery.
+"""The mailer's state, and every SQL statement publisher runs on it, in one SQLite file.
 
-WAL mode, and every change committed before the next network step, so a crash at any point
-leaves a state the next run can finish from. The schema is versioned with `user_version`;
-each migration runs once, in order.
+Subscribers, newsletters as first recorded, every delivery, and the first run's baseline.
+The methods of `Store` are the whole interface: nothing outside this module sees SQL or a
+sqlite3 type, so another database can implement them a second time.
+
+Durability is explicit. Every write commits at once; outside `Store.sending`, a commit is
+on disk before it returns (`synchronous = FULL`). Inside it, a commit is written to the
+write-ahead log, which survives a killed process at once, and reaches the disk when the send
+asks its `LogFlusher` (see delivery.py). The schema is versioned with `user_version`; each
+migration runs once, in order.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
+
+from publisher.site.config import Site
+from publisher.site.problems import Refusal
 
 MIGRATIONS = [
     """
@@ -61,40 +77,399 @@ MIGRATIONS = [
     );
     """,
 ]
+# Deliveries are read in batches of this many, so memory stays flat on a long list.
+BATCH = 500
 
 
-def now_text() -> str:
+class SubscriberStatus(StrEnum):
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+
+class DeliveryStatus(StrEnum):
+    """pending -> sending -> sent or bounced; unknown when a crash hid the verdict; skipped
+    when the subscriber left before their copy went out."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    UNKNOWN = "unknown"
+    BOUNCED = "bounced"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str
+    status: SubscriberStatus
+
+
+@dataclass(frozen=True)
+class StoredNewsletter:
+    """A newsletter exactly as first recorded, so a resumed send mails the same thing."""
+
+    subject: str
+    html: str
+    text: str
+
+
+class Busy(Refusal):
+    """Another send holds the state's lock."""
+
+
+def open_store(site: Site) -> Store:
+    """The site's state, created and brought up to date if needed."""
+    return Store(site.root / site.mail.state)
+
+
+def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the state file and bring its schema up to date."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = FULL")
-    connection.execute("PRAGMA foreign_keys = ON")
-    _migrate(connection)
-    return connection
+class Store:
+    """One SQLite file, shared safely by the threads of a send (one statement at a time)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Subscribers
+
+    def find_subscriber(self, email: str) -> Subscriber | None:
+        """By address, whatever its case."""
+        return self._subscriber("email_key = ?", email.strip().casefold())
+
+    def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
+        return self._subscriber("id = ?", subscriber_id)
+
+    def subscribers(self, status: SubscriberStatus | None = None) -> list[Subscriber]:
+        query = "SELECT id, email, name, status FROM subscribers"
+        if status:
+            rows = self._all(query + " WHERE status = ? ORDER BY id", status)
+        else:
+            rows = self._all(query + " ORDER BY id")
+        return [_subscriber(row) for row in rows]
+
+    def add_subscribers(self, entries: Iterable[tuple[str, str]]) -> list[bool]:
+        """Add (email, name) pairs as active, in one transaction; for each, False when the
+        address was on the list already."""
+        added = []
+        with self._transaction():
+            for email, name in entries:
+                if self.find_subscriber(email):
+                    added.append(False)
+                    continue
+                stamp = _now()
+                self._db.execute(
+                    "INSERT INTO subscribers (email, email_key, name, status, created_at, "
+                    "updated_at) VALUES (?, ?, ?, 'active', ?, ?)",
+                    (email, email.casefold(), name, stamp, stamp),
+                )
+                added.append(True)
+        return added
+
+    def remove_subscriber(self, subscriber_id: int) -> None:
+        """Forget a subscriber and their delivery history."""
+        with self._transaction():
+            self._db.execute("DELETE FROM deliveries WHERE subscriber_id = ?", (subscriber_id,))
+            self._db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+
+    def set_subscriber_status(self, subscriber_id: int, status: SubscriberStatus) -> None:
+        """At once; one who is no longer active gets nothing more, from any send."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
+                (status, _now(), subscriber_id),
+            )
+            if status != SubscriberStatus.ACTIVE:
+                self._db.execute(
+                    "UPDATE deliveries SET status = 'skipped', updated_at = ? "
+                    "WHERE subscriber_id = ? AND status = 'pending'",
+                    (_now(), subscriber_id),
+                )
+
+    # Newsletters
+
+    def newsletter_id(self, key: str) -> int | None:
+        row = self._one("SELECT id FROM newsletters WHERE key = ?", key)
+        return row["id"] if row else None
+
+    def record_newsletter(
+        self, key: str, letter: StoredNewsletter, post_ids: list[str], created: datetime
+    ) -> int:
+        """The newsletter's id; on first sight, store it and snapshot its audience: one
+        pending delivery for each subscriber active at this moment."""
+        with self._transaction():
+            known = self.newsletter_id(key)
+            if known is not None:
+                return known
+            message = json.dumps(
+                {"subject": letter.subject, "html": letter.html, "text": letter.text}
+            )
+            cursor = self._db.execute(
+                "INSERT INTO newsletters (key, subject, message, created_at) VALUES (?, ?, ?, ?)",
+                (key, letter.subject, message, created.isoformat()),
+            )
+            newsletter_id = cursor.lastrowid
+            self._db.executemany(
+                "INSERT INTO newsletter_posts (newsletter_id, post_id) VALUES (?, ?)",
+                [(newsletter_id, post_id) for post_id in post_ids],
+            )
+            self._db.execute(
+                "INSERT INTO deliveries (newsletter_id, subscriber_id, status, updated_at) "
+                "SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'active'",
+                (newsletter_id, _now()),
+            )
+        return newsletter_id
+
+    def recorded_newsletter(self, newsletter_id: int) -> StoredNewsletter:
+        row = self._one("SELECT message FROM newsletters WHERE id = ?", newsletter_id)
+        stored = json.loads(row["message"])
+        return StoredNewsletter(stored["subject"], stored["html"], stored["text"])
+
+    def unfinished_newsletters(self) -> list[int]:
+        """Newsletters an earlier run left with deliveries to make, oldest first."""
+        rows = self._all("SELECT id FROM newsletters WHERE finished_at IS NULL ORDER BY id")
+        return [row["id"] for row in rows]
+
+    def finish_newsletter(self, newsletter_id: int) -> None:
+        with self._transaction():
+            self._db.execute(
+                "UPDATE newsletters SET finished_at = coalesce(finished_at, ?) WHERE id = ?",
+                (_now(), newsletter_id),
+            )
+
+    def last_digest_at(self) -> datetime | None:
+        row = self._one("SELECT max(created_at) AS at FROM newsletters WHERE key LIKE 'digest:%'")
+        return datetime.fromisoformat(row["at"]) if row["at"] else None
+
+    def active_emails(self) -> list[str]:
+        rows = self._all("SELECT email FROM subscribers WHERE status = 'active' ORDER BY id")
+        return [row["email"] for row in rows]
+
+    def pending_emails(self, newsletter_id: int) -> list[str]:
+        """Who a recorded newsletter has still to reach."""
+        rows = self._all(
+            "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+            "WHERE d.newsletter_id = ? AND d.status = 'pending' AND s.status = 'active' "
+            "ORDER BY s.id",
+            newsletter_id,
+        )
+        return [row["email"] for row in rows]
+
+    # Deliveries
+
+    def deliveries(self, newsletter_id: int, status: DeliveryStatus) -> Iterator[Subscriber]:
+        """The subscribers of a newsletter's deliveries in one status, read in batches."""
+        last = 0
+        while True:
+            rows = self._all(
+                "SELECT s.id, s.email, s.name, s.status FROM deliveries d "
+                "JOIN subscribers s ON s.id = d.subscriber_id "
+                "WHERE d.newsletter_id = ? AND d.status = ? AND d.subscriber_id > ? "
+                "ORDER BY d.subscriber_id LIMIT ?",
+                newsletter_id,
+                status,
+                last,
+                BATCH,
+            )
+            if not rows:
+                return
+            yield from (_subscriber(row) for row in rows)
+            last = rows[-1]["id"]
+
+    def set_delivery(
+        self,
+        newsletter_id: int,
+        subscriber_id: int,
+        status: DeliveryStatus,
+        error: str = "",
+        *,
+        attempted: bool = False,
+    ) -> None:
+        """One delivery's new status: one statement, committed on its own at once."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, "
+                "updated_at = ? WHERE newsletter_id = ? AND subscriber_id = ?",
+                (status, error, int(attempted), _now(), newsletter_id, subscriber_id),
+            )
+
+    def resend_unknown(self, newsletter_id: int) -> None:
+        """Make the deliveries a crash left unknown pending again, on the writer's word."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE deliveries SET status = 'pending' "
+                "WHERE newsletter_id = ? AND status = 'unknown'",
+                (newsletter_id,),
+            )
+
+    def delivery_counts(self, newsletter_id: int) -> Counter[DeliveryStatus]:
+        rows = self._all(
+            "SELECT status, count(*) AS n FROM deliveries WHERE newsletter_id = ? GROUP BY status",
+            newsletter_id,
+        )
+        return Counter({DeliveryStatus(row["status"]): row["n"] for row in rows})
+
+    # The first run's baseline
+
+    def baseline_recorded(self) -> bool:
+        return self._one("SELECT 1 FROM settings WHERE key = 'baseline_at'") is not None
+
+    def record_baseline(self, post_ids: list[str], at: datetime) -> bool:
+        """Record posts as published before the newsletter started; False (and nothing
+        recorded) when a baseline exists already."""
+        with self._transaction():
+            if self.baseline_recorded():
+                return False
+            self._db.executemany(
+                "INSERT OR IGNORE INTO baseline (post_id, recorded_at) VALUES (?, ?)",
+                [(post_id, _now()) for post_id in post_ids],
+            )
+            self._db.execute(
+                "INSERT INTO settings (key, value) VALUES ('baseline_at', ?)", (at.isoformat(),)
+            )
+        return True
+
+    def known_post_ids(self) -> set[str]:
+        """Posts that a newsletter holds or the baseline recorded: never mailed again."""
+        known = {row["post_id"] for row in self._all("SELECT post_id FROM newsletter_posts")}
+        return known | {row["post_id"] for row in self._all("SELECT post_id FROM baseline")}
+
+    # Running a send
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One send at a time per state; a second one is refused at once, not queued."""
+        with open(self.path.with_suffix(".lock"), "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise Busy("another publisher send is running on this state file") from None
+            yield
+
+    @contextmanager
+    def sending(self) -> Iterator[LogFlusher]:
+        """Commits that do not wait for the disk, and the flusher that puts them there.
+
+        Every commit inside still survives a killed process at once; a power cut loses only
+        what was not flushed yet. Leaving the block flushes everything and goes back to
+        flushing each commit."""
+        with self._lock:
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        flusher = LogFlusher(Path(f"{self.path}-wal"))
+        try:
+            yield flusher
+        finally:
+            flusher.close()
+            with self._lock:
+                self._db.execute("PRAGMA synchronous = FULL")
+
+    # Plumbing
+
+    def _subscriber(self, where: str, value: object) -> Subscriber | None:
+        row = self._one(f"SELECT id, email, name, status FROM subscribers WHERE {where}", value)
+        return _subscriber(row) if row else None
+
+    def _one(self, query: str, *values: object) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute(query, values).fetchone()
+
+    def _all(self, query: str, *values: object) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(query, values).fetchall()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One atomic change: all of it is committed, or none of it."""
+        with self._lock:
+            if self._db.in_transaction:  # already inside one of ours
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._transaction():
+            version = self._one("PRAGMA user_version")[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
 
 
-@contextmanager
-def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One atomic change: all of it is committed, or none of it."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield connection
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
+def _subscriber(row: sqlite3.Row) -> Subscriber:
+    return Subscriber(row["id"], row["email"], row["name"], SubscriberStatus(row["status"]))
 
 
-def _migrate(connection: sqlite3.Connection) -> None:
-    with transaction(connection):
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in filter(str.strip, script.split(";")):
-                connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {number}")
+class LogFlusher:
+    """Flushes the state's write-ahead log to disk on a thread of its own.
+
+    A worker asks for a flush right after a hand-over and waits for it only before its next
+    one, so the disk works while the server decides and the next message goes out.
+    """
+
+    def __init__(self, wal: Path) -> None:
+        self.fd = os.open(wal, os.O_RDONLY)
+        self.asked = 0
+        self.done = 0
+        self.closing = False
+        self.failure: OSError | None = None
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def ask(self) -> int:
+        """A ticket: the flush that will cover every commit made so far."""
+        with self.changed:
+            self.asked += 1
+            self.changed.notify_all()
+            return self.asked
+
+    def wait(self, ticket: int) -> None:
+        """Until the flush of `ticket` is done; raises the OSError of a failed flush."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.done >= ticket)
+            if self.failure:
+                raise self.failure
+
+    def close(self) -> None:
+        with self.changed:
+            self.closing = True
+            self.changed.notify_all()
+        self.thread.join()
+        os.fsync(self.fd)
+        os.close(self.fd)
+
+    def _run(self) -> None:
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda: self.asked > self.done or self.closing)
+                if self.asked == self.done:
+                    return
+                target = self.asked
+            try:
+                os.fsync(self.fd)
+            except OSError as exc:
+                self.failure = exc
+            with self.changed:
+                self.done = target
+                self.changed.notify_all()

@@ -1,27 +1,18 @@
-"""The subscriber list: validated, de-duplicated addresses and their status."""
+"""The subscriber list: validated, de-duplicated addresses, and CSV import and export."""
 
 from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publisher.mail.store import now_text, transaction
-
-STATUSES = ("active", "unsubscribed", "bounced")
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    id: int
-    email: str
-    name: str
-    status: str
+from publisher.mail.store import Store, Subscriber, SubscriberStatus
+from publisher.site.problems import Refusal
+from publisher.site.text import breaks_header
 
 
-class SubscriberError(ValueError):
+class SubscriberError(Refusal):
     """An address or name that cannot go on the list, with the reason."""
 
 
@@ -46,72 +37,39 @@ def normalize(email: str) -> str:
 
 
 def check_name(name: str) -> str:
-    if "\r" in name or "\n" in name:
+    if breaks_header(name):
         raise SubscriberError("a name cannot contain a line break")
     return name.strip()
 
 
-def add(connection: sqlite3.Connection, email: str, name: str = "") -> Subscriber:
+def add(store: Store, email: str, name: str = "") -> Subscriber:
     address, name = normalize(email), check_name(name)
-    with transaction(connection):
-        existing = find(connection, address)
-        if existing:
-            raise SubscriberError(f"{address} is already on the list ({existing.status})")
-        _insert(connection, address, name)
-    return find(connection, address)
+    if not store.add_subscribers([(address, name)])[0]:
+        existing = store.find_subscriber(address)
+        raise SubscriberError(f"{address} is already on the list ({existing.status})")
+    return store.find_subscriber(address)
 
 
-def remove(connection: sqlite3.Connection, email: str) -> bool:
-    """Delete a subscriber and their delivery history; False when they were not on the list."""
-    subscriber = find(connection, email)
-    if not subscriber:
-        return False
-    with transaction(connection):
-        connection.execute("DELETE FROM deliveries WHERE subscriber_id = ?", (subscriber.id,))
-        connection.execute("DELETE FROM subscribers WHERE id = ?", (subscriber.id,))
-    return True
+def find(store: Store, who: str) -> Subscriber:
+    """A subscriber by address; SubscriberError when nobody on the list has it."""
+    subscriber = store.find_subscriber(who)
+    if subscriber is None:
+        raise SubscriberError(f"{who} is not on the list")
+    return subscriber
 
 
-def set_status(connection: sqlite3.Connection, subscriber_id: int, status: str) -> None:
-    """Change a status at once; an unsubscribed or bounced subscriber gets nothing more."""
-    with transaction(connection):
-        connection.execute(
-            "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
-            (status, now_text(), subscriber_id),
-        )
-        if status != "active":
-            connection.execute(
-                "UPDATE deliveries SET status = 'skipped', updated_at = ? "
-                "WHERE subscriber_id = ? AND status = 'pending'",
-                (now_text(), subscriber_id),
-            )
+def remove(store: Store, email: str) -> Subscriber:
+    """Forget a subscriber and their delivery history."""
+    subscriber = find(store, email)
+    store.remove_subscriber(subscriber.id)
+    return subscriber
 
 
-def find(connection: sqlite3.Connection, email: str) -> Subscriber | None:
-    row = connection.execute(
-        "SELECT id, email, name, status FROM subscribers WHERE email_key = ?",
-        (email.strip().casefold(),),
-    ).fetchone()
-    return Subscriber(**row) if row else None
+def unsubscribe(store: Store, subscriber: Subscriber) -> None:
+    store.set_subscriber_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED)
 
 
-def get(connection: sqlite3.Connection, subscriber_id: int) -> Subscriber | None:
-    row = connection.execute(
-        "SELECT id, email, name, status FROM subscribers WHERE id = ?", (subscriber_id,)
-    ).fetchone()
-    return Subscriber(**row) if row else None
-
-
-def listing(connection: sqlite3.Connection, status: str | None = None) -> list[Subscriber]:
-    query = "SELECT id, email, name, status FROM subscribers"
-    rows = connection.execute(
-        query + (" WHERE status = ? ORDER BY id" if status else " ORDER BY id"),
-        (status,) if status else (),
-    )
-    return [Subscriber(**row) for row in rows]
-
-
-def import_csv(connection: sqlite3.Connection, path: Path) -> ImportReport:
+def import_csv(store: Store, path: Path) -> ImportReport:
     """Add every good row of a CSV file in one transaction; report each bad row by line."""
     report = ImportReport()
     text = path.read_bytes().decode("utf-8-sig")
@@ -119,40 +77,30 @@ def import_csv(connection: sqlite3.Connection, path: Path) -> ImportReport:
     columns = _columns(rows[0]) if rows else None
     start = 1 if columns else 0
     columns = columns or {"email": 0, "name": 1}
-    with transaction(connection):
-        for line, row in enumerate(rows[start:], start=start + 1):
-            if not any(cell.strip() for cell in row):
-                continue
-            try:
-                email = normalize(_cell(row, columns["email"]))
-                name = check_name(_cell(row, columns.get("name")))
-            except SubscriberError as exc:
-                report.bad_rows.append((line, str(exc)))
-                continue
-            if find(connection, email):
-                report.duplicates += 1
-                continue
-            _insert(connection, email, name)
-            report.added += 1
+    entries = []
+    for line, row in enumerate(rows[start:], start=start + 1):
+        if not any(cell.strip() for cell in row):
+            continue
+        try:
+            email = normalize(_cell(row, columns["email"]))
+            name = check_name(_cell(row, columns.get("name")))
+        except SubscriberError as exc:
+            report.bad_rows.append((line, str(exc)))
+            continue
+        entries.append((email, name))
+    added = store.add_subscribers(entries)
+    report.added = sum(added)
+    report.duplicates = len(added) - report.added
     return report
 
 
-def export_csv(connection: sqlite3.Connection) -> str:
+def export_csv(store: Store) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["email", "name", "status"])
-    for subscriber in listing(connection):
+    for subscriber in store.subscribers():
         writer.writerow([subscriber.email, subscriber.name, subscriber.status])
     return out.getvalue()
-
-
-def _insert(connection: sqlite3.Connection, email: str, name: str) -> None:
-    stamp = now_text()
-    connection.execute(
-        "INSERT INTO subscribers (email, email_key, name, status, created_at, updated_at) "
-        "VALUES (?, ?, ?, 'active', ?, ?)",
-        (email, email.casefold(), name, stamp, stamp),
-    )
 
 
 def _columns(header: list[str]) -> dict[str, int] | None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import functools
 import os
 
+from publisher.site.problems import Refusal
+
 SECRET_VARIABLE = "PUBLISHER_SECRET"
 _SALT = "publisher.unsubscribe"
 
 
-class TokenError(ValueError):
+class TokenError(Refusal):
     """A token that was not signed with this site's secret, or was altered."""
 
 
-class MissingSecret(RuntimeError):
+class MissingSecret(Refusal):
     """PUBLISHER_SECRET is not set, so no token can be signed or checked."""
 
 

@@ -17,6 +17,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from publisher.site.config import MailOptions
@@ -24,15 +25,21 @@ from publisher.site.config import MailOptions
 DATA_END_TIMEOUT = 600.0
 
 
+class Verdict(StrEnum):
+    """What became of one message: sent; retry it later; bounce (the address is dead)."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    BOUNCE = "bounce"
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """sent; retry (try again later); bounce (this address is dead); stop (nothing will work)."""
-
-    kind: str
+    kind: Verdict
     detail: str = ""
 
 
-SENT = Outcome("sent")
+SENT = Outcome(Verdict.SENT)
 
 
 class MaildirTransport:
@@ -106,7 +113,7 @@ class SmtpTransport:
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
-            return Outcome("retry", f"connection failed: {exc or type(exc).__name__}")
+            return Outcome(Verdict.RETRY, f"connection failed: {exc or type(exc).__name__}")
 
     def _deliver(
         self,
@@ -117,8 +124,8 @@ class SmtpTransport:
         handed_over: Callable[[], None],
     ) -> Outcome:
         smtp = self._connect()
-        # Both addresses are checked plain ASCII addresses (the sender in config.py, each
-        # subscriber in subscribers.py), so the commands are written directly; smtplib's
+        # Both addresses are checked plain ASCII addresses (the sender in site/config.py,
+        # each subscriber in mail/subscribers.py), so the commands are written directly; smtplib's
         # mail() and rcpt() would parse each address again.
         code, reply = smtp.docmd("MAIL", f"FROM:<{sender}>")
         if code != 250:
@@ -148,13 +155,13 @@ class SmtpTransport:
         text = f"{code} {reply.decode(errors='replace')}"
         if code == 421:
             self.close()
-            return Outcome("retry", text)
+            return Outcome(Verdict.RETRY, text)
         self._reset()
         if 400 <= code < 500:
-            return Outcome("retry", text)
+            return Outcome(Verdict.RETRY, text)
         if stop_on_5xx:
             raise StopSending(f"the server refused {what}: {text}")
-        return Outcome("bounce", text)
+        return Outcome(Verdict.BOUNCE, text)
 
     def _connect(self) -> smtplib.SMTP:
         if self.connection is not None:

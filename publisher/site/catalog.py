@@ -3,20 +3,29 @@ published, drafts and scheduled."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 from publisher.site.cache import Cache
 from publisher.site.config import Site
+from publisher.site.discovery import discover
 from publisher.site.parallel import Track, map_parts, no_progress, split
 from publisher.site.post import Post, is_future, read_post
-from publisher.site.problems import Problems
+from publisher.site.problems import Problems, Refusal
 
 T = TypeVar("T")
+
+
+class NoSuchPost(Refusal):
+    """A post asked for by name that the site does not have."""
+
+
 # Work to do on a post while its body is at hand, on the core that read it: rendering, when
 # every post will be rendered anyway. Given the post and its Markdown body.
 Prepare = Callable[[Post, str], T]
@@ -92,7 +101,9 @@ def _check_unique_ids(posts: list[Post], problems: Problems) -> None:
             first[post.id] = post
 
 
-def select(posts: list[Post], now: datetime, drafts: bool, future: bool) -> Selection:
+def select(
+    posts: list[Post], now: datetime, *, drafts: bool = False, future: bool = False
+) -> Selection:
     """Split posts into published, drafts and scheduled, newest first."""
     selection = Selection([], [], [])
     for post in sorted(posts, key=lambda p: (p.date, p.source), reverse=True):
@@ -103,3 +114,24 @@ def select(posts: list[Post], now: datetime, drafts: bool, future: bool) -> Sele
         else:
             selection.published.append(post)
     return selection
+
+
+def read_posts(site: Site, problems: Problems) -> list[Post]:
+    """Every post of the site, for a command that needs them but writes no feeds."""
+    cache = Cache(site)
+    posts, _ = load_posts(site, discover(site), cache, problems)
+    cache.save()
+    return posts
+
+
+def find_post(posts: list[Post], wanted: str, root: Path) -> Post:
+    """A post by its file (as given, or relative to the site) or by its id."""
+    candidates = {wanted}
+    path = Path(wanted)
+    for base in (Path.cwd(), root):
+        with contextlib.suppress(ValueError):
+            candidates.add((base / path).resolve().relative_to(root).as_posix())
+    for post in posts:
+        if post.source in candidates or post.id == wanted:
+            return post
+    raise NoSuchPost(f"no post {wanted!r} under posts/ or _posts/")

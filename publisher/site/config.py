@@ -7,6 +7,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -18,7 +19,8 @@ from publisher.site.text import strip_forbidden
 T = TypeVar("T")
 
 CONFIG_FILE = "publisher.toml"
-PERIODS = ("daily", "weekly", "monthly")
+# How often a digest goes out, for each [newsletter] period.
+PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7), "monthly": timedelta(days=30)}
 JEKYLL_CONFIG_FILE = "_config.yml"
 AUTHORS_FILE = "_data/authors.yml"
 # jekyll-feed styles its feeds with this file when the site has it.
@@ -477,6 +479,14 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
     if options.concurrency < 1 or options.retries < 0 or options.rate < 0:
         problems.error(name, "mail concurrency must be 1 or more, retries and rate 0 or more")
     return options
+
+
+def parse_rate(text: str) -> float:
+    """A sending rate written like 14/s, in messages a second; ValueError when it is not."""
+    try:
+        return float(text.removesuffix("/s"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a rate like 14/s") from None
 
 
 def is_inside(path: str) -> bool:

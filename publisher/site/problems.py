@@ -62,3 +62,7 @@ class SiteError(Exception):
     def __init__(self, problems: Problems) -> None:
         super().__init__(f"{len(problems.errors)} error(s)")
         self.problems = problems
+
+
+class Refusal(Exception):
+    """A run that cannot go on for a reason outside the posts; the message says what to do."""

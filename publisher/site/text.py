@@ -76,3 +76,8 @@ def slugify(name: str) -> str:
     """Lower-case words joined by hyphens; letters of any script are kept, so no tag is dropped."""
     normal = unicodedata.normalize("NFKC", name).casefold()
     return "-".join(re.findall(r"[^\W_]+", normal))
+
+
+def breaks_header(value: str) -> bool:
+    """True when the text would end a mail header's line and could forge the next header."""
+    return "\r" in value or "\n" in value

@@ -1,0 +1,174 @@
+"""Which newsletters go out, and the one way they are sent: under the state's lock, each
+recorded before a message leaves.
+
+A newsletter is known by its key, made from its posts' ids: editing a post never mails it
+again, and the same posts make the same digest. `publisher send` names what to send;
+`publisher publish` works out what is due by the site's mode and period.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+
+from publisher.mail.delivery import Mailer, SendReport
+from publisher.mail.newsletter import Newsletter, digest_newsletter, post_newsletter
+from publisher.mail.store import Store, StoredNewsletter
+from publisher.site.catalog import find_post, read_posts, select
+from publisher.site.config import PERIODS, Site
+from publisher.site.post import Post
+from publisher.site.problems import Problems, SiteError
+
+# A digest asked for with neither --since nor --last holds this many of the newest posts.
+DEFAULT_DIGEST = 5
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A newsletter to send, and the posts it holds; `key` makes it the same on every run."""
+
+    key: str
+    newsletter: Newsletter
+    posts: tuple[Post, ...]
+
+
+def for_post(site: Site, post: Post, problems: Problems) -> Outgoing | None:
+    """One post's newsletter; None (with the reason in `problems`) when it cannot be made."""
+    letter = post_newsletter(site, post, problems)
+    return Outgoing(f"post:{post.id}", letter, (post,)) if letter else None
+
+
+def for_digest(site: Site, posts: list[Post]) -> Outgoing:
+    ids = "\n".join(sorted(post.id for post in posts))
+    key = "digest:" + hashlib.sha256(ids.encode()).hexdigest()[:32]
+    return Outgoing(key, digest_newsletter(site, posts), tuple(posts))
+
+
+def choose(
+    site: Site,
+    problems: Problems,
+    now: datetime,
+    *,
+    post: str | None = None,
+    since: datetime | None = None,
+    last: int | None = None,
+) -> Outgoing | None:
+    """POST's newsletter, or (with no POST) a digest; None for a digest with no posts.
+
+    Raises SiteError with every problem when a post, the configuration or a template is bad.
+    """
+    posts = read_posts(site, problems)
+    if problems.errors:
+        raise SiteError(problems)
+    if post is not None:
+        outgoing = for_post(site, find_post(posts, post, site.root), problems)
+        if outgoing is None:
+            raise SiteError(problems)
+        return outgoing
+    chosen = select(posts, now).published
+    if since:
+        chosen = [p for p in chosen if p.date >= since]
+    chosen = chosen[: last or (None if since else DEFAULT_DIGEST)]
+    return for_digest(site, chosen) if chosen else None
+
+
+def audience(store: Store, outgoing: Outgoing) -> list[str]:
+    """Who would get the newsletter now: its pending audience once recorded, else everyone
+    active. Records nothing."""
+    newsletter_id = store.newsletter_id(outgoing.key)
+    if newsletter_id is None:
+        return store.active_emails()
+    return store.pending_emails(newsletter_id)
+
+
+def record_baseline(store: Store, published: list[Post], now: datetime) -> int:
+    """On the very first run, every post already out is recorded as not to be mailed; the
+    number recorded (0 on every later run)."""
+    return len(published) if store.record_baseline([p.id for p in published], now) else 0
+
+
+def due_posts(store: Store, published: list[Post]) -> list[Post]:
+    """Published posts meant for the newsletter that no newsletter holds, oldest first.
+
+    Before the first run has recorded its baseline, nothing is due.
+    """
+    if not store.baseline_recorded():
+        return []
+    known = store.known_post_ids()
+    return [post for post in reversed(published) if post.newsletter and post.id not in known]
+
+
+def due_newsletters(
+    site: Site, store: Store, due: list[Post], now: datetime, problems: Problems
+) -> Iterator[Outgoing]:
+    """Each newsletter to send now, by the site's mode: one per post, or one digest once
+    the period since the last has passed."""
+    if not due:
+        return
+    if site.newsletter.mode == "post":
+        for post in due:
+            outgoing = for_post(site, post, problems)
+            if outgoing:
+                yield outgoing
+        return
+    last = store.last_digest_at()
+    if last and now - last < PERIODS[site.newsletter.period]:
+        return
+    yield for_digest(site, list(reversed(due)))
+
+
+class Campaign:
+    """Sends under the state's lock, so two runs never mail one list at once: newsletters an
+    earlier run left unfinished, and new ones, each recorded with its audience first."""
+
+    def __init__(
+        self,
+        site: Site,
+        store: Store,
+        secret: Callable[[], str],
+        now: datetime,
+        *,
+        progress: Callable[[SendReport], None],
+    ) -> None:
+        self.site = site
+        self.store = store
+        self.secret = secret
+        self.now = now
+        self.progress = progress
+
+    def __enter__(self) -> Campaign:
+        self._lock = self.store.exclusive()
+        self._lock.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._lock.__exit__(kind, error, traceback)
+
+    def resume(self) -> list[SendReport]:
+        """Finish what earlier runs left pending."""
+        unfinished = self.store.unfinished_newsletters()
+        return [self._mail(newsletter_id, self.secret()) for newsletter_id in unfinished]
+
+    def send(self, outgoing: Outgoing, *, resend_unknown: bool = False) -> SendReport:
+        """Record the newsletter (on first sight), then mail its pending deliveries."""
+        secret = self.secret()  # before recording: a newsletter never waits on a missing secret
+        letter = outgoing.newsletter
+        newsletter_id = self.store.record_newsletter(
+            outgoing.key,
+            StoredNewsletter(letter.subject, letter.html, letter.text),
+            [post.id for post in outgoing.posts],
+            self.now,
+        )
+        return self._mail(newsletter_id, secret, resend_unknown=resend_unknown)
+
+    def _mail(self, newsletter_id: int, secret: str, *, resend_unknown: bool = False) -> SendReport:
+        mailer = Mailer(self.site, self.store, newsletter_id, secret, self.now, self.progress)
+        return mailer.run(resend_unknown=resend_unknown)
