@@ -7,35 +7,35 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
 from publisher import __version__
-from publisher.feeds.build import Report, build
-from publisher.site.config import Site, load_site, parse_rate
+from publisher.console import (
+    audience_line,
+    print_problems,
+    publish_summary,
+    send_summary,
+    show_progress,
+    summary_line,
+    track,
+)
+from publisher.feeds.build import build
+from publisher.site.config import Site, load_site, with_sending
 from publisher.site.problems import Problems, Refusal, SiteError
 
 if TYPE_CHECKING:
     from publisher.mail.campaign import Outgoing
     from publisher.mail.delivery import SendReport
     from publisher.mail.store import Store
-    from publisher.publish import PublishReport
-
-T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_PENDING = 3
 EXIT_STOPPED = 4
-# How often a send's progress is shown: on a terminal in place, in a log (CI) as a new line.
-PROGRESS_ON_TERMINAL = 0.25
-PROGRESS_IN_LOG = 15.0
 
 
 class Publisher(click.Group):
@@ -57,61 +57,52 @@ class Publisher(click.Group):
 
 def choose_site(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
     """`--site` after the command, else before it, else the current folder."""
-    return value or ctx.obj or Path(".")
+    return (value or ctx.obj or Path(".")).resolve()
 
 
-def site_option(function):
-    return click.option(
-        "--site",
-        "root",
-        type=click.Path(file_okay=False, exists=True, path_type=Path),
-        callback=choose_site,
-        help="The site's folder, holding publisher.toml (or _config.yml) and posts/.",
-    )(function)
+def together(*decorators):
+    """Several options as one decorator, in the order given."""
+
+    def apply(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
 
 
+FOLDER = click.Path(file_okay=False, exists=True, path_type=Path)
+site_option = click.option(
+    "--site",
+    "root",
+    type=FOLDER,
+    callback=choose_site,
+    help="The site's folder, holding publisher.toml (or _config.yml) and posts/.",
+)
 now_option = click.option(
     "--now", "now_text", metavar="ISO-8601", help="Run as if it were this time."
 )
-
-
-def selection_options(function):
-    function = click.option("--future", is_flag=True, help="Include posts dated in the future.")(
-        function
-    )
-    return click.option("--drafts", is_flag=True, help="Include drafts.")(function)
-
-
-def choice_options(function):
-    """POST, or --digest with --since or --last: what `newsletter` and `send` work on."""
-    for option in reversed(
-        [
-            click.argument("post", required=False),
-            click.option("--digest", is_flag=True, help="A digest of several posts, not one."),
-            click.option("--since", metavar="DATE", help="Digest: posts on or after DATE."),
-            click.option("--last", type=click.IntRange(min=1), help="Digest: the newest N."),
-        ]
-    ):
-        function = option(function)
-    return function
+selection_options = together(
+    click.option("--drafts", is_flag=True, help="Include drafts."),
+    click.option("--future", is_flag=True, help="Include posts dated in the future."),
+)
+choice_options = together(
+    click.argument("post", required=False),
+    click.option("--digest", is_flag=True, help="A digest of several posts, not one."),
+    click.option("--since", metavar="DATE", help="Digest: posts on or after DATE."),
+    click.option("--last", type=click.IntRange(min=1), help="Digest: the newest N."),
+)
 
 
 @click.group(cls=Publisher)
 @click.version_option(__version__, prog_name="publisher")
 @click.option(
-    "--site",
-    "root",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="The site's folder (also accepted after the command).",
+    "--site", "root", type=FOLDER, help="The site's folder (or give it after the command)."
 )
 @click.pass_context
 def main(ctx: click.Context, root: Path | None) -> None:
     """Turn a folder of Markdown posts into feeds and newsletters."""
     ctx.obj = root
-
-
-def open_site(root: Path) -> tuple[Site, Problems]:
-    return load_site(root.resolve())
 
 
 def parse_now(value: str | None, site: Site, option: str = "--now") -> datetime:
@@ -126,15 +117,6 @@ def parse_now(value: str | None, site: Site, option: str = "--now") -> datetime:
             f"{value!r} is not an ISO-8601 date or time", param_hint=option
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=site.tz)
-
-
-def track(items: Iterable[T], label: str, length: int) -> Iterator[T]:
-    """A progress bar on a terminal; on a CI log, nothing but the finished summary."""
-    if not sys.stderr.isatty():
-        yield from items
-        return
-    with click.progressbar(items, label=label, length=length, file=sys.stderr) as bar:
-        yield from bar
 
 
 # Feeds
@@ -169,44 +151,9 @@ def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) 
 
 
 def run_build(root: Path, now_text: str | None, *, drafts: bool, future: bool, write: bool):
-    site, problems = open_site(root)
+    site, problems = load_site(root)
     now = parse_now(now_text, site)
     return build(site, problems, now, drafts=drafts, future=future, write=write, track=track)
-
-
-def print_problems(problems: Problems) -> None:
-    for problem in problems.sorted():
-        color = "red" if problem.level == "error" else "yellow"
-        click.secho(str(problem), fg=color, err=True)
-
-
-def summary_line(report: Report, verb: str) -> str:
-    """One line a CI log can be read by: what was read, what was written, how long it took."""
-    parts = []
-    if report.counts:
-        counts = report.counts
-        parts.append(_count(counts.published, "post"))
-        if counts.drafts:
-            parts.append(f"{counts.drafts} left out as drafts")
-        if counts.future:
-            parts.append(f"{counts.future} scheduled for later")
-        feeds = 1 + counts.category_feeds + counts.tag_feeds
-        parts.append(
-            f"{_count(feeds, 'feed')} ({counts.category_feeds} by category, "
-            f"{counts.tag_feeds} by tag), {counts.site_entries} entries in the site feed"
-        )
-        if report.written or report.unchanged:
-            files = f"{len(report.written)} files written, {len(report.unchanged)} unchanged"
-            if report.removed:
-                files += f", {len(report.removed)} stale removed"
-            parts.append(files)
-    errors, warnings = len(report.problems.errors), len(report.problems.warnings)
-    parts.append(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}")
-    return f"{verb}: " + "; ".join(parts) + f" in {report.seconds:.2f} s"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 # Newsletters
@@ -222,24 +169,16 @@ def _count(number: int, noun: str) -> str:
     help="Folder for message.html, message.txt and message.eml.",
 )
 @now_option
-def newsletter(
-    post: str | None,
-    digest: bool,
-    since: str | None,
-    last: int | None,
-    root: Path,
-    out: Path,
-    now_text: str | None,
-) -> None:
+def newsletter(root: Path, out: Path, now_text: str | None, **choice) -> None:
     """Render the newsletter for POST (a file under posts/ or a post id), or a --digest.
 
     Nothing is sent: the files show exactly what a subscriber would get.
     """
     from publisher.mail.mime import write_preview
 
-    site, problems = open_site(root)
+    site, problems = load_site(root)
     now = parse_now(now_text, site)
-    outgoing = choose_outgoing(site, problems, now, post, digest, since, last)
+    outgoing = choose_outgoing(site, problems, now, **choice)
     if outgoing is None:
         click.echo("No posts for the digest: nothing was written.")
         return
@@ -254,6 +193,7 @@ def choose_outgoing(
     site: Site,
     problems: Problems,
     now: datetime,
+    *,
     post: str | None,
     digest: bool,
     since: str | None,
@@ -281,36 +221,31 @@ def choose_outgoing(
 @click.option("--resend-unknown", is_flag=True, help="Resend messages a crash left unknown.")
 @now_option
 def send(
-    post: str | None,
-    digest: bool,
-    since: str | None,
-    last: int | None,
     root: Path,
     dry_run: bool,
     concurrency: int | None,
     rate: str | None,
     resend_unknown: bool,
     now_text: str | None,
+    **choice,
 ) -> None:
     """Mail POST's newsletter, or a --digest, to every active subscriber, once."""
     from publisher.mail.campaign import Campaign, audience
     from publisher.mail.tokens import secret
 
-    site, problems = open_site(root)
+    site, problems = load_site(root)
     now = parse_now(now_text, site)
-    site = with_sending_options(site, concurrency, rate)
-    outgoing = choose_outgoing(site, problems, now, post, digest, since, last)
+    try:
+        site = with_sending(site, concurrency=concurrency, rate=rate)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rate") from None
+    outgoing = choose_outgoing(site, problems, now, **choice)
     if outgoing is None:
         click.echo("No posts for the digest: nothing was sent.")
         return
     store = open_store(site)
-    subject = outgoing.newsletter.subject
     if dry_run:
-        emails = audience(store, outgoing)
-        more = f" and {len(emails) - 10} more" if len(emails) > 10 else ""
-        click.echo(
-            f"Would send {subject!r} to {len(emails)} subscribers: {', '.join(emails[:10])}{more}"
-        )
+        click.echo(audience_line(outgoing.newsletter.subject, audience(store, outgoing)))
         return
     with Campaign(site, store, secret, now, progress=show_progress()) as campaign:
         report = campaign.send(outgoing, resend_unknown=resend_unknown)
@@ -320,65 +255,20 @@ def send(
     sys.exit(send_exit_code([report]))
 
 
-def with_sending_options(site: Site, concurrency: int | None, rate: str | None) -> Site:
-    overrides: dict = {}
-    if concurrency:
-        overrides["concurrency"] = concurrency
-    if rate:
-        try:
-            overrides["rate"] = parse_rate(rate)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--rate") from None
-    return replace(site, mail=replace(site.mail, **overrides))
-
-
 def open_store(site: Site) -> Store:
     from publisher.mail.store import open_store
 
     return open_store(site)
 
 
+def store_at(root: Path) -> Store:
+    return open_store(load_site(root)[0])
+
+
 def send_exit_code(reports: list[SendReport]) -> int:
     if any(report.stopped for report in reports):
         return EXIT_STOPPED
     return EXIT_PENDING if any(report.pending for report in reports) else EXIT_OK
-
-
-def show_progress():
-    """Count and rate: a few times a second on a terminal; every few seconds in a CI log,
-    so a long send shows it is alive."""
-    terminal = sys.stderr.isatty()
-    every = PROGRESS_ON_TERMINAL if terminal else PROGRESS_IN_LOG
-    started = time.monotonic()
-    last_shown = [started]
-
-    def show(report: SendReport) -> None:
-        moment = time.monotonic()
-        if moment - last_shown[0] >= every:
-            last_shown[0] = moment
-            rate = report.sent / max(moment - started, 1e-9)
-            line = f"Sent {report.sent} ({rate:.0f}/s), bounced {report.bounced}"
-            click.echo(f"\r{line}" if terminal else line, nl=not terminal, err=True)
-
-    return show
-
-
-def send_summary(report: SendReport) -> str:
-    rate = report.sent / report.seconds if report.seconds else 0
-    parts = [
-        f"sent {report.sent}",
-        f"pending retry {report.pending}",
-        f"bounced {report.bounced}",
-        f"unknown {report.unknown}",
-        f"skipped {report.skipped}",
-    ]
-    if report.already_sent:
-        parts.append(f"sent before {report.already_sent}")
-    return (
-        f"Sent {report.subject!r}: "
-        + ", ".join(parts)
-        + f" of {report.audience} in {report.seconds:.2f} s ({rate:.0f}/s)"
-    )
 
 
 # Subscribers
@@ -397,7 +287,7 @@ def subscribers_add(email: str, name: str, root: Path) -> None:
     """Add EMAIL to the list as an active subscriber."""
     from publisher.mail import subscribers as subscriber_list
 
-    subscriber = subscriber_list.add(open_store(open_site(root)[0]), email, name)
+    subscriber = subscriber_list.add(store_at(root), email, name)
     click.echo(f"Added {subscriber.email}.")
 
 
@@ -408,7 +298,7 @@ def subscribers_remove(email: str, root: Path) -> None:
     """Delete EMAIL and its delivery history from the list."""
     from publisher.mail import subscribers as subscriber_list
 
-    subscriber_list.remove(open_store(open_site(root)[0]), email)
+    subscriber_list.remove(store_at(root), email)
     click.echo(f"Removed {email}.")
 
 
@@ -419,7 +309,7 @@ def subscribers_list(status: str | None, root: Path) -> None:
     """Print the subscribers, one a line: address, status, name."""
     from publisher.mail.store import SubscriberStatus
 
-    store = open_store(open_site(root)[0])
+    store = store_at(root)
     for subscriber in store.subscribers(SubscriberStatus(status) if status else None):
         click.echo(f"{subscriber.email}\t{subscriber.status}\t{subscriber.name}")
 
@@ -431,7 +321,7 @@ def subscribers_import(file: Path, root: Path) -> None:
     """Add the addresses in a CSV file (an email column, optionally a name column)."""
     from publisher.mail import subscribers as subscriber_list
 
-    report = subscriber_list.import_csv(open_store(open_site(root)[0]), file)
+    report = subscriber_list.import_csv(store_at(root), file)
     for line, reason in report.bad_rows:
         click.secho(f"{file}:{line}: error: {reason}", fg="red", err=True)
     click.echo(
@@ -449,7 +339,7 @@ def subscribers_export(file: Path | None, root: Path) -> None:
     from publisher.mail import subscribers as subscriber_list
     from publisher.site.files import write_if_changed
 
-    data = subscriber_list.export_csv(open_store(open_site(root)[0]))
+    data = subscriber_list.export_csv(store_at(root))
     if file:
         write_if_changed(file, data.encode())
     else:
@@ -462,15 +352,10 @@ def subscribers_export(file: Path | None, root: Path) -> None:
 def unsubscribe(who: str, root: Path) -> None:
     """Unsubscribe at once, by address or by the token in an unsubscribe link."""
     from publisher.mail import subscribers as subscriber_list
-    from publisher.mail.tokens import read_token, secret
+    from publisher.mail.tokens import secret
 
-    store = open_store(open_site(root)[0])
-    if "@" in who:
-        subscriber = subscriber_list.find(store, who)
-    else:
-        subscriber = store.get_subscriber(read_token(secret(), who))
-        if subscriber is None:
-            raise click.ClickException(f"{who} is not on the list")
+    store = store_at(root)
+    subscriber = subscriber_list.find(store, who, secret=secret)
     subscriber_list.unsubscribe(store, subscriber)
     click.echo(f"Unsubscribed {subscriber.email}.")
 
@@ -495,7 +380,7 @@ def publish_command(root: Path, dry_run: bool, as_json: bool, now_text: str | No
     from publisher.mail.tokens import secret
     from publisher.publish import publish
 
-    site, problems = open_site(root)
+    site, problems = load_site(root)
     now = parse_now(now_text, site)
     try:
         report = publish(
@@ -513,18 +398,3 @@ def publish_command(root: Path, dry_run: bool, as_json: bool, now_text: str | No
     if problems.errors:
         sys.exit(EXIT_INVALID)
     sys.exit(send_exit_code(report.sends))
-
-
-def publish_summary(report: PublishReport, *, dry_run: bool) -> str:
-    lines = [summary_line(report.build, "Checked" if dry_run else "Built")]
-    if report.pinged or report.ping_failures:
-        lines.append(f"Hubs: {len(report.pinged)} notified, {len(report.ping_failures)} failed")
-        lines.extend(f"  warning: hub not notified: {failure}" for failure in report.ping_failures)
-    if report.baseline:
-        lines.append(f"First run: {report.baseline} published posts recorded as already sent")
-    if dry_run:
-        lines.append(f"Due for the newsletter: {', '.join(report.due) or 'nothing'}")
-    lines.extend(send_summary(send) for send in report.sends)
-    if not report.sends and not dry_run:
-        lines.append("Newsletter: nothing due")
-    return "\n".join(lines)

@@ -221,7 +221,7 @@ def test_lines_that_start_with_a_dot_arrive_intact(mailing, smtp_sink):
 
 
 def test_a_send_logs_its_progress_where_there_is_no_terminal(mailing, smtp_sink, monkeypatch):
-    monkeypatch.setattr("publisher.cli.PROGRESS_IN_LOG", 0.0)
+    monkeypatch.setattr("publisher.console.PROGRESS_IN_LOG", 0.0)
     subscribe(mailing, "ann@example.com", "bob@example.com")
     result = send(mailing, POST)
     assert result.exit_code == 0, result.output

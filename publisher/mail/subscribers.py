@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from publisher.mail.store import Store, Subscriber, SubscriberStatus
+from publisher.mail.tokens import read_token
 from publisher.site.problems import Refusal
 from publisher.site.text import breaks_header
 
@@ -50,9 +52,13 @@ def add(store: Store, email: str, name: str = "") -> Subscriber:
     return store.find_subscriber(address)
 
 
-def find(store: Store, who: str) -> Subscriber:
-    """A subscriber by address; SubscriberError when nobody on the list has it."""
-    subscriber = store.find_subscriber(who)
+def find(store: Store, who: str, *, secret: Callable[[], str] | None = None) -> Subscriber:
+    """A subscriber by address, or (given the secret) by an unsubscribe link's token;
+    SubscriberError when nobody on the list has it."""
+    if "@" in who or secret is None:
+        subscriber = store.find_subscriber(who)
+    else:
+        subscriber = store.get_subscriber(read_token(secret(), who))
     if subscriber is None:
         raise SubscriberError(f"{who} is not on the list")
     return subscriber

@@ -481,12 +481,18 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
     return options
 
 
-def parse_rate(text: str) -> float:
-    """A sending rate written like 14/s, in messages a second; ValueError when it is not."""
-    try:
-        return float(text.removesuffix("/s"))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a rate like 14/s") from None
+def with_sending(site: Site, *, concurrency: int | None, rate: str | None) -> Site:
+    """The site with a send's own connections and pace (a rate written like 14/s);
+    ValueError when the rate is not one."""
+    overrides: dict[str, Any] = {}
+    if concurrency:
+        overrides["concurrency"] = concurrency
+    if rate:
+        try:
+            overrides["rate"] = float(rate.removesuffix("/s"))
+        except ValueError:
+            raise ValueError(f"{rate!r} is not a rate like 14/s") from None
+    return replace(site, mail=replace(site.mail, **overrides))
 
 
 def is_inside(path: str) -> bool:

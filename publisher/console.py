@@ -1,0 +1,123 @@
+"""What a run shows: progress while it works, its problems, and the summary it ends with."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+from publisher.site.problems import Problems
+
+if TYPE_CHECKING:
+    from publisher.feeds.build import Report
+    from publisher.mail.delivery import SendReport
+    from publisher.publish import PublishReport
+
+T = TypeVar("T")
+# How often a send's progress is shown: on a terminal in place, in a log (CI) as a new line.
+PROGRESS_ON_TERMINAL = 0.25
+PROGRESS_IN_LOG = 15.0
+
+
+def track(items: Iterable[T], label: str, length: int) -> Iterator[T]:
+    """A progress bar on a terminal; on a CI log, nothing but the finished summary."""
+    if not sys.stderr.isatty():
+        yield from items
+        return
+    with click.progressbar(items, label=label, length=length, file=sys.stderr) as bar:
+        yield from bar
+
+
+def print_problems(problems: Problems) -> None:
+    for problem in problems.sorted():
+        color = "red" if problem.level == "error" else "yellow"
+        click.secho(str(problem), fg=color, err=True)
+
+
+def summary_line(report: Report, verb: str) -> str:
+    """One line a CI log can be read by: what was read, what was written, how long it took."""
+    parts = []
+    if report.counts:
+        counts = report.counts
+        parts.append(_count(counts.published, "post"))
+        if counts.drafts:
+            parts.append(f"{counts.drafts} left out as drafts")
+        if counts.future:
+            parts.append(f"{counts.future} scheduled for later")
+        feeds = 1 + counts.category_feeds + counts.tag_feeds
+        parts.append(
+            f"{_count(feeds, 'feed')} ({counts.category_feeds} by category, "
+            f"{counts.tag_feeds} by tag), {counts.site_entries} entries in the site feed"
+        )
+        if report.written or report.unchanged:
+            files = f"{len(report.written)} files written, {len(report.unchanged)} unchanged"
+            if report.removed:
+                files += f", {len(report.removed)} stale removed"
+            parts.append(files)
+    errors, warnings = len(report.problems.errors), len(report.problems.warnings)
+    parts.append(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}")
+    return f"{verb}: " + "; ".join(parts) + f" in {report.seconds:.2f} s"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def show_progress():
+    """Count and rate: a few times a second on a terminal; every few seconds in a CI log,
+    so a long send shows it is alive."""
+    terminal = sys.stderr.isatty()
+    every = PROGRESS_ON_TERMINAL if terminal else PROGRESS_IN_LOG
+    started = time.monotonic()
+    last_shown = [started]
+
+    def show(report: SendReport) -> None:
+        moment = time.monotonic()
+        if moment - last_shown[0] >= every:
+            last_shown[0] = moment
+            rate = report.sent / max(moment - started, 1e-9)
+            line = f"Sent {report.sent} ({rate:.0f}/s), bounced {report.bounced}"
+            click.echo(f"\r{line}" if terminal else line, nl=not terminal, err=True)
+
+    return show
+
+
+def audience_line(subject: str, emails: list[str]) -> str:
+    more = f" and {len(emails) - 10} more" if len(emails) > 10 else ""
+    return f"Would send {subject!r} to {len(emails)} subscribers: {', '.join(emails[:10])}{more}"
+
+
+def send_summary(report: SendReport) -> str:
+    rate = report.sent / report.seconds if report.seconds else 0
+    parts = [
+        f"sent {report.sent}",
+        f"pending retry {report.pending}",
+        f"bounced {report.bounced}",
+        f"unknown {report.unknown}",
+        f"skipped {report.skipped}",
+    ]
+    if report.already_sent:
+        parts.append(f"sent before {report.already_sent}")
+    return (
+        f"Sent {report.subject!r}: "
+        + ", ".join(parts)
+        + f" of {report.audience} in {report.seconds:.2f} s ({rate:.0f}/s)"
+    )
+
+
+def publish_summary(report: PublishReport, *, dry_run: bool) -> str:
+    lines = [summary_line(report.build, "Checked" if dry_run else "Built")]
+    if report.pinged or report.ping_failures:
+        lines.append(f"Hubs: {len(report.pinged)} notified, {len(report.ping_failures)} failed")
+        lines.extend(f"  warning: hub not notified: {failure}" for failure in report.ping_failures)
+    if report.baseline:
+        lines.append(f"First run: {report.baseline} published posts recorded as already sent")
+    if dry_run:
+        lines.append(f"Due for the newsletter: {', '.join(report.due) or 'nothing'}")
+    lines.extend(send_summary(send) for send in report.sends)
+    if not report.sends and not dry_run:
+        lines.append("Newsletter: nothing due")
+    return "\n".join(lines)
