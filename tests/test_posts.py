@@ -156,6 +156,18 @@ def test_relative_links_and_images_become_absolute(site):
     assert items(site)[0]["image"] == "https://example.com/blog/a/images/chart.png"
 
 
+def test_only_tag_attributes_are_made_absolute_never_text_that_looks_like_one(site):
+    body = (
+        "Set src='prose.png' in the config.\n\n"
+        '<a title="a > b" href="deep/link/">after a quoted bracket</a>\n'
+    )
+    site.post("2024-01-01-a.md", "title: A\npermalink: /blog/a/", body)
+    site.build()
+    html = items(site)[0]["content_html"]
+    assert "src='prose.png'" in html
+    assert 'href="https://example.com/blog/a/deep/link/"' in html
+
+
 def test_github_extensions_render(site):
     body = (
         "| a |\n|---|\n| 1 |\n\n~~gone~~ https://example.org\n\n- [x] done\n\n"

@@ -71,7 +71,7 @@ class EntryParts:
 def entry_parts(site: Site, entry: Entry) -> EntryParts:
     fe = FeedEntry()
     # What load_extension("dc") does, without its failed import of a module named dc_entry
-    # for every entry (a fifth of the entry's cost).
+    # for every entry.
     fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
     _fill_entry(fe, site, entry)
     atom = fe.atom_entry()

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from publisher.site.problems import Problems, SiteError
-from publisher.site.text import strip_forbidden
+from publisher.site.text import breaks_header, strip_forbidden
 
 T = TypeVar("T")
 
@@ -126,9 +126,7 @@ class Site:
 
     def absolute(self, path: str) -> str:
         """Turn a site path such as `/feed.xml` into a full URL under the site's url."""
-        if urlsplit(path).scheme:
-            return path
-        return self.url + "/" + path.lstrip("/")
+        return absolute_url(self.url, path)
 
     def posts_dirs(self) -> list[Path]:
         return [self.root / name for name in POSTS_DIRS if (self.root / name).is_dir()]
@@ -188,9 +186,9 @@ def _with_authors(site: Site, problems: Problems) -> Site:
         return site
     authors = {}
     for key, value in raw.items():
-        if isinstance(value, dict) and value.get("name"):
-            uri = value.get("uri") or value.get("url")
-            authors[str(key)] = Author(str(value["name"]), value.get("email"), uri)
+        author = author_from(value) if isinstance(value, dict) else None
+        if author:
+            authors[str(key)] = author
         else:
             problems.warning(
                 AUTHORS_FILE, f"author {key!r} has no name and is ignored", hint="add name: ..."
@@ -222,15 +220,20 @@ def _read_yaml(path: Path, problems: Problems, name: str = "") -> dict[str, Any]
         problems.error(name, f"not UTF-8 text ({exc.reason})", hint="save it as UTF-8")
         return None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        problems.error(name, f"invalid YAML: {reason}", line, "fix the syntax on that line")
+        yaml_problem(exc, name, problems)
         return None
     if not isinstance(data, dict):
         problems.error(name, "not a mapping of keys to values")
         return None
     return data
+
+
+def yaml_problem(error: Exception, name: str, problems: Problems, *, where: str = "") -> None:
+    """Report a YAML parser's error with its line, as the writer sees the file."""
+    mark = getattr(error, "problem_mark", None)
+    line = mark.line + 1 if mark else None
+    reason = getattr(error, "problem", None) or str(error)
+    problems.error(name, f"invalid YAML{where}: {reason}", line, "fix the syntax on that line")
 
 
 def _site_from_toml(root: Path, name: str, raw: dict[str, Any], problems: Problems) -> Site:
@@ -304,8 +307,8 @@ def _make_site(
         timezone=_timezone(site.get("timezone", "UTC"), name, problems),
         permalink=_string(site, "permalink", name, problems) or "date",
         excerpt_separator=site.get("excerpt_separator"),
-        icon=_optional_url(site, "icon", url),
-        logo=_optional_url(site, "logo", url),
+        icon=absolute_url(url, str(site["icon"])) if site.get("icon") else None,
+        logo=absolute_url(url, str(site["logo"])) if site.get("logo") else None,
         hubs=_hubs(site.get("hub"), name, problems),
         feeds=_feed_options(sections["feeds"], name, problems),
         newsletter=_newsletter_options(sections["newsletter"], name, problems),
@@ -346,15 +349,23 @@ def _site_url(site: dict[str, Any], name: str, problems: Problems) -> str:
     return f"{full}/{baseurl}" if baseurl else full
 
 
-def _author(value: Any, name: str, problems: Problems) -> Author | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return Author(value)
+def author_from(value: Any) -> Author | None:
+    """An author written as a name, or as a mapping with a name and perhaps an email and a
+    uri (or url, as Jekyll themes write it); None for anything else."""
+    if isinstance(value, str) and value.strip():
+        return Author(value.strip())
     if isinstance(value, dict) and value.get("name"):
         return Author(str(value["name"]), value.get("email"), value.get("uri") or value.get("url"))
-    problems.error(name, "site author must be a name or a table with a name")
     return None
+
+
+def _author(value: Any, name: str, problems: Problems) -> Author | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    author = author_from(value)
+    if author is None:
+        problems.error(name, "site author must be a name or a table with a name")
+    return author
 
 
 def _timezone(value: Any, name: str, problems: Problems) -> str:
@@ -368,12 +379,11 @@ def _timezone(value: Any, name: str, problems: Problems) -> str:
     return str(value)
 
 
-def _optional_url(table: dict[str, Any], key: str, site_url: str) -> str | None:
-    value = table.get(key)
-    if not value:
-        return None
-    value = str(value)
-    return value if urlsplit(value).scheme else site_url + "/" + value.lstrip("/")
+def absolute_url(site_url: str, path: str) -> str:
+    """A site path such as `/feed.xml` as a full URL under `site_url`; a URL stays as it is."""
+    if urlsplit(path).scheme:
+        return path
+    return site_url + "/" + path.lstrip("/")
 
 
 def _hubs(value: Any, name: str, problems: Problems) -> tuple[str, ...]:
@@ -422,7 +432,7 @@ def _feed_options(feeds: dict[str, Any], name: str, problems: Problems) -> FeedO
 def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) -> NewsletterOptions:
     options = _options(NewsletterOptions, "newsletter", table, name, problems)
     for key, value in vars(options).items():
-        if "\r" in value or "\n" in value:
+        if breaks_header(value):
             problems.error(
                 name, f"newsletter {key} contains a line break", hint="keep it on one line"
             )

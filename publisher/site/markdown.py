@@ -13,12 +13,14 @@ from cmarkgfm.cmark import Options
 from publisher.site.post import Post
 
 _HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
-# Attribute values that may hold a relative URL, found from their "=" (a fast scan): a
-# double-quoted value that is one absolute URL is passed over. The name is checked after.
-_ATTR_VALUE = re.compile(r"""(=\s*)(?:"(?![a-zA-Z][a-zA-Z0-9+.-]*:[^",]*")([^"]*)"|'([^']*)')""")
-_URL_ATTRS = {"href", "src", "srcset", "poster", "cite"}
-# How far before its "=" an attribute's name is looked for (hand-written HTML may be spaced).
-_NAME_REACH = 40
+# A start tag with attributes; a quoted value is read whole, since it may hold a ">".
+_START_TAG = re.compile(r"""<[a-zA-Z][^\s/>]*\s(?:[^>"']+|"[^"]*"|'[^']*')*>""")
+# Inside a tag, an attribute that holds URLs, and its quoted value.
+_URL_ATTR = re.compile(
+    r"""(?<=\s)(?P<name>href|src|srcset|poster|cite)(?P<equals>\s*=\s*)"""
+    r"""(?:"(?P<double>[^"]*)"|'(?P<single>[^']*)')""",
+    re.IGNORECASE,
+)
 _HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _IMAGE = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
@@ -102,8 +104,9 @@ def kramdown_id(text: str) -> str:
 
 
 def absolute_urls(content: str, base: str) -> str:
-    """Resolve relative links and images against the post's URL: readers and mail have no base."""
+    """Resolve relative links and images against the post's URL: readers and mail have no base.
 
+    Only attributes of tags are touched, never text that looks like one."""
     resolved: dict[str, str] = {}
 
     def fix(url: str) -> str:
@@ -114,20 +117,21 @@ def absolute_urls(content: str, base: str) -> str:
             resolved[url] = html.escape(urljoin(base, plain), quote=True)
         return resolved[url]
 
-    def value(match: re.Match[str]) -> str:
-        start = match.start()
-        words = content[max(0, start - _NAME_REACH) : start].rsplit(None, 1)
-        name = words[1].lower() if len(words) == 2 else ""
-        if name not in _URL_ATTRS:
-            return match.group(0)
-        url = match.group(2) if match.group(2) is not None else match.group(3)
-        if name == "srcset":
-            return f'{match.group(1)}"{_srcset(url, fix)}"'
-        if match.group(2) is not None and _HAS_SCHEME.match(url):
-            return match.group(0)
-        return f'{match.group(1)}"{fix(url)}"'
+    def attribute(match: re.Match[str]) -> str:
+        double = match["double"]
+        url = double if double is not None else match["single"]
+        if match["name"].lower() == "srcset":
+            value = _srcset(url, fix)
+        elif double is not None and _HAS_SCHEME.match(url):
+            return match[0]
+        else:
+            value = fix(url)
+        return f'{match["name"]}{match["equals"]}"{value}"'
 
-    return _ATTR_VALUE.sub(value, content)
+    def tag(match: re.Match[str]) -> str:
+        return _URL_ATTR.sub(attribute, match[0])
+
+    return _START_TAG.sub(tag, content)
 
 
 def _srcset(value: str, fix) -> str:

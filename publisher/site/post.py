@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from publisher.site.config import DRAFTS_DIR, Author, Site
+from publisher.site.config import DRAFTS_DIR, Author, Site, author_from, yaml_problem
 from publisher.site.permalinks import PermalinkError, permalink
 from publisher.site.problems import Problem, Problems
 from publisher.site.text import repair
@@ -133,12 +133,7 @@ def _split_front_matter(
     try:
         data = yaml.load(fm, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        line = mark.line + 1 if mark else None
-        problems.error(
-            name, f"invalid YAML in front matter: {reason}", line, "fix the YAML on that line"
-        )
+        yaml_problem(exc, name, problems, where=" in front matter")
         return None
     except ValueError as exc:
         problems.error(name, f"impossible value in front matter: {exc}", hint="check its dates")
@@ -328,8 +323,7 @@ def _post_id(data, site: Site, day: date, file_slug: str, error) -> str | None:
 
 
 def _post_author(value: Any, site: Site) -> Author | None:
-    if isinstance(value, str) and value.strip():
-        return site.authors.get(value.strip()) or Author(value.strip())
-    if isinstance(value, dict) and value.get("name"):
-        return Author(str(value["name"]), value.get("email"), value.get("uri") or value.get("url"))
-    return None
+    """A name that _data/authors.yml knows is that author; anything else as written."""
+    if isinstance(value, str) and value.strip() in site.authors:
+        return site.authors[value.strip()]
+    return author_from(value)
