@@ -1,74 +1,26 @@
-"""Shared fixtures: a throwaway site folder, a way to run the real CLI on it, and feed reading."""
+"""Fixtures: throwaway site folders, a real SMTP server and a WebSub hub on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import http.server
 import shutil
-import socket
-import textwrap
 import threading
-import time
-import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 
-import feedparser
 import pytest
-from click.testing import CliRunner, Result
 
-from publisher.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED = next((ROOT / "posts").glob("*review-of-andrew-ngs*.md"))
-
-CONFIG = """
-[site]
-title = "Test Site"
-url = "https://example.com"
-description = "A site for tests."
-author = "Site Author"
-timezone = "UTC"
-"""
-
-
-@dataclass
-class SiteDir:
-    """A site on disk that tests write posts into and build."""
-
-    root: Path
-
-    def config(self, text: str) -> None:
-        (self.root / "publisher.toml").write_text(textwrap.dedent(text), encoding="utf-8")
-
-    def post(self, name: str, front_matter: str = "title: A post", body: str = "Hello.") -> Path:
-        path = self.root / "posts" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = f"---\n{textwrap.dedent(front_matter).strip()}\n---\n\n{textwrap.dedent(body)}"
-        path.write_text(text, encoding="utf-8")
-        return path
-
-    def run(self, *args: str) -> Result:
-        return CliRunner().invoke(main, [*args, "--site", str(self.root)])
-
-    def build(self, *args: str) -> Result:
-        result = self.run("build", *args)
-        assert result.exit_code == 0, result.output
-        return result
-
-    def output(self, path: str) -> Path:
-        return self.root / "_site" / path
-
-    def feed(self, path: str = "feed.xml") -> feedparser.FeedParserDict:
-        return parse_feed(self.output(path))
-
-
-def parse_feed(path: Path) -> feedparser.FeedParserDict:
-    """Read a feed as a reader would, failing on anything feedparser finds malformed."""
-    parsed = feedparser.parse(path.read_bytes())
-    assert parsed.bozo == 0, parsed.get("bozo_exception")
-    return parsed
+from tests.helpers import (
+    CONFIG,
+    MAIL_CONFIG,
+    NEWSLETTER_CONFIG,
+    ROOT,
+    SEED_NAME,
+    Hub,
+    Sink,
+    SiteDir,
+    SmtpServer,
+    use_smtp,
+)
 
 
 @pytest.fixture
@@ -81,51 +33,13 @@ def site(tmp_path: Path) -> SiteDir:
 
 @pytest.fixture
 def bundled(tmp_path: Path) -> SiteDir:
-    """A copy of the bundled site, with the seed post, as a new user gets it."""
+    """The bundled site as a new user gets it: its settings and the seed post alone, whatever
+    else the working tree's posts/ holds."""
     root = tmp_path / "bundled"
-    root.mkdir()
+    (root / "posts").mkdir(parents=True)
     shutil.copy(ROOT / "publisher.toml", root)
-    shutil.copytree(ROOT / "posts", root / "posts")
+    shutil.copy(ROOT / "posts" / SEED_NAME, root / "posts")
     return SiteDir(root)
-
-
-NEWSLETTER_CONFIG = (
-    CONFIG
-    + """
-[newsletter]
-from_name = "Test Letters"
-from_address = "letters@example.com"
-postal_address = "1 Test Road, Testville"
-unsubscribe_url = "https://example.com/unsubscribe?token={token}"
-unsubscribe_mailto = "unsubscribe@example.com"
-"""
-)
-
-
-@dataclass
-class Preview:
-    """The three files `publisher newsletter` writes, and what it printed."""
-
-    folder: Path
-    result: Result
-
-    @property
-    def html(self) -> str:
-        return (self.folder / "message.html").read_text(encoding="utf-8")
-
-    @property
-    def text(self) -> str:
-        return (self.folder / "message.txt").read_text(encoding="utf-8")
-
-    @property
-    def eml(self) -> bytes:
-        return (self.folder / "message.eml").read_bytes()
-
-
-def render_newsletter(site: SiteDir, *args: str) -> Preview:
-    folder = site.root / "preview"
-    result = site.run("newsletter", *args, "--out", str(folder))
-    return Preview(folder, result)
 
 
 @pytest.fixture
@@ -133,85 +47,6 @@ def letters(site: SiteDir) -> SiteDir:
     """A site with newsletter settings and no posts yet."""
     site.config(NEWSLETTER_CONFIG)
     return site
-
-
-class Sink:
-    """A real SMTP server on 127.0.0.1 (aiosmtpd) that counts what it accepts.
-
-    Tests script its failures: replies to give a recipient at RCPT or after DATA (used up in
-    order, then it accepts), a delay before answering, or dropping the line at the Nth DATA.
-    """
-
-    def __init__(self) -> None:
-        self.received: collections.Counter[str] = collections.Counter()
-        self.messages: list[tuple[str, bytes]] = []
-        self.rcpt_replies: dict[str, list[str]] = {}
-        self.data_replies: dict[str, list[str]] = {}
-        self.rcpt_delays: dict[str, list[float]] = {}
-        self.drop_at: set[int] = set()
-        self.data_count = 0
-        self.lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        delays = self.rcpt_delays.get(address)
-        if delays:
-            await asyncio.sleep(delays.pop(0))
-        replies = self.rcpt_replies.get(address)
-        if replies:
-            return replies.pop(0)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.data_count += 1
-            count = self.data_count
-        if count in self.drop_at:
-            server.transport.close()
-            return "421 4.4.2 dropped"
-        recipient = envelope.rcpt_tos[0]
-        replies = self.data_replies.get(recipient)
-        if replies:
-            return replies.pop(0)
-        with self.lock:
-            self.received[recipient] += 1
-            self.messages.append((recipient, envelope.original_content))
-        return "250 2.0.0 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_sink(monkeypatch):
-    """A running sink, with PUBLISHER_SMTP_* pointing the CLI at it."""
-    from aiosmtpd.controller import Controller
-
-    sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(port))
-    monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", "none")
-    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
-    sink.port = port
-    yield sink
-    controller.stop()
-
-
-MAIL_CONFIG = (
-    NEWSLETTER_CONFIG
-    + """
-[mail]
-retries = 2
-retry_delay = 0.05
-timeout = 2.0
-"""
-)
 
 
 @pytest.fixture
@@ -224,45 +59,16 @@ def mailing(site: SiteDir) -> SiteDir:
     return site
 
 
-def subscribe(site: SiteDir, *emails: str) -> None:
-    from publisher.mail import subscribers
-    from publisher.mail.store import open_store
-    from publisher.site.config import load_site
-
-    loaded, _ = load_site(site.root)
-    store = open_store(loaded)
-    for email in emails:
-        subscribers.add(store, email)
-    store.close()
-
-
-class Hub:
-    """A WebSub hub stand-in on 127.0.0.1 that records publish pings; it can fail or hang."""
-
-    def __init__(self) -> None:
-        self.pings: list[dict[str, list[str]]] = []
-        self.mode = "ok"
-
-    def handler(self):
-        hub = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
-                if hub.mode == "hang":
-                    time.sleep(2)
-                hub.pings.append(form)
-                self.send_response(500 if hub.mode == "fail" else 204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    def urls(self) -> list[str]:
-        return [ping["hub.url"][0] for ping in self.pings]
+@pytest.fixture
+def smtp_sink(monkeypatch):
+    """A running sink, with PUBLISHER_SMTP_* pointing the CLI at it."""
+    sink = Sink()
+    server = SmtpServer(sink)
+    server.start()
+    use_smtp(monkeypatch, server)
+    sink.port = server.port
+    yield sink
+    server.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import re
 
-from tests.conftest import render_newsletter
+from tests.helpers import render_newsletter
 
 
 def three_posts(site):

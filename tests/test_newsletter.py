@@ -5,23 +5,16 @@ import re
 from email import policy
 
 from publisher.mail.newsletter import Newsletter, Recipient, personalize
-from tests.conftest import render_newsletter
-
-SEED = "posts/2018-02-04-review-of-andrew-ngs-deep-learning-specialization.md"
-SEED_URL = (
-    "https://blog.example.com/deep%20learning/2018/02/04/"
-    "review-of-andrew-ngs-deep-learning-specialization.html"
-)
-TLDR = "Andrew Ng's deep learning specialization is a good way to get started in deep learning"
+from tests.helpers import SEED, SEED_SUMMARY, SEED_URL, render_newsletter
 
 
 def test_seed_newsletter_leads_with_the_summary(bundled):
     preview = render_newsletter(bundled, SEED)
     assert preview.result.exit_code == 0, preview.result.output
     assert "Subject: Review of Andrew Ng's Deep Learning Specialization" in preview.result.output
-    assert TLDR in preview.html
+    assert SEED_SUMMARY in preview.html
     assert "TL;DR" not in preview.html
-    assert TLDR in preview.text
+    assert SEED_SUMMARY in preview.text
 
 
 def test_seed_outline_links_to_anchors_of_the_post(bundled):
@@ -89,7 +82,7 @@ def test_eml_parses_into_text_then_html_with_list_headers(bundled):
     assert message["List-Id"] == "Notes on Machine Learning <newsletter.blog.example.com>"
     html = message.get_body(("html",)).get_content()
     assert "😅" not in html  # the seed's summary mode leaves the body out
-    assert TLDR in html
+    assert SEED_SUMMARY in html
 
 
 def test_html_is_built_for_mail_clients(bundled):
@@ -101,7 +94,7 @@ def test_html_is_built_for_mail_clients(bundled):
     assert "@media (prefers-color-scheme: dark)" in html
     assert "@media only screen and (max-width: 620px)" in html
     preheader = re.search(r'<div style="display:none;[^"]*">([^<]*)</div>', html)
-    assert preheader and preheader.group(1).startswith(TLDR)
+    assert preheader and preheader.group(1).startswith(SEED_SUMMARY)
     assert len(html.encode()) < 100_000
 
 

@@ -5,9 +5,8 @@ import shutil
 
 import pytest
 
-from tests.conftest import render_newsletter
+from tests.helpers import SEED, render_newsletter
 
-SEED = "posts/2018-02-04-review-of-andrew-ngs-deep-learning-specialization.md"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -1,6 +1,6 @@
 """Hostile and odd input never breaks out of the newsletter or into its headers."""
 
-from tests.conftest import render_newsletter
+from tests.helpers import render_newsletter
 
 
 def test_script_in_a_title_is_escaped(letters):

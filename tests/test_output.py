@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import parse_feed
+from tests.helpers import parse_feed
 
 
 def output_files(site):

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import MAIL_CONFIG, subscribe
+from tests.helpers import MAIL_CONFIG, subscribe
 
 NOW = "2024-06-01T12:00:00+00:00"
 

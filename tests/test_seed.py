@@ -2,13 +2,7 @@
 
 import json
 
-from tests.conftest import parse_feed
-
-SEED_URL = (
-    "https://blog.example.com/deep%20learning/2018/02/04/"
-    "review-of-andrew-ngs-deep-learning-specialization.html"
-)
-TLDR = "Andrew Ng's deep learning specialization is a good way to get started in deep learning"
+from tests.helpers import SEED_SUMMARY, SEED_URL, parse_feed
 
 
 def test_seed_post_in_atom(bundled):
@@ -16,7 +10,7 @@ def test_seed_post_in_atom(bundled):
     entry = parse_feed(bundled.output("feed.xml")).entries[0]
     assert entry.title == "Review of Andrew Ng's Deep Learning Specialization"
     assert entry.link == SEED_URL
-    assert entry.summary.startswith(f"<p>{TLDR}")
+    assert entry.summary.startswith(f"<p>{SEED_SUMMARY}")
     assert [tag.term for tag in entry.tags] == ["Deep Learning", "Education", "Review"]
     assert entry.published == "2018-02-04T00:00:00-05:00"
 
@@ -25,7 +19,7 @@ def test_seed_post_in_rss(bundled):
     bundled.build()
     entry = parse_feed(bundled.output("rss.xml")).entries[0]
     assert entry.link == SEED_URL
-    assert TLDR in entry.summary
+    assert SEED_SUMMARY in entry.summary
     assert "The not so Good" in entry.content[0].value
     assert entry.author == "The Author"
 
@@ -34,7 +28,7 @@ def test_seed_post_in_json_feed(bundled):
     bundled.build()
     item = json.loads(bundled.output("feed.json").read_text(encoding="utf-8"))["items"][0]
     assert item["url"] == SEED_URL
-    assert item["summary"].startswith(TLDR)
+    assert item["summary"].startswith(SEED_SUMMARY)
     assert item["tags"] == ["Deep Learning", "Education", "Review"]
 
 

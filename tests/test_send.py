@@ -4,7 +4,7 @@ import email
 from email import policy
 
 from publisher.mail.tokens import read_token
-from tests.conftest import subscribe
+from tests.helpers import Sink, SmtpServer, subscribe, use_smtp
 
 POST = "posts/2024-01-01-hello.md"
 
@@ -144,36 +144,24 @@ def test_no_secret_is_a_clear_error(mailing, smtp_sink, monkeypatch):
 
 
 def test_an_authentication_failure_stops_the_run(mailing, monkeypatch):
-    from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
-
-    from tests.conftest import Sink, free_port
 
     def refuse(server, session, envelope, mechanism, auth_data):
         return AuthResult(success=False, handled=False)
 
     sink = Sink()
-    port = free_port()
-    controller = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=refuse,
-        auth_require_tls=False,
-        auth_exclude_mechanism=["LOGIN"],
+    server = SmtpServer(
+        sink, authenticator=refuse, auth_require_tls=False, auth_exclude_mechanism=["LOGIN"]
     )
-    controller.start()
+    server.start()
     try:
-        monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(port))
-        monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", "none")
+        use_smtp(monkeypatch, server)
         monkeypatch.setenv("PUBLISHER_SMTP_USERNAME", "me")
         monkeypatch.setenv("PUBLISHER_SMTP_PASSWORD", "wrong-password")
-        monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
         subscribe(mailing, "ann@example.com")
         result = send(mailing, POST)
     finally:
-        controller.stop()
+        server.stop()
     assert result.exit_code == 4, result.output
     assert "the server refused the login (535)" in result.output
     assert "wrong-password" not in result.output

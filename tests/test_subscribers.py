@@ -1,6 +1,6 @@
 """The subscriber list from the command line: validation, de-duplication, import and export."""
 
-from tests.conftest import subscribe
+from tests.helpers import subscribe
 
 
 def test_add_validates_and_normalizes(letters):

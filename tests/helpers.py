@@ -1,0 +1,241 @@
+"""What tests share besides fixtures: site folders, the real CLI, feed reading, servers."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import http.server
+import textwrap
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import feedparser
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner, Result
+
+from publisher.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+# The bundled post: a real review with Jekyll front matter and mojibake.
+SEED_NAME = "2018-02-04-review-of-andrew-ngs-deep-learning-specialization.md"
+SEED = f"posts/{SEED_NAME}"
+SEED_URL = (
+    "https://blog.example.com/deep%20learning/2018/02/04/"
+    "review-of-andrew-ngs-deep-learning-specialization.html"
+)
+# Its summary: the first paragraph, without the "TL;DR:" label.
+SEED_SUMMARY = (
+    "Andrew Ng's deep learning specialization is a good way to get started in deep learning"
+)
+
+CONFIG = """
+[site]
+title = "Test Site"
+url = "https://example.com"
+description = "A site for tests."
+author = "Site Author"
+timezone = "UTC"
+"""
+NEWSLETTER_CONFIG = (
+    CONFIG
+    + """
+[newsletter]
+from_name = "Test Letters"
+from_address = "letters@example.com"
+postal_address = "1 Test Road, Testville"
+unsubscribe_url = "https://example.com/unsubscribe?token={token}"
+unsubscribe_mailto = "unsubscribe@example.com"
+"""
+)
+MAIL_CONFIG = (
+    NEWSLETTER_CONFIG
+    + """
+[mail]
+retries = 2
+retry_delay = 0.05
+timeout = 2.0
+"""
+)
+
+
+@dataclass
+class SiteDir:
+    """A site on disk that tests write posts into and build."""
+
+    root: Path
+
+    def config(self, text: str) -> None:
+        (self.root / "publisher.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+
+    def post(self, name: str, front_matter: str = "title: A post", body: str = "Hello.") -> Path:
+        path = self.root / "posts" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = f"---\n{textwrap.dedent(front_matter).strip()}\n---\n\n{textwrap.dedent(body)}"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def run(self, *args: str) -> Result:
+        return CliRunner().invoke(main, [*args, "--site", str(self.root)])
+
+    def build(self, *args: str) -> Result:
+        result = self.run("build", *args)
+        assert result.exit_code == 0, result.output
+        return result
+
+    def output(self, path: str) -> Path:
+        return self.root / "_site" / path
+
+    def feed(self, path: str = "feed.xml") -> feedparser.FeedParserDict:
+        return parse_feed(self.output(path))
+
+
+def parse_feed(path: Path) -> feedparser.FeedParserDict:
+    """Read a feed as a reader would, failing on anything feedparser finds malformed."""
+    parsed = feedparser.parse(path.read_bytes())
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return parsed
+
+
+@dataclass
+class Preview:
+    """The three files `publisher newsletter` writes, and what it printed."""
+
+    folder: Path
+    result: Result
+
+    @property
+    def html(self) -> str:
+        return (self.folder / "message.html").read_text(encoding="utf-8")
+
+    @property
+    def text(self) -> str:
+        return (self.folder / "message.txt").read_text(encoding="utf-8")
+
+    @property
+    def eml(self) -> bytes:
+        return (self.folder / "message.eml").read_bytes()
+
+
+def render_newsletter(site: SiteDir, *args: str) -> Preview:
+    folder = site.root / "preview"
+    result = site.run("newsletter", *args, "--out", str(folder))
+    return Preview(folder, result)
+
+
+def subscribe(site: SiteDir, *emails: str) -> None:
+    from publisher.mail import subscribers
+    from publisher.mail.store import open_store
+    from publisher.site.config import load_site
+
+    loaded, _ = load_site(site.root)
+    store = open_store(loaded)
+    for email in emails:
+        subscribers.add(store, email)
+    store.close()
+
+
+class Sink:
+    """A real SMTP server's handler (aiosmtpd) that counts what it accepts.
+
+    Tests script its failures: replies to give a recipient at RCPT or after DATA (used up in
+    order, then it accepts), a delay before answering RCPT or the final dot, or dropping the
+    line at the Nth DATA. `data_seen` is set once a whole message has arrived.
+    """
+
+    def __init__(self) -> None:
+        self.received: collections.Counter[str] = collections.Counter()
+        self.messages: list[tuple[str, bytes]] = []
+        self.rcpt_replies: dict[str, list[str]] = {}
+        self.data_replies: dict[str, list[str]] = {}
+        self.rcpt_delays: dict[str, list[float]] = {}
+        self.data_delay = 0.0
+        self.data_seen = threading.Event()
+        self.drop_at: set[int] = set()
+        self.data_count = 0
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        delays = self.rcpt_delays.get(address)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
+        replies = self.rcpt_replies.get(address)
+        if replies:
+            return replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.data_count += 1
+            count = self.data_count
+        self.data_seen.set()
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        if count in self.drop_at:
+            server.transport.close()
+            return "421 4.4.2 dropped"
+        recipient = envelope.rcpt_tos[0]
+        replies = self.data_replies.get(recipient)
+        if replies:
+            return replies.pop(0)
+        with self.lock:
+            self.received[recipient] += 1
+            self.messages.append((recipient, envelope.original_content))
+        return "250 2.0.0 OK"
+
+
+class SmtpServer(Controller):
+    """aiosmtpd's server on a port the system picks as it binds, so tests never race for one.
+
+    Give `ssl_context` for implicit TLS, or `tls_context` for STARTTLS."""
+
+    def __init__(self, handler, **options) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=0, **options)
+
+    def _create_server(self):
+        async def bound():
+            server = await super(SmtpServer, self)._create_server()
+            self.port = server.sockets[0].getsockname()[1]
+            return server
+
+        return bound()
+
+
+def use_smtp(monkeypatch, server: SmtpServer, security: str = "none") -> None:
+    """Point the CLI at `server`, as a CI job's PUBLISHER_SMTP_* variables would."""
+    monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", security)
+    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
+
+
+class Hub:
+    """A WebSub hub stand-in on 127.0.0.1 that records publish pings; it can fail or hang."""
+
+    def __init__(self) -> None:
+        self.pings: list[dict[str, list[str]]] = []
+        self.mode = "ok"
+
+    def handler(self):
+        hub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                if hub.mode == "hang":
+                    time.sleep(2)
+                hub.pings.append(form)
+                self.send_response(500 if hub.mode == "fail" else 204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    def urls(self) -> list[str]:
+        return [ping["hub.url"][0] for ping in self.pings]
