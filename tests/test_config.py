@@ -2,6 +2,10 @@
 
 import json
 
+import pytest
+
+from tests.helpers import CONFIG
+
 JEKYLL_CONFIG = """
 title: Jekyll Blog
 url: https://jekyll.example.com
@@ -114,3 +118,57 @@ def test_jekyll_feeds_use_the_sites_feed_stylesheet(site):
     site.build()
     data = site.output("atom.xml").read_bytes()
     assert b'href="https://jekyll.example.com/notes/feed.xslt.xml"' in data
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("[newsletter]\nmode = 'weekly'", "newsletter mode must be 'post' or 'digest'"),
+        ("[newsletter]\nperiod = 'hourly'", "newsletter period must be one of daily, weekly"),
+        ("[newsletter]\ncontent = 'all'", "newsletter content must be 'summary' or 'full'"),
+        (
+            "[newsletter]\nunsubscribe_url = 'https://example.com/leave'",
+            "newsletter unsubscribe_url has no {token}",
+        ),
+        ("[mail]\ntransport = 'pigeon'", "mail transport must be maildir or smtp"),
+        ("[mail]\ntransport = 'smtp'", "mail transport smtp needs a host"),
+        ("[mail]\ndkim_key = 'dkim.pem'", "mail dkim_key needs a dkim_selector"),
+        ("[mail]\nconcurrency = 0", "mail concurrency must be 1 or more"),
+        ("[mail]\nretries = 'many'", "mail retries must be int, like 3"),
+        ("[feeds]\nlimit = -1", "feeds limit must be 0 (all posts) or more"),
+        ("[feeds]\natom = '../feed.xml'", "feeds atom '../feed.xml' leaves the output folder"),
+    ],
+)
+def test_every_invalid_setting_is_an_error_that_names_it(site, monkeypatch, setting, message):
+    monkeypatch.delenv("PUBLISHER_SMTP_HOST", raising=False)
+    site.config(CONFIG + setting + "\n")
+    result = site.run("check")
+    assert result.exit_code == 1
+    assert f"publisher.toml: error: {message}" in result.output
+
+
+def test_a_changed_setting_rebuilds_what_the_cache_holds(site):
+    site.post("2024-01-01-a.md")
+    site.build()
+    site.config(CONFIG.replace('title = "Test Site"', 'title = "Renamed Site"'))
+    result = site.build()
+    assert "0 files written" not in result.output
+    assert site.feed().feed.title == "Renamed Site"
+
+
+def test_excerpt_only_feeds_carry_the_summary_alone(site):
+    site.config(CONFIG + "[feeds]\nexcerpt_only = true\n")
+    site.post("2024-01-01-a.md", "title: A", "The short summary.\n\nThe long rest of the post.")
+    site.build()
+    for name in ("feed.xml", "rss.xml", "feed.json"):
+        data = site.output(name).read_text(encoding="utf-8")
+        assert "The short summary." in data
+        assert "The long rest of the post." not in data, name
+
+
+def test_a_time_that_is_not_iso_8601_is_a_usage_error(site):
+    site.post("2024-01-01-a.md")
+    result = site.run("build", "--now", "yesterday")
+    assert result.exit_code == 2
+    assert "'yesterday' is not an ISO-8601 date or time" in result.output
+    assert not site.output("feed.xml").exists()

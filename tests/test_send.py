@@ -121,10 +121,16 @@ def test_a_dry_run_sends_nothing(mailing, smtp_sink):
 
 
 def test_unsubscribed_and_bounced_subscribers_get_nothing(mailing, smtp_sink):
-    subscribe(mailing, "ann@example.com", "bob@example.com")
+    subscribe(mailing, "ann@example.com", "bob@example.com", "gone@example.com")
     mailing.run("unsubscribe", "bob@example.com")
-    send(mailing, POST)
-    assert smtp_sink.received == {"ann@example.com": 1}
+    smtp_sink.rcpt_replies["gone@example.com"] = ["550 5.1.1 no such user"]
+    assert "bounced 1" in send(mailing, POST).output
+    mailing.post("2024-01-02-next.md", "title: Next")
+    result = send(mailing, "posts/2024-01-02-next.md")
+    assert result.exit_code == 0, result.output
+    assert "sent 1" in result.output and "of 1 " in result.output
+    assert smtp_sink.received == {"ann@example.com": 2}
+    assert [recipient for recipient, _ in smtp_sink.messages] == ["ann@example.com"] * 2
 
 
 def test_concurrency_delivers_each_once(mailing, smtp_sink):
@@ -216,3 +222,29 @@ def test_a_send_logs_its_progress_where_there_is_no_terminal(mailing, smtp_sink,
     lines = result.output.splitlines()
     assert any(line.startswith("Sent 1 (") for line in lines)
     assert any(line.startswith("Sent 2 (") for line in lines)
+
+
+def test_a_refused_message_after_data_stops_the_run(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com", "bob@example.com")
+    smtp_sink.data_replies["ann@example.com"] = ["554 5.6.0 message content refused"]
+    result = send(mailing, POST)
+    assert result.exit_code == 4
+    assert "Stopped: the server refused the message: 554 5.6.0" in result.output
+    assert not smtp_sink.received
+
+
+def test_a_mailbox_refused_after_data_bounces_only_that_subscriber(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com", "bob@example.com")
+    smtp_sink.data_replies["ann@example.com"] = ["550 5.1.1 mailbox disabled"]
+    result = send(mailing, POST)
+    assert result.exit_code == 0, result.output
+    assert "bounced 1" in result.output
+    assert smtp_sink.received == {"bob@example.com": 1}
+
+
+def test_a_rate_that_is_not_one_is_a_usage_error(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com")
+    result = send(mailing, POST, "--rate", "fast")
+    assert result.exit_code == 2
+    assert "'fast' is not a rate like 14/s" in result.output
+    assert not smtp_sink.received

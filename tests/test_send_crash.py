@@ -45,7 +45,6 @@ def test_killed_sends_resume_and_deliver_each_message_once(mailing, smtp_sink):
     output, _ = finished.communicate(timeout=120)
     assert finished.returncode == 0, output
     assert smtp_sink.received == dict.fromkeys(emails, 1)
-    assert max(smtp_sink.received.values()) == 1
 
 
 def test_two_sends_at_once_never_double_send(mailing, smtp_sink):
@@ -83,6 +82,7 @@ def test_crash_leaves_no_unknown_for_a_maildir(mailing, monkeypatch):
         kill_when(
             start_send(mailing), lambda t=threshold: new.exists() and len(os.listdir(new)) >= t
         )
+        assert threshold <= len(os.listdir(new)) < len(emails)
     output, _ = start_send(mailing).communicate(timeout=120)
     assert "unknown 0" in output
     outbox = mailing.root / ".publisher" / "outbox"

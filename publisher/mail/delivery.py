@@ -101,6 +101,8 @@ class Mailer:
                 self._pass()
                 if self.stop.is_set() or not self._counts()[DeliveryStatus.PENDING]:
                     break
+        if self.flusher.failure and not self.report.stopped:
+            self.report.stopped = f"cannot flush the state file to disk: {self.flusher.failure}"
         self._finish()
         self.report.seconds = time.monotonic() - started
         return self.report

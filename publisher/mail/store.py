@@ -452,11 +452,15 @@ class LogFlusher:
                 raise self.failure
 
     def close(self) -> None:
+        """A last flush, then stop; a failed one is kept in `failure`, like the others."""
         with self.changed:
             self.closing = True
             self.changed.notify_all()
         self.thread.join()
-        os.fsync(self.fd)
+        try:
+            os.fsync(self.fd)
+        except OSError as exc:
+            self.failure = self.failure or exc
         os.close(self.fd)
 
     def _run(self) -> None:

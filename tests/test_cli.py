@@ -1,0 +1,32 @@
+"""The command line itself: where --site goes, and refusals as messages, never tracebacks."""
+
+from click.testing import CliRunner
+
+from publisher.cli import main
+
+
+def test_site_may_come_before_the_command(site):
+    site.post("2024-01-01-a.md")
+    result = CliRunner().invoke(main, ["--site", str(site.root), "build"])
+    assert result.exit_code == 0, result.output
+    assert site.output("feed.xml").exists()
+
+
+def test_site_after_the_command_wins_over_one_before_it(site, tmp_path):
+    site.post("2024-01-01-a.md")
+    result = CliRunner().invoke(main, ["--site", str(tmp_path), "build", "--site", str(site.root)])
+    assert result.exit_code == 0, result.output
+    assert site.output("feed.xml").exists()
+
+
+def test_a_command_on_a_folder_without_a_site_says_so_without_a_traceback(tmp_path):
+    result = CliRunner().invoke(main, ["subscribers", "list", "--site", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "publisher.toml: error: no site configuration found" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_refusal_is_one_line_of_error(letters):
+    result = letters.run("subscribers", "remove", "nobody@example.com")
+    assert result.exit_code == 1
+    assert result.output == "Error: nobody@example.com is not on the list\n"
