@@ -42,16 +42,14 @@ class Publisher(click.Group):
     """Turns what the core refuses into a message and an exit code, never a traceback."""
 
     def invoke(self, ctx: click.Context):
-        from publisher.site.catalog import NoSuchPost
-
         try:
             return super().invoke(ctx)
         except SiteError as exc:
             print_problems(exc.problems)
             sys.exit(EXIT_INVALID)
-        except NoSuchPost as exc:
-            raise click.BadParameter(str(exc), param_hint="POST") from None
         except Refusal as exc:
+            if exc.argument:
+                raise click.BadParameter(str(exc), param_hint=exc.argument) from None
             raise click.ClickException(str(exc)) from None
 
 
@@ -230,7 +228,7 @@ def send(
     **choice,
 ) -> None:
     """Mail POST's newsletter, or a --digest, to every active subscriber, once."""
-    from publisher.mail.campaign import Campaign, audience
+    from publisher.mail.campaign import audience, campaign
     from publisher.mail.tokens import secret
 
     site, problems = load_site(root)
@@ -247,8 +245,8 @@ def send(
     if dry_run:
         click.echo(audience_line(outgoing.newsletter.subject, audience(store, outgoing)))
         return
-    with Campaign(site, store, secret, now, progress=show_progress()) as campaign:
-        report = campaign.send(outgoing, resend_unknown=resend_unknown)
+    with campaign(site, store, secret, now, progress=show_progress()) as sender:
+        report = sender.send(outgoing, resend_unknown=resend_unknown)
     click.echo(send_summary(report))
     if report.stopped:
         click.secho(f"Stopped: {report.stopped}", fg="red", err=True)

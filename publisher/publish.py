@@ -14,7 +14,7 @@ from datetime import datetime
 
 from publisher.feeds.build import Report, build
 from publisher.mail.campaign import (
-    Campaign,
+    campaign,
     due_newsletters,
     due_posts,
     record_baseline,
@@ -92,13 +92,13 @@ def publish(
     if dry_run:
         report.due = [post.source for post in due_posts(store, published)]
         return report
-    with Campaign(site, store, secret, now, progress=progress) as campaign:
+    with campaign(site, store, secret, now, progress=progress) as sender:
         report.baseline = record_baseline(store, published, now)
         due = due_posts(store, published)
         report.due = [post.source for post in due]
-        report.sends = campaign.resume()
+        report.sends = sender.resume()
         for outgoing in due_newsletters(site, store, due, now, problems):
-            report.sends.append(campaign.send(outgoing))
+            report.sends.append(sender.send(outgoing))
     return report
 
 

@@ -1,5 +1,8 @@
 """The command line itself: where --site goes, and refusals as messages, never tracebacks."""
 
+import subprocess
+import sys
+
 from click.testing import CliRunner
 
 from publisher.cli import main
@@ -30,3 +33,21 @@ def test_a_refusal_is_one_line_of_error(letters):
     result = letters.run("subscribers", "remove", "nobody@example.com")
     assert result.exit_code == 1
     assert result.output == "Error: nobody@example.com is not on the list\n"
+
+
+def test_a_build_with_nothing_to_do_imports_no_parser_renderer_or_database(site):
+    site.post("2024-01-01-a.md")
+    site.build()
+    script = (
+        "import sys\n"
+        "from publisher.cli import main\n"
+        "try:\n"
+        f"    main(['build', '--site', {str(site.root)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = {'yaml', 'frontmatter', 'cmarkgfm', 'feedgen', 'lxml', 'sqlite3', 'jinja2'}\n"
+        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]", result.stdout

@@ -72,7 +72,7 @@ def build(
     started = time.perf_counter()
     cache = Cache(site)
     sources = discover(site)
-    inputs = _inputs_key(sources, drafts, future)
+    inputs = _inputs_key(sources, drafts=drafts, future=future)
     report = Report(problems)
     if write and _up_to_date(cache, site, inputs, now):
         problems.extend([Problem(**p) for p in cache.build["problems"]])
@@ -85,7 +85,7 @@ def build(
         first_problem = len(problems.items)
         # With no limit every post is rendered: render each while its file is read.
         prepare = partial(prepare_entry, site) if write and not site.feeds.limit else None
-        posts, ready = load_posts(site, sources, cache, problems, track, prepare)
+        posts, ready = load_posts(site, sources, cache, problems, track=track, prepare=prepare)
         if not problems.errors:
             selection = report.selection = select(posts, now, drafts=drafts, future=future)
             feeds = plan_feeds(site, selection.published, problems)
@@ -135,7 +135,7 @@ def _counts(selection: Selection, feeds: list[Feed]) -> Counts:
     )
 
 
-def _inputs_key(sources: dict[str, os.stat_result], drafts: bool, future: bool) -> str:
+def _inputs_key(sources: dict[str, os.stat_result], *, drafts: bool, future: bool) -> str:
     """A digest of the options and of every post file's name, size and mtime (in name order)."""
     lines = [f"{drafts} {future}"]
     lines += [f"{name}\0{s.st_size}\0{s.st_mtime_ns}" for name, s in sources.items()]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 
 from publisher.mail.delivery import Mailer, SendReport
 from publisher.mail.newsletter import Newsletter, digest_newsletter, post_newsletter
@@ -120,37 +120,30 @@ def due_newsletters(
     yield for_digest(site, list(reversed(due)))
 
 
+@contextmanager
+def campaign(
+    site: Site,
+    store: Store,
+    secret: Callable[[], str],
+    now: datetime,
+    *,
+    progress: Callable[[SendReport], None],
+) -> Iterator[Campaign]:
+    """A campaign under the state's lock, so two runs never mail one list at once."""
+    with store.exclusive():
+        yield Campaign(site, store, secret, now, progress)
+
+
+@dataclass
 class Campaign:
-    """Sends under the state's lock, so two runs never mail one list at once: newsletters an
-    earlier run left unfinished, and new ones, each recorded with its audience first."""
+    """Sends newsletters: those an earlier run left unfinished, and new ones, each recorded
+    with its audience before a message leaves. Made by `campaign`, which holds the lock."""
 
-    def __init__(
-        self,
-        site: Site,
-        store: Store,
-        secret: Callable[[], str],
-        now: datetime,
-        *,
-        progress: Callable[[SendReport], None],
-    ) -> None:
-        self.site = site
-        self.store = store
-        self.secret = secret
-        self.now = now
-        self.progress = progress
-
-    def __enter__(self) -> Campaign:
-        self._lock = self.store.exclusive()
-        self._lock.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._lock.__exit__(kind, error, traceback)
+    site: Site
+    store: Store
+    secret: Callable[[], str]
+    now: datetime
+    progress: Callable[[SendReport], None]
 
     def resume(self) -> list[SendReport]:
         """Finish what earlier runs left pending."""

@@ -67,7 +67,7 @@ def post_newsletter(site: Site, post: Post, problems: Problems) -> Newsletter | 
         problems.error(post.source, str(exc), hint="fix newsletter_subject or title")
         return None
     full = (post.newsletter_content or site.newsletter.content) == "full"
-    item = _item(post, rendered, full)
+    item = _item(post, rendered, full=full)
     newsletter = _render(site, "post", subject, [item], (post,), item["preheader"])
     if full and len(newsletter.html.encode()) > MAX_HTML_BYTES:
         problems.warning(
@@ -109,7 +109,7 @@ def personalize(newsletter: Newsletter, recipient: Recipient) -> tuple[str, str]
     )
 
 
-def _item(post: Post, rendered: Rendered, full: bool) -> dict:
+def _item(post: Post, rendered: Rendered, *, full: bool) -> dict:
     return {
         "title": post.title,
         "url": post.url,

@@ -7,7 +7,7 @@ sqlite3 type, so another database can implement them a second time.
 Durability is explicit. Every write commits at once; outside `Store.sending`, a commit is
 on disk before it returns (`synchronous = FULL`). Inside it, a commit is written to the
 write-ahead log, which survives a killed process at once, and reaches the disk when the send
-asks its `LogFlusher` (see delivery.py). The schema is versioned with `user_version`; each
+asks its `LogFlusher` (see mail/delivery.py). The schema is versioned with `user_version`; each
 migration runs once, in order.
 """
 

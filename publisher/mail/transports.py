@@ -151,7 +151,7 @@ class SmtpTransport:
             code, reply, "the message", stop_on_5xx=not _mailbox_problem(code, reply)
         )
 
-    def _refused(self, code: int, reply: bytes, what: str, stop_on_5xx: bool) -> Outcome:
+    def _refused(self, code: int, reply: bytes, what: str, *, stop_on_5xx: bool) -> Outcome:
         text = f"{code} {reply.decode(errors='replace')}"
         if code == 421:
             self.close()

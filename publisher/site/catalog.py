@@ -25,6 +25,8 @@ T = TypeVar("T")
 class NoSuchPost(Refusal):
     """A post asked for by name that the site does not have."""
 
+    argument = "POST"
+
 
 # Work to do on a post while its body is at hand, on the core that read it: rendering, when
 # every post will be rendered anyway. Given the post and its Markdown body.
@@ -45,6 +47,7 @@ def load_posts(
     sources: dict[str, os.stat_result],
     cache: Cache,
     problems: Problems,
+    *,
     track: Track = no_progress,
     prepare: Prepare[T] | None = None,
 ) -> tuple[list[Post], dict[str, T]]:

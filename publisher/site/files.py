@@ -51,7 +51,7 @@ class Staging:
     every temporary file and replaces nothing.
     """
 
-    def __init__(self, durable: bool = True) -> None:
+    def __init__(self, *, durable: bool = True) -> None:
         self.durable = durable
         self.pending: list[tuple[str, Path]] = []
         self.flusher: FileFlusher | None = None
@@ -170,10 +170,10 @@ class FileFlusher:
                 os.close(fd)
 
 
-def write_if_changed(path: Path, data: bytes, durable: bool = True) -> bool:
+def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
     """Atomically replace one file with `data`, unless it already holds exactly those bytes.
 
     `durable=False` skips the flush to disk, for files a crash may lose without harm.
     """
-    with Staging(durable) as staging:
+    with Staging(durable=durable) as staging:
         return staging.write(path, data)

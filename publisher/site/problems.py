@@ -66,3 +66,6 @@ class SiteError(Exception):
 
 class Refusal(Exception):
     """A run that cannot go on for a reason outside the posts; the message says what to do."""
+
+    # The command-line argument refused, when the reason is one (a usage error, then).
+    argument: str | None = None
