@@ -24,6 +24,7 @@ from publisher.console import (
     track,
 )
 from publisher.feeds.build import build
+from publisher.mail.status import SubscriberStatus
 from publisher.site.config import Site, load_site, with_sending
 from publisher.site.problems import Problems, Refusal, SiteError
 
@@ -301,12 +302,14 @@ def subscribers_remove(email: str, root: Path) -> None:
 
 
 @subscribers.command(name="list")
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced"]))
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in SubscriberStatus]),
+    help="Only subscribers in this status.",
+)
 @site_option
 def subscribers_list(status: str | None, root: Path) -> None:
     """Print the subscribers, one a line: address, status, name."""
-    from publisher.mail.store import SubscriberStatus
-
     store = store_at(root)
     for subscriber in store.subscribers(SubscriberStatus(status) if status else None):
         click.echo(f"{subscriber.email}\t{subscriber.status}\t{subscriber.name}")

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from publisher.mail.store import DeliveryStatus, open_store
+from publisher.mail.status import DeliveryStatus
+from publisher.mail.store import open_store
 from publisher.site.config import load_site
 from tests.helpers import subscribe
 

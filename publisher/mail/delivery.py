@@ -20,12 +20,8 @@ from datetime import datetime
 
 from publisher.mail.mime import MessageTemplate, sender_address, unsubscribe_url
 from publisher.mail.newsletter import Newsletter, Recipient
-from publisher.mail.store import (
-    DeliveryStatus,
-    Store,
-    Subscriber,
-    SubscriberStatus,
-)
+from publisher.mail.status import DeliveryStatus, SubscriberStatus
+from publisher.mail.store import Store, Subscriber
 from publisher.mail.tokens import make_token
 from publisher.mail.transports import (
     MaildirTransport,

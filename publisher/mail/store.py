@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 
+from publisher.mail.status import DeliveryStatus, SubscriberStatus
 from publisher.site.config import Site
 from publisher.site.problems import Refusal
 
@@ -79,24 +79,6 @@ MIGRATIONS = [
 ]
 # Deliveries are read in batches of this many, so memory stays flat on a long list.
 BATCH = 500
-
-
-class SubscriberStatus(StrEnum):
-    ACTIVE = "active"
-    UNSUBSCRIBED = "unsubscribed"
-    BOUNCED = "bounced"
-
-
-class DeliveryStatus(StrEnum):
-    """pending -> sending -> sent or bounced; unknown when a crash hid the verdict; skipped
-    when the subscriber left before their copy went out."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    UNKNOWN = "unknown"
-    BOUNCED = "bounced"
-    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publisher.mail.store import Store, Subscriber, SubscriberStatus
+from publisher.mail.status import SubscriberStatus
+from publisher.mail.store import Store, Subscriber
 from publisher.mail.tokens import read_token
 from publisher.site.problems import Refusal
 from publisher.site.text import breaks_header
