@@ -17,7 +17,8 @@ def test_line_breaks_in_the_subject_are_rejected(letters):
     preview = render_newsletter(letters, "posts/2024-01-01-a.md")
     assert preview.result.exit_code == 1
     assert (
-        "posts/2024-01-01-a.md: error: the subject contains a line break" in preview.result.output
+        "posts/2024-01-01-a.md:3: error: the newsletter subject (newsletter_subject) contains "
+        "a line break" in preview.result.output
     )
     assert not preview.folder.exists()
 

@@ -18,7 +18,7 @@ from publisher.site.config import Site
 from publisher.site.markdown import Heading, Rendered, render
 from publisher.site.post import Post, read_body
 from publisher.site.problems import Problems, Refusal, SiteError
-from publisher.site.text import breaks_header
+from publisher.site.text import header_problem
 
 # Gmail clips an HTML part over about 102 KB and hides what follows, the footer included.
 MAX_HTML_BYTES = 100_000
@@ -48,12 +48,13 @@ class Recipient:
 
 
 class HeaderError(Refusal):
-    """A value meant for a mail header holds a line break, which could forge headers."""
+    """A value meant for a mail header that could forge headers (see `header_problem`)."""
 
 
 def check_header(name: str, value: str) -> str:
-    if breaks_header(value):
-        raise HeaderError(f"{name} contains a line break; write it on one line")
+    problem = header_problem(value)
+    if problem:
+        raise HeaderError(f"{name} {problem}; write it as plain text on one line")
     return value
 
 

@@ -12,7 +12,7 @@ from publisher.mail.status import SubscriberStatus
 from publisher.mail.store import Store, Subscriber
 from publisher.mail.tokens import read_token
 from publisher.site.problems import Refusal
-from publisher.site.text import breaks_header
+from publisher.site.text import header_problem
 
 
 class SubscriberError(Refusal):
@@ -40,8 +40,10 @@ def normalize(email: str) -> str:
 
 
 def check_name(name: str) -> str:
-    if breaks_header(name):
-        raise SubscriberError("a name cannot contain a line break")
+    """A name goes into each message's To header: it must be plain text on one line."""
+    problem = header_problem(name)
+    if problem:
+        raise SubscriberError(f"the name {name!r} {problem}")
     return name.strip()
 
 

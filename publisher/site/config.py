@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from publisher.site.problems import Problems, SiteError
-from publisher.site.text import breaks_header, strip_forbidden
+from publisher.site.text import header_problem, strip_forbidden
 
 T = TypeVar("T")
 
@@ -296,10 +296,18 @@ def _make_site(
     fingerprint: str,
 ) -> Site:
     url = _site_url(site, name, problems)
+    title = _string(site, "title", name, problems, required=True)
+    problem = header_problem(title)
+    if problem:
+        problems.error(
+            name,
+            f"site title {problem}",
+            hint="it names the newsletter's sender: keep it on one line",
+        )
     return Site(
         root=root,
         source=name,
-        title=_string(site, "title", name, problems, required=True),
+        title=title,
         url=url,
         description=_string(site, "description", name, problems),
         author=_author(site.get("author"), name, problems),
@@ -432,10 +440,9 @@ def _feed_options(feeds: dict[str, Any], name: str, problems: Problems) -> FeedO
 def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) -> NewsletterOptions:
     options = _options(NewsletterOptions, "newsletter", table, name, problems)
     for key, value in vars(options).items():
-        if breaks_header(value):
-            problems.error(
-                name, f"newsletter {key} contains a line break", hint="keep it on one line"
-            )
+        problem = header_problem(value)
+        if problem:
+            problems.error(name, f"newsletter {key} {problem}", hint="keep it plain, on one line")
     if options.mode not in ("post", "digest"):
         problems.error(name, f"newsletter mode must be 'post' or 'digest', not {options.mode!r}")
     if options.period not in PERIODS:
@@ -444,8 +451,9 @@ def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) ->
         problems.error(
             name, f"newsletter content must be 'summary' or 'full', not {options.content!r}"
         )
-    if options.from_address:
-        _check_sender(name, options.from_address, problems)
+    for key in ("from_address", "reply_to", "unsubscribe_mailto"):
+        if getattr(options, key):
+            _check_address(name, key, getattr(options, key), problems)
     if not options.unsubscribe_url.isascii():
         problems.error(name, "newsletter unsubscribe_url must be ASCII", hint="percent-encode it")
     if options.unsubscribe_url and "{token}" not in options.unsubscribe_url:
@@ -515,8 +523,9 @@ def _fingerprint(raw: dict[str, Any]) -> str:
     return hashlib.sha256(repr(sorted(raw.items(), key=str)).encode()).hexdigest()[:16]
 
 
-def _check_sender(name: str, address: str, problems: Problems) -> None:
-    """The sender goes into SMTP's MAIL command as it is: it must be a plain ASCII address."""
+def _check_address(name: str, key: str, address: str, problems: Problems) -> None:
+    """Addresses go into headers and SMTP's MAIL command as they are: each must be a plain
+    ASCII address."""
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -524,6 +533,6 @@ def _check_sender(name: str, address: str, problems: Problems) -> None:
     except EmailNotValidError as exc:
         problems.error(
             name,
-            f"newsletter from_address {address!r} is not an address: {exc}",
+            f"newsletter {key} {address!r} is not an address: {exc}",
             hint="write it like news@example.com",
         )

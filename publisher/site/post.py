@@ -16,7 +16,12 @@ from frontmatter.default_handlers import YAMLHandler
 from publisher.site.config import DRAFTS_DIR, Author, Site, author_from, yaml_problem
 from publisher.site.permalinks import PermalinkError, permalink
 from publisher.site.problems import Problem, Problems
-from publisher.site.text import repair
+from publisher.site.text import (
+    forbidden_references,
+    header_problem,
+    repair,
+    strip_forbidden,
+)
 
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 _DATE_TEXT = re.compile(
@@ -25,6 +30,8 @@ _DATE_TEXT = re.compile(
     re.IGNORECASE,
 )
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+# Front matter may nest YAML aliases: a few hundred bytes can stand for billions of values.
+MAX_FRONT_MATTER_NODES = 10_000
 DATE_HINT = "write it as YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DD HH:MM:SS +HHMM"
 
 
@@ -62,9 +69,25 @@ def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
     split = _split_front_matter(text, name, problems)
     if split is None:
         return None, problems.items, ""
-    data, fm_lines, body_line = split
+    data, fm_lines, body_line, dirty = split
     post = _make_post(site, path, name, data, fm_lines, body_line, problems)
-    return (None if problems.errors else post), problems.items, _body(text, body_line)
+    for key in sorted(dirty):
+        problems.warning(
+            name,
+            f"removed characters XML cannot carry from {key}",
+            _line_of(fm_lines, key),
+            "delete the escaped control characters from the front matter",
+        )
+    body = _body(text, body_line)
+    for line, reference in forbidden_references(body):
+        problems.warning(
+            name,
+            f"the character reference {reference} stands for a character XML cannot carry; "
+            "it is dropped",
+            body_line + line - 1,
+            "delete it",
+        )
+    return (None if problems.errors else post), problems.items, body
 
 
 def read_body(site: Site, post: Post) -> str:
@@ -108,6 +131,14 @@ def _read_text(path: Path, name: str, problems: Problems) -> str | None:
     return text
 
 
+def _line_of(fm_lines: list[str], key: str) -> int | None:
+    """The line of the file that sets `key` (the front matter starts on line 2)."""
+    for number, line in enumerate(fm_lines):
+        if re.match(rf"{re.escape(key)}\s*:", line):
+            return number + 1
+    return None
+
+
 def _changed_part(before: str, after: str) -> tuple[str, str]:
     """The shortest stretch that differs, so a warning shows the damage and not a whole line."""
     start = 0
@@ -121,7 +152,9 @@ def _changed_part(before: str, after: str) -> tuple[str, str]:
 
 def _split_front_matter(
     text: str, name: str, problems: Problems
-) -> tuple[dict[str, Any], list[str], int] | None:
+) -> tuple[dict[str, Any], list[str], int, set[str]] | None:
+    """The front matter's data, its lines, the body's first line, and the keys whose text
+    held characters XML cannot carry (removed)."""
     handler = YAMLHandler()
     parts = handler.FM_BOUNDARY.split(text, 2) if text.startswith("---") else []
     if len(parts) < 3:
@@ -148,8 +181,43 @@ def _split_front_matter(
             "write key: value lines",
         )
         return None
+    budget = [MAX_FRONT_MATTER_NODES]
+    dirty: set[str] = set()
+    try:
+        data = {key: _cleaned(value, str(key), budget, dirty) for key, value in data.items()}
+    except _TooLarge:
+        problems.error(
+            name,
+            f"the front matter holds over {MAX_FRONT_MATTER_NODES:,} values once its YAML "
+            "aliases are expanded",
+            2,
+            "write the values out instead of nesting aliases",
+        )
+        return None
     body_line = text[: len(text) - len(content)].count("\n") + 1
-    return data, fm.split("\n"), body_line
+    return data, fm.split("\n"), body_line, dirty
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _cleaned(value: Any, key: str, budget: list[int], dirty: set[str]) -> Any:
+    """A copy of a front matter value without the characters XML cannot carry (a YAML escape
+    can write them); each value counts against `budget`, since aliases can make billions."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooLarge
+    if isinstance(value, str):
+        clean = strip_forbidden(value)
+        if clean != value:
+            dirty.add(key)
+        return clean
+    if isinstance(value, list):
+        return [_cleaned(item, key, budget, dirty) for item in value]
+    if isinstance(value, dict):
+        return {k: _cleaned(item, key, budget, dirty) for k, item in value.items()}
+    return value
 
 
 def _make_post(
@@ -161,14 +229,8 @@ def _make_post(
     body_line: int,
     problems: Problems,
 ) -> Post | None:
-    def line_of(key: str) -> int | None:
-        for number, line in enumerate(fm_lines):
-            if re.match(rf"{re.escape(key)}\s*:", line):
-                return number + 1
-        return None
-
     def error(key: str, message: str, hint: str = "") -> None:
-        problems.error(name, message, line_of(key), hint)
+        problems.error(name, message, _line_of(fm_lines, key), hint)
 
     stem = path.stem
     named = _DATED_NAME.match(stem)
@@ -228,6 +290,13 @@ def _make_post(
     if newsletter_content not in (None, "summary", "full"):
         error("newsletter_content", "newsletter_content must be summary or full")
     newsletter_subject = _text_field(data, "newsletter_subject", error)
+    wants_newsletter = data.get("newsletter") is not False
+    if wants_newsletter:
+        _check_subject(
+            newsletter_subject or title,
+            "newsletter_subject" if newsletter_subject else "title",
+            error,
+        )
     return Post(
         source=name,
         body_line=body_line,
@@ -245,8 +314,19 @@ def _make_post(
         excerpt_separator=str(separator) if separator else None,
         newsletter_subject=newsletter_subject or None,
         newsletter_content=newsletter_content,
-        newsletter=data.get("newsletter") is not False,
+        newsletter=wants_newsletter,
     )
+
+
+def _check_subject(subject: str, key: str, error) -> None:
+    """The newsletter's subject goes into a mail header: found here, `check` reports it."""
+    problem = header_problem(subject)
+    if problem:
+        error(
+            key,
+            f"the newsletter subject ({key}) {problem}",
+            "fix it, or set newsletter_subject to plain text on one line",
+        )
 
 
 def _post_date(data, file_date, tz, error, name, problems) -> datetime | None:

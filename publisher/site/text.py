@@ -62,12 +62,44 @@ def strip_forbidden(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+_CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def forbidden_references(text: str) -> list[tuple[int, str]]:
+    """(line, reference) for each HTML character reference, such as `&#x1;`, to a character
+    XML cannot carry; the renderer drops what they stand for."""
+    found = []
+    for match in _CHARACTER_REFERENCE.finditer(text) if "&#" in text else ():
+        hexadecimal, decimal = match.groups()
+        code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+        if code > 0x10FFFF or _NOT_XML.match(chr(code)):
+            found.append((text.count("\n", 0, match.start()) + 1, match.group()))
+    return found
+
+
 def slugify(name: str) -> str:
     """Lower-case words joined by hyphens; letters of any script are kept, so no tag is dropped."""
     normal = unicodedata.normalize("NFKC", name).casefold()
     return "-".join(re.findall(r"[^\W_]+", normal))
 
 
-def breaks_header(value: str) -> bool:
-    """True when the text would end a mail header's line and could forge the next header."""
-    return "\r" in value or "\n" in value
+# What ends or bends a mail header's line: C0 and C1 controls (NEL among them), DEL, and
+# Unicode's line and paragraph separators.
+_HEADER_BREAKER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_LINE_BREAKS = "\r\n\x85\u2028\u2029"
+# RFC 2047's encoded word: a mail program would decode it, line breaks and all.
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
+def header_problem(value: str) -> str | None:
+    """Why the text cannot go into a mail header as it is, or None when it can: a header
+    carries text, never a control character or a pre-encoded word that could forge another."""
+    breaker = _HEADER_BREAKER.search(value)
+    if breaker:
+        char = breaker.group()
+        if char in _LINE_BREAKS:
+            return "contains a line break"
+        return f"contains the control character U+{ord(char):04X}"
+    if _ENCODED_WORD.search(value):
+        return "contains an RFC 2047 encoded word (=?...?=); write the text itself"
+    return None
