@@ -281,13 +281,27 @@ def subscribers() -> None:
 @subscribers.command(name="add")
 @click.argument("email")
 @click.option("--name", default="", help="How the newsletter greets them.")
+@click.option(
+    "--resubscribe", is_flag=True, help="If they left or bounced before, make them active again."
+)
 @site_option
-def subscribers_add(email: str, name: str, root: Path) -> None:
+def subscribers_add(email: str, name: str, resubscribe: bool, root: Path) -> None:
     """Add EMAIL to the list as an active subscriber."""
     from publisher.mail import subscribers as subscriber_list
 
-    subscriber = subscriber_list.add(store_at(root), email, name)
+    subscriber = subscriber_list.add(store_at(root), email, name, resubscribe=resubscribe)
     click.echo(f"Added {subscriber.email}.")
+
+
+@subscribers.command(name="reactivate")
+@click.argument("email")
+@site_option
+def subscribers_reactivate(email: str, root: Path) -> None:
+    """Make EMAIL, unsubscribed or bounced, active again (only on their own request)."""
+    from publisher.mail import subscribers as subscriber_list
+
+    subscriber = subscriber_list.reactivate(store_at(root), email)
+    click.echo(f"Reactivated {subscriber.email}.")
 
 
 @subscribers.command(name="remove")

@@ -176,7 +176,7 @@ class Mailer:
                 return None
             current = self.store.get_subscriber(row.id)
             if current is not None and current.status == SubscriberStatus.ACTIVE:
-                token = make_token(self.secret, row.id)
+                token = make_token(self.secret, row.uid)
                 recipient = Recipient(row.email, row.name, unsubscribe_url(self.site, token))
                 return Delivery(row.id, row.email, self.template.render(recipient))
             self._set(row.id, DeliveryStatus.SKIPPED, "no longer subscribed")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import secrets
 import sqlite3
 import threading
 from collections import Counter
@@ -76,6 +77,14 @@ MIGRATIONS = [
         value TEXT NOT NULL
     );
     """,
+    # Unsubscribe links name a subscriber by a random uid, which export and import keep;
+    # a row number would name someone else after an import into another state.
+    """
+    ALTER TABLE subscribers ADD COLUMN uid TEXT;
+    ALTER TABLE subscribers ADD COLUMN reactivated_at TEXT;
+    UPDATE subscribers SET uid = lower(hex(randomblob(16)));
+    CREATE UNIQUE INDEX subscribers_by_uid ON subscribers (uid);
+    """,
 ]
 # Deliveries are read in batches of this many, so memory stays flat on a long list.
 BATCH = 500
@@ -84,9 +93,20 @@ BATCH = 500
 @dataclass(frozen=True)
 class Subscriber:
     id: int
+    uid: str
     email: str
     name: str
     status: SubscriberStatus
+
+
+@dataclass(frozen=True)
+class NewSubscriber:
+    """One to add: a uid of its own when they come from another list, else a new one."""
+
+    email: str
+    name: str = ""
+    status: SubscriberStatus = SubscriberStatus.ACTIVE
+    uid: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,28 +157,40 @@ class Store:
     def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
         return self._subscriber("id = ?", subscriber_id)
 
+    def subscriber_by_uid(self, uid: str) -> Subscriber | None:
+        return self._subscriber("uid = ?", uid)
+
     def subscribers(self, status: SubscriberStatus | None = None) -> list[Subscriber]:
-        query = "SELECT id, email, name, status FROM subscribers"
+        query = f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers"
         if status:
             rows = self._all(query + " WHERE status = ? ORDER BY id", status)
         else:
             rows = self._all(query + " ORDER BY id")
         return [_subscriber(row) for row in rows]
 
-    def add_subscribers(self, entries: Iterable[tuple[str, str]]) -> list[bool]:
-        """Add (email, name) pairs as active, in one transaction; for each, False when the
-        address was on the list already."""
+    def add_subscribers(self, entries: Iterable[NewSubscriber]) -> list[bool]:
+        """Add subscribers in one transaction; for each, False when the address (or the uid)
+        was on the list already."""
         added = []
         with self._transaction():
-            for email, name in entries:
-                if self.find_subscriber(email):
+            for entry in entries:
+                uid = entry.uid or secrets.token_hex(16)
+                if self.find_subscriber(entry.email) or self.subscriber_by_uid(uid):
                     added.append(False)
                     continue
                 stamp = _now()
                 self._db.execute(
-                    "INSERT INTO subscribers (email, email_key, name, status, created_at, "
-                    "updated_at) VALUES (?, ?, ?, 'active', ?, ?)",
-                    (email, email.casefold(), name, stamp, stamp),
+                    "INSERT INTO subscribers (uid, email, email_key, name, status, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        uid,
+                        entry.email,
+                        entry.email.casefold(),
+                        entry.name,
+                        entry.status,
+                        stamp,
+                        stamp,
+                    ),
                 )
                 added.append(True)
         return added
@@ -182,6 +214,15 @@ class Store:
                     "WHERE subscriber_id = ? AND status = 'pending'",
                     (_now(), subscriber_id),
                 )
+
+    def reactivate_subscriber(self, subscriber_id: int) -> None:
+        """Active again, on the writer's word, recorded as such."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE subscribers SET status = 'active', updated_at = ?, reactivated_at = ? "
+                "WHERE id = ?",
+                (_now(), _now(), subscriber_id),
+            )
 
     # Newsletters
 
@@ -259,7 +300,7 @@ class Store:
         last = 0
         while True:
             rows = self._all(
-                "SELECT s.id, s.email, s.name, s.status FROM deliveries d "
+                "SELECT s.id, s.uid, s.email, s.name, s.status FROM deliveries d "
                 "JOIN subscribers s ON s.id = d.subscriber_id "
                 "WHERE d.newsletter_id = ? AND d.status = ? AND d.subscriber_id > ? "
                 "ORDER BY d.subscriber_id LIMIT ?",
@@ -363,7 +404,7 @@ class Store:
     # Plumbing
 
     def _subscriber(self, where: str, value: object) -> Subscriber | None:
-        row = self._one(f"SELECT id, email, name, status FROM subscribers WHERE {where}", value)
+        row = self._one(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE {where}", value)
         return _subscriber(row) if row else None
 
     def _one(self, query: str, *values: object) -> sqlite3.Row | None:
@@ -398,8 +439,12 @@ class Store:
                 self._db.execute(f"PRAGMA user_version = {number}")
 
 
+_SUBSCRIBER_COLUMNS = "id, uid, email, name, status"
+
+
 def _subscriber(row: sqlite3.Row) -> Subscriber:
-    return Subscriber(row["id"], row["email"], row["name"], SubscriberStatus(row["status"]))
+    status = SubscriberStatus(row["status"])
+    return Subscriber(row["id"], row["uid"], row["email"], row["name"], status)
 
 
 class LogFlusher:

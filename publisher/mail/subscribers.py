@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from publisher.mail.status import SubscriberStatus
-from publisher.mail.store import Store, Subscriber
+from publisher.mail.store import NewSubscriber, Store, Subscriber
 from publisher.mail.tokens import read_token
 from publisher.site.problems import Refusal
 from publisher.site.text import header_problem
+
+MAX_NAME = 200
+# What makes a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class SubscriberError(Refusal):
@@ -41,27 +48,50 @@ def normalize(email: str) -> str:
 
 def check_name(name: str) -> str:
     """A name goes into each message's To header: it must be plain text on one line."""
+    if len(name) > MAX_NAME:
+        raise SubscriberError(f"a name of {len(name):,} characters is longer than {MAX_NAME}")
     problem = header_problem(name)
     if problem:
         raise SubscriberError(f"the name {name!r} {problem}")
     return name.strip()
 
 
-def add(store: Store, email: str, name: str = "") -> Subscriber:
+def add(store: Store, email: str, name: str = "", *, resubscribe: bool = False) -> Subscriber:
+    """Add an active subscriber; with `resubscribe`, one who left or bounced becomes active
+    again, on purpose (see `reactivate`)."""
     address, name = normalize(email), check_name(name)
-    if not store.add_subscribers([(address, name)])[0]:
-        existing = store.find_subscriber(address)
-        raise SubscriberError(f"{address} is already on the list ({existing.status})")
-    return store.find_subscriber(address)
+    if store.add_subscribers([NewSubscriber(address, name)])[0]:
+        return store.find_subscriber(address)
+    existing = store.find_subscriber(address)
+    if resubscribe and existing.status != SubscriberStatus.ACTIVE:
+        return reactivate(store, existing.email)
+    hint = "; add --resubscribe to make them active again" if existing.status != "active" else ""
+    raise SubscriberError(f"{address} is already on the list ({existing.status}){hint}")
+
+
+def reactivate(store: Store, email: str) -> Subscriber:
+    """Make an unsubscribed or bounced subscriber active again; the store records when."""
+    subscriber = find(store, email)
+    if subscriber.status == SubscriberStatus.ACTIVE:
+        raise SubscriberError(f"{subscriber.email} is active already")
+    store.reactivate_subscriber(subscriber.id)
+    return store.get_subscriber(subscriber.id)
 
 
 def find(store: Store, who: str, *, secret: Callable[[], str] | None = None) -> Subscriber:
-    """A subscriber by address, or (given the secret) by an unsubscribe link's token;
-    SubscriberError when nobody on the list has it."""
+    """A subscriber by address (in either form of an international domain), or, given the
+    secret, by an unsubscribe link's token; SubscriberError when nobody on the list has it."""
     if "@" in who or secret is None:
         subscriber = store.find_subscriber(who)
+        if subscriber is None:
+            with contextlib.suppress(SubscriberError):
+                subscriber = store.find_subscriber(normalize(who))
     else:
-        subscriber = store.get_subscriber(read_token(secret(), who))
+        named = read_token(secret(), who)
+        if isinstance(named, int):
+            subscriber = store.get_subscriber(named)
+        else:
+            subscriber = store.subscriber_by_uid(named)
     if subscriber is None:
         raise SubscriberError(f"{who} is not on the list")
     return subscriber
@@ -79,44 +109,90 @@ def unsubscribe(store: Store, subscriber: Subscriber) -> None:
 
 
 def import_csv(store: Store, path: Path) -> ImportReport:
-    """Add every good row of a CSV file in one transaction; report each bad row by line."""
+    """Add every good row of a CSV file in one transaction; report each bad row by line.
+
+    The columns are found by name (email, and optionally name, status and uid, as `export`
+    writes them); without a header, the first column is the address and the second the name.
+    """
     report = ImportReport()
-    text = path.read_bytes().decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
-    columns = _columns(rows[0]) if rows else None
-    start = 1 if columns else 0
-    columns = columns or {"email": 0, "name": 1}
+    rows = _read_rows(path)
+    columns = _columns(rows[0][1]) if rows else None
+    columns, rows = (columns, rows[1:]) if columns else ({"email": 0, "name": 1}, rows)
     entries = []
-    for line, row in enumerate(rows[start:], start=start + 1):
+    for line, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         try:
-            email = normalize(_cell(row, columns["email"]))
-            name = check_name(_cell(row, columns.get("name")))
+            entries.append(_entry(row, columns))
         except SubscriberError as exc:
             report.bad_rows.append((line, str(exc)))
-            continue
-        entries.append((email, name))
     added = store.add_subscribers(entries)
     report.added = sum(added)
     report.duplicates = len(added) - report.added
     return report
 
 
+def _entry(row: list[str], columns: dict[str, int]) -> NewSubscriber:
+    email = normalize(_cell(row, columns["email"]))
+    name = _cell(row, columns.get("name"))
+    if name.startswith("'") and name[1:].startswith(FORMULA_STARTS):
+        name = name[1:]  # as `export` protected it
+    status = _cell(row, columns.get("status")).strip().casefold() or SubscriberStatus.ACTIVE
+    if status not in set(SubscriberStatus):
+        raise SubscriberError(f"unknown status {status!r}; use active, unsubscribed or bounced")
+    uid = _cell(row, columns.get("uid")).strip().casefold()
+    if uid and not re.fullmatch(r"[0-9a-f]{32}", uid):
+        raise SubscriberError(f"{uid!r} is not a uid that publisher wrote")
+    return NewSubscriber(email, check_name(name), SubscriberStatus(status), uid)
+
+
 def export_csv(store: Store) -> str:
+    """Every subscriber, with the status and uid that an import into another state keeps."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["email", "name", "status"])
+    writer.writerow(["email", "name", "status", "uid"])
     for subscriber in store.subscribers():
-        writer.writerow([subscriber.email, subscriber.name, subscriber.status])
+        row = [subscriber.email, _inert(subscriber.name), subscriber.status, subscriber.uid]
+        writer.writerow(row)
     return out.getvalue()
+
+
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP's advice: a leading quote)."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _columns(header: list[str]) -> dict[str, int] | None:
     names = [cell.strip().casefold() for cell in header]
     if "email" not in names:
         return None
-    return {name: index for index, name in enumerate(names) if name in ("email", "name")}
+    known = ("email", "name", "status", "uid")
+    return {name: index for index, name in enumerate(names) if name in known}
+
+
+def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """The file's rows with the line each starts on; UTF-8 (with or without a byte order
+    mark) or UTF-16 with one. SubscriberError names the line of anything unreadable."""
+    data = path.read_bytes()
+    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else None
+    try:
+        text = data.decode(encoding or "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SubscriberError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+            "save the file as UTF-8 and import it again"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    start = 1
+    try:
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise SubscriberError(f"{path}:{start}: {exc}; is it a CSV file?") from None
+    return rows
 
 
 def _cell(row: list[str], index: int | None) -> str:

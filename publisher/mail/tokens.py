@@ -36,18 +36,20 @@ def _serializer(secret_key: str):
     return URLSafeSerializer(secret_key, salt=_SALT)
 
 
-def make_token(secret_key: str, subscriber_id: int) -> str:
-    return _serializer(secret_key).dumps(subscriber_id)
+def make_token(secret_key: str, uid: str) -> str:
+    """A token naming the subscriber by their uid, which export and import keep."""
+    return _serializer(secret_key).dumps(uid)
 
 
-def read_token(secret_key: str, token: str) -> int:
-    """The subscriber id a token was made for; TokenError when it is not genuine."""
+def read_token(secret_key: str, token: str) -> str | int:
+    """The subscriber a token was made for: their uid, or their row id in a token made
+    before uids (still honoured); TokenError when it is not genuine."""
     from itsdangerous import BadSignature
 
     try:
         value = _serializer(secret_key).loads(token)
     except BadSignature:
         raise TokenError("the unsubscribe token is not valid") from None
-    if not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise TokenError("the unsubscribe token is not valid")
     return value
