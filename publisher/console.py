@@ -101,6 +101,8 @@ def send_summary(report: SendReport) -> str:
     ]
     if report.already_sent:
         parts.append(f"sent before {report.already_sent}")
+    if report.waited >= 1:
+        parts.append(f"{report.waited:.0f} s spent waiting for the server")
     return (
         f"Sent {report.subject!r}: "
         + ", ".join(parts)

@@ -1,6 +1,7 @@
 """Sending to a real SMTP server: each subscriber gets one correct message, whatever fails."""
 
 import email
+import time
 from email import policy
 
 from tests.helpers import Sink, SmtpServer, subscribe, use_smtp
@@ -248,3 +249,61 @@ def test_a_rate_that_is_not_one_is_a_usage_error(mailing, smtp_sink):
     assert result.exit_code == 2
     assert "'fast' is not a rate like 14/s" in result.output
     assert not smtp_sink.received
+
+
+def test_a_policy_refusal_stops_the_run_and_bounces_nobody(mailing, smtp_sink):
+    emails = [f"user{n}@example.com" for n in range(20)]
+    subscribe(mailing, *emails)
+    for address in emails:
+        smtp_sink.rcpt_replies[address] = ["554 5.7.1 <x>: Relay access denied"]
+    result = send(mailing, POST)
+    assert result.exit_code == 4
+    assert "Stopped: the server refused the recipient: 554 5.7.1" in result.output
+    assert "bounced" not in mailing.run("subscribers", "list").output
+
+
+def test_the_same_refusal_for_many_in_a_row_bounces_nobody(mailing, smtp_sink):
+    emails = [f"user{n}@example.com" for n in range(20)]
+    subscribe(mailing, *emails)
+    for address in emails:
+        smtp_sink.rcpt_replies[address] = [f"550 <{address}>: not permitted here"]
+    result = send(mailing, POST)
+    assert result.exit_code == 4
+    assert "recipients in a row with the same reply" in result.output
+    assert "bounced" not in mailing.run("subscribers", "list").output
+
+
+def test_552_at_rcpt_is_temporary(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com")
+    smtp_sink.rcpt_replies["ann@example.com"] = ["552 4.2.2 mailbox full"]
+    result = send(mailing, POST)
+    assert result.exit_code == 0, result.output
+    assert smtp_sink.received == {"ann@example.com": 1}
+
+
+def test_a_server_silent_after_the_message_is_unknown_within_the_timeout(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com", "bob@example.com")
+    smtp_sink.data_delay = 30.0
+    started = time.monotonic()
+    result = send(mailing, POST)
+    assert time.monotonic() - started < 15  # timeout = 2 s in MAIL_CONFIG, not 600 s
+    assert "unknown 2" in result.output and "pending retry 0" in result.output
+    assert smtp_sink.data_count == 2  # each was handed over once and never again
+
+
+def test_an_unreachable_server_stops_the_run_after_a_few_tries(mailing, monkeypatch):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(port))
+    monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", "none")
+    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
+    subscribe(mailing, *[f"user{n}@example.com" for n in range(50)])
+    result = send(mailing, POST)
+    assert result.exit_code == 4
+    assert "Stopped: could not reach the mail server 3 times in a row" in result.output
+    assert "Connection refused" in result.output
+    assert "pending retry 50" in result.output

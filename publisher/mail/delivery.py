@@ -12,10 +12,11 @@ know, so it becomes "unknown", is reported, and is resent only with --resend-unk
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.mail.mime import MessageTemplate, sender_address, unsubscribe_url
@@ -47,7 +48,8 @@ class SendReport:
     skipped: int = 0
     stopped: str = ""
     seconds: float = 0.0
-    recipients: list[str] = field(default_factory=list)
+    # Time spent on attempts that reached no server or got no reply.
+    waited: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ class Mailer:
         self.rows_lock = threading.Lock()
         self.stop = threading.Event()
         self.next_slot = time.monotonic()
+        self.unreachable = 0
+        self.held: list[tuple[int, str]] = []
+        self.streak_reply = ""
 
     def run(self, *, resend_unknown: bool = False) -> SendReport:
         started = time.monotonic()
@@ -95,6 +100,8 @@ class Mailer:
                 if attempt:
                     time.sleep(self.options.retry_delay * 2 ** (attempt - 1))
                 self._pass()
+                if not self.stop.is_set():
+                    self._release_bounces()
                 if self.stop.is_set() or not self._counts()[DeliveryStatus.PENDING]:
                     break
         if self.flusher.failure and not self.report.stopped:
@@ -191,6 +198,7 @@ class Mailer:
         handed_over: Callable[[], None],
     ) -> None:
         self._wait_for_rate()
+        started = time.monotonic()
         try:
             outcome = transport.deliver(
                 self._key(delivery.subscriber_id),
@@ -202,24 +210,75 @@ class Mailer:
             )
         except StopSending as exc:
             self._set(delivery.subscriber_id, DeliveryStatus.PENDING, str(exc), attempted=True)
-            self.report.stopped = str(exc)
-            self.stop.set()
+            self._stop_for(str(exc))
             return
-        self._record(delivery.subscriber_id, outcome)
+        if outcome.unreachable or outcome.kind == Verdict.UNKNOWN:
+            with self.lock:
+                self.report.waited += time.monotonic() - started
+        self._watch_reachability(outcome)
+        self._record(delivery, outcome)
 
-    def _record(self, subscriber_id: int, outcome: Outcome) -> None:
+    def _stop_for(self, reason: str) -> None:
+        with self.lock:
+            self.report.stopped = self.report.stopped or reason
+        self.stop.set()
+
+    def _watch_reachability(self, outcome: Outcome) -> None:
+        """A few attempts in a row that reach no server stop the run: trying every subscriber
+        against a dead server would take hours."""
+        with self.lock:
+            self.unreachable = self.unreachable + 1 if outcome.unreachable else 0
+            if self.unreachable < MAX_UNREACHABLE:
+                return
+        self._stop_for(
+            f"could not reach the mail server {MAX_UNREACHABLE} times in a row "
+            f"(last: {outcome.detail})"
+        )
+
+    def _record(self, delivery: Delivery, outcome: Outcome) -> None:
+        if outcome.kind == Verdict.BOUNCE:
+            self._hold_bounce(delivery, outcome.detail)
+            return
+        self._release_bounces()
         status = OUTCOME_STATUS[outcome.kind]
-        self._set(subscriber_id, status, outcome.detail, attempted=True)
-        if status == DeliveryStatus.BOUNCED:
-            self.store.set_subscriber_status(subscriber_id, SubscriberStatus.BOUNCED)
+        self._set(delivery.subscriber_id, status, outcome.detail, attempted=True)
         self._count(status)
+
+    def _hold_bounce(self, delivery: Delivery, reply: str) -> None:
+        """A bounce waits for the next different reply before it counts: the same refusal
+        for many recipients in a row is the server refusing us, and bounces nobody."""
+        self._set(delivery.subscriber_id, DeliveryStatus.PENDING, reply, attempted=True)
+        same = re.sub(r"<[^>]*>|\S+@\S+", "", reply).strip()
+        with self.lock:
+            if same != self.streak_reply:
+                self._release_bounces_locked()
+                self.streak_reply = same
+            self.held.append((delivery.subscriber_id, reply))
+            streak = len(self.held)
+        if streak >= BOUNCE_STREAK:
+            self.held.clear()
+            self._stop_for(
+                f"the server refused {streak} recipients in a row with the same reply "
+                f"({reply}): it refuses us, not them; none was marked bounced"
+            )
+
+    def _release_bounces(self) -> None:
+        with self.lock:
+            self._release_bounces_locked()
+
+    def _release_bounces_locked(self) -> None:
+        for subscriber_id, reply in self.held:
+            self._set(subscriber_id, DeliveryStatus.BOUNCED, reply)
+            self.store.set_subscriber_status(subscriber_id, SubscriberStatus.BOUNCED)
+            self.report.bounced += 1
+            self.progress(self.report)
+        self.held.clear()
+        self.streak_reply = ""
 
     def _count(self, status: DeliveryStatus) -> None:
         with self.lock:
             if status == DeliveryStatus.SENT:
                 self.report.sent += 1
-            elif status == DeliveryStatus.BOUNCED:
-                self.report.bounced += 1
             elif status == DeliveryStatus.SKIPPED:
                 self.report.skipped += 1
             self.progress(self.report)
@@ -261,5 +320,9 @@ class Mailer:
 OUTCOME_STATUS = {
     Verdict.SENT: DeliveryStatus.SENT,
     Verdict.RETRY: DeliveryStatus.PENDING,
-    Verdict.BOUNCE: DeliveryStatus.BOUNCED,
+    Verdict.UNKNOWN: DeliveryStatus.UNKNOWN,
 }
+# Attempts in a row that reach no server before a send stops.
+MAX_UNREACHABLE = 3
+# Recipients refused in a row with the same reply before a send stops (and bounces none).
+BOUNCE_STREAK = 5

@@ -22,21 +22,23 @@ from pathlib import Path
 
 from publisher.site.config import MailOptions
 
-DATA_END_TIMEOUT = 600.0
-
 
 class Verdict(StrEnum):
-    """What became of one message: sent; retry it later; bounce (the address is dead)."""
+    """What became of one message: sent; retry it later; bounce (the address is dead);
+    unknown (handed over, and the server went silent before saying what it did)."""
 
     SENT = "sent"
     RETRY = "retry"
     BOUNCE = "bounce"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
 class Outcome:
     kind: Verdict
     detail: str = ""
+    # No server was reached at all (refused, unknown host, time-out, dropped).
+    unreachable: bool = False
 
 
 SENT = Outcome(Verdict.SENT)
@@ -113,7 +115,8 @@ class SmtpTransport:
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
-            return Outcome(Verdict.RETRY, f"connection failed: {exc or type(exc).__name__}")
+            reason = f"connection failed: {exc or type(exc).__name__}"
+            return Outcome(Verdict.RETRY, reason, unreachable=True)
 
     def _deliver(
         self,
@@ -132,7 +135,7 @@ class SmtpTransport:
             return self._refused(code, reply, "the sender", stop_on_5xx=True)
         code, reply = smtp.docmd("RCPT", f"TO:<{recipient}>")
         if code not in (250, 251):
-            return self._refused(code, reply, "the recipient", stop_on_5xx=False)
+            return self._refused_recipient(code, reply)
         code, reply = smtp.docmd("DATA")
         if code != 354:
             return self._refused(code, reply, "the message", stop_on_5xx=True)
@@ -140,19 +143,36 @@ class SmtpTransport:
         about_to_hand_over()
         smtp.send(b"\r\n")
         handed_over()
-        # RFC 5321 4.5.3.2.6: wait up to 10 minutes for the reply to the final dot. A server
-        # that drops the line before replying has not taken the message, and it is retried.
-        smtp.sock.settimeout(max(self.options.timeout, DATA_END_TIMEOUT))
-        code, reply = smtp.getreply()
-        smtp.sock.settimeout(self.options.timeout)
+        # A server that drops the line before replying has not taken the message: it is
+        # retried. One that goes silent for `timeout` may have it: the verdict is unknown.
+        try:
+            code, reply = smtp.getreply()
+        except smtplib.SMTPServerDisconnected as exc:
+            if not isinstance(exc.__context__, TimeoutError):
+                raise
+            self.close()
+            silence = f"no reply to the message in {self.options.timeout:g} s"
+            return Outcome(Verdict.UNKNOWN, silence)
         if code == 250:
             return SENT
         return self._refused(
             code, reply, "the message", stop_on_5xx=not _mailbox_problem(code, reply)
         )
 
+    def _refused_recipient(self, code: int, reply: bytes) -> Outcome:
+        """Only a 5xx about the recipient's mailbox or address bounces them. A policy refusal
+        (5.7.x: relaying denied, not logged in) is about us, and stops the run; 552 is
+        temporary at RCPT (RFC 5321 4.5.3.1.10)."""
+        if code == 552:
+            self._reset()
+            return Outcome(Verdict.RETRY, _reply_text(code, reply))
+        if 500 <= code < 600 and not _about_the_recipient(code, reply):
+            self._reset()
+            raise StopSending(f"the server refused the recipient: {_reply_text(code, reply)}")
+        return self._refused(code, reply, "the recipient", stop_on_5xx=False)
+
     def _refused(self, code: int, reply: bytes, what: str, *, stop_on_5xx: bool) -> Outcome:
-        text = f"{code} {reply.decode(errors='replace')}"
+        text = _reply_text(code, reply)
         if code == 421:
             self.close()
             return Outcome(Verdict.RETRY, text)
@@ -215,6 +235,19 @@ def _dot_stuffed(data: bytes) -> bytes:
     data = b"." + data if data.startswith(b".") else data
     data = data.replace(b"\n.", b"\n..")
     return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def _reply_text(code: int, reply: bytes) -> str:
+    return f"{code} {reply.decode(errors='replace')}"
+
+
+def _about_the_recipient(code: int, reply: bytes) -> bool:
+    """A 5xx at RCPT that is about the address (RFC 3463 5.1.x), or, with no enhanced code,
+    one of the replies that mean "no such mailbox" (550, 551, 553)."""
+    enhanced = re.match(rb"\s*5\.(\d{1,3})\.\d{1,3}", reply)
+    if enhanced:
+        return enhanced.group(1) == b"1"
+    return code in (550, 551, 553)
 
 
 def _mailbox_problem(code: int, reply: bytes) -> bool:
