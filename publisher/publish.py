@@ -7,28 +7,25 @@ a row, the second run writes, pings and sends nothing.
 
 from __future__ import annotations
 
-import time
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from publisher.feeds import hubs
 from publisher.feeds.build import Report, build
 from publisher.mail.campaign import (
     campaign,
+    check_sending,
     due_newsletters,
     due_posts,
     record_baseline,
 )
 from publisher.mail.delivery import SendReport
-from publisher.mail.store import open_store
-from publisher.site.catalog import read_posts, select
+from publisher.mail.store import Store, open_store
 from publisher.site.config import Site
 from publisher.site.parallel import Track, no_progress
-from publisher.site.post import Post
 from publisher.site.problems import Problems
-
-PING_ATTEMPTS = 3
-PING_TIMEOUT = (3.05, 10.0)
 
 
 @dataclass
@@ -80,60 +77,70 @@ def publish(
     track: Track = no_progress,
     progress: Callable[[SendReport], None] = lambda report: None,
 ) -> PublishReport:
-    """Check, build, notify hubs, then mail what is due; stops before writing on any error."""
-    report = PublishReport(build(site, problems, now, write=not dry_run, track=track))
+    """Check everything, then build, notify hubs and mail what is due.
+
+    Nothing is written, pinged or sent until the posts, the state, every newsletter due and
+    its headers, the transport and the secret have all been checked."""
+    checked = build(site, problems, now, write=False, track=track)
+    report = PublishReport(checked)
     if problems.errors:
         return report
-    if not dry_run:
-        changed = [site.absolute(path) for path in report.build.written]
-        report.pinged, report.ping_failures = notify_hubs(site.hubs, changed)
-    published = _published(site, report.build, now)
     store = open_store(site)
-    if dry_run:
-        report.due = [post.source for post in due_posts(store, published)]
+    published = checked.selection.published
+    due = due_posts(store, published)
+    report.due = [post.source for post in due]
+    outgoing = list(due_newsletters(site, store, due, now, problems))
+    if outgoing or store.unfinished_newsletters():
+        check_sending(site, outgoing, secret, now)
+    if problems.errors or dry_run:
         return report
+    report.build = _write_feeds(site, problems, now, track)
+    if problems.errors:
+        return report
+    report.pinged, report.ping_failures = ping_hubs(site, store, report.build)
     with campaign(site, store, secret, now, progress=progress) as sender:
         report.baseline = record_baseline(store, published, now)
-        due = due_posts(store, published)
-        report.due = [post.source for post in due]
         report.sends = sender.resume()
-        for outgoing in due_newsletters(site, store, due, now, problems):
-            report.sends.append(sender.send(outgoing))
+        report.sends += [sender.send(letter) for letter in outgoing]
+    store.close()
     return report
 
 
-def _published(site: Site, build_report: Report, now: datetime) -> list[Post]:
-    """The posts the build chose; when it had nothing to do and read none, from the cache
-    (their problems were reported by the build already)."""
-    if build_report.selection is not None:
-        return build_report.selection.published
-    return select(read_posts(site, Problems()), now).published
+def _write_feeds(site: Site, problems: Problems, now: datetime, track: Track) -> Report:
+    """The build that writes, after the check: the posts come from the cache, and only what
+    writing finds (a full disk, say) is new to report."""
+    found = Problems()
+    report = build(site, found, now, track=track)
+    problems.extend([problem for problem in found.items if problem not in problems.items])
+    report.problems = problems
+    return report
 
 
-def notify_hubs(hubs: tuple[str, ...], feed_urls: list[str]) -> tuple[list[str], list[str]]:
-    """WebSub publish pings for the feeds whose bytes changed; a failure is only reported."""
-    if not hubs or not feed_urls:
-        return [], []
-    import requests
-
+def ping_hubs(site: Site, store: Store, built: Report) -> tuple[list[str], list[str]]:
+    """Tell each hub of every feed it has not heard of as it is now, and record what it
+    heard, so a ping lost to a crash or a failing hub goes out with the next run."""
+    stamps = _stamps(site, built.written + built.unchanged)
+    topics: dict[str, list[str]] = {}
+    for hub in site.hubs:
+        told = store.pinged(hub)
+        topics[hub] = [path for path, stamp in stamps.items() if told.get(path) != stamp]
     pinged, failures = [], []
-    for hub in hubs:
-        for url in feed_urls:
-            error = ""
-            for attempt in range(PING_ATTEMPTS):
-                try:
-                    reply = requests.post(
-                        hub, data={"hub.mode": "publish", "hub.url": url}, timeout=PING_TIMEOUT
-                    )
-                    if reply.ok:
-                        error = ""
-                        break
-                    error = f"HTTP {reply.status_code}"
-                except requests.RequestException as exc:
-                    error = type(exc).__name__
-                time.sleep(0.2 * 2**attempt)
-            if error:
-                failures.append(f"{hub} for {url}: {error}")
-            else:
-                pinged.append(f"{hub} for {url}")
+    for ping in hubs.notify(
+        {hub: [site.absolute(p) for p in paths] for hub, paths in topics.items()}
+    ):
+        if ping.error:
+            failures.append(f"{ping.hub} for {len(ping.topics)} feeds: {ping.error}")
+            continue
+        store.record_pinged(ping.hub, {path: stamps[path] for path in topics[ping.hub]})
+        pinged.extend(f"{ping.hub} for {topic}" for topic in ping.topics)
     return pinged, failures
+
+
+def _stamps(site: Site, paths: list[str]) -> dict[str, str]:
+    output = site.root / site.feeds.output
+    stamps = {}
+    for path in paths:
+        with contextlib.suppress(OSError):
+            stat = (output / path).stat()
+            stamps[path] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    return stamps

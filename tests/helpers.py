@@ -238,4 +238,13 @@ class Hub:
         return Handler
 
     def urls(self) -> list[str]:
-        return [ping["hub.url"][0] for ping in self.pings]
+        """Every feed the hub was told of, in every ping."""
+        return [url for ping in self.pings for url in ping["hub.url"]]
+
+
+def serve(hub: Hub) -> Hub:
+    """Run `hub` on 127.0.0.1 until the test process ends; its `url` says where."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), hub.handler())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hub.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    return hub

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.helpers import MAIL_CONFIG, subscribe
+from tests.helpers import MAIL_CONFIG, serve, subscribe
 
 NOW = "2024-06-01T12:00:00+00:00"
 
@@ -109,7 +109,7 @@ def test_digest_mode_waits_for_its_period(site, smtp_sink):
 
 
 def test_a_failing_or_hanging_hub_is_a_warning(site, smtp_sink, websub_hub, monkeypatch):
-    monkeypatch.setattr("publisher.publish.PING_TIMEOUT", (1.0, 0.5))
+    monkeypatch.setattr("publisher.feeds.hubs.TIMEOUT", (1.0, 0.5))
     publishing(site, websub_hub.url)
     publish(site)
     for mode in ("fail", "hang"):
@@ -168,3 +168,51 @@ def test_each_problem_is_reported_once(site, smtp_sink):
     site.post("2024-03-01-odd.md", "title: Odd", "Caf\u00c3\u00a9 time.")
     result = publish(site)
     assert result.output.count("repaired mojibake") == 1
+
+
+def test_each_hub_gets_one_ping_with_every_changed_feed(site, smtp_sink, websub_hub):
+    publishing(site, websub_hub.url)
+    publish(site)
+    websub_hub.pings.clear()
+    site.post("2024-05-30-new.md", "title: Brand new\ntags: [Fresh, Other]")
+    publish(site)
+    assert len(websub_hub.pings) == 1
+    assert len(websub_hub.urls()) > 3
+
+
+def test_a_ping_that_failed_goes_out_with_the_next_run(site, smtp_sink, websub_hub):
+    publishing(site, websub_hub.url)
+    publish(site)
+    websub_hub.mode = "fail"
+    site.post("2024-05-30-new.md", "title: Brand new")
+    assert "warning: hub not notified" in publish(site).output
+    websub_hub.mode = "ok"
+    websub_hub.pings.clear()
+    result = publish(site)
+    assert result.exit_code == 0, result.output
+    assert "https://example.com/feed.xml" in websub_hub.urls()
+    websub_hub.pings.clear()
+    publish(site)
+    assert not websub_hub.pings
+
+
+def test_hanging_hubs_take_a_bounded_time_together(site, smtp_sink, monkeypatch):
+    import time
+
+    from tests.helpers import Hub
+
+    monkeypatch.setattr("publisher.feeds.hubs.TIMEOUT", (1.0, 1.0))
+    monkeypatch.setattr("publisher.feeds.hubs.DEADLINE", 3.0)
+    servers = []
+    for _ in range(3):
+        hub = Hub()
+        hub.mode = "hang"
+        servers.append(serve(hub))
+    hubs = ", ".join(f'"{hub.url}"' for hub in servers)
+    site.config(MAIL_CONFIG.replace("[newsletter]", f"hub = [{hubs}]\n\n[newsletter]", 1))
+    site.post("2024-01-01-old.md", "title: Old one")
+    started = time.monotonic()
+    result = publish(site)
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 8
+    assert result.output.count("warning: hub not notified") == 3

@@ -9,18 +9,21 @@ again, and the same posts make the same digest. `publisher send` names what to s
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.mail.delivery import Mailer, SendReport
+from publisher.mail.mime import MessageTemplate
 from publisher.mail.newsletter import Newsletter, digest_newsletter, post_newsletter
 from publisher.mail.store import Store, StoredNewsletter
+from publisher.mail.transports import transport_problem
 from publisher.site.catalog import find_post, read_posts, select
 from publisher.site.config import PERIODS, Site
 from publisher.site.post import Post
-from publisher.site.problems import Problems, SiteError
+from publisher.site.problems import Problems, Refusal, SiteError
 
 # A digest asked for with neither --since nor --last holds this many of the newest posts.
 DEFAULT_DIGEST = 5
@@ -120,6 +123,27 @@ def due_newsletters(
     yield for_digest(site, list(reversed(due)))
 
 
+class CannotSend(Refusal):
+    """Mail that would be lost or refused as configured; the message says what to do."""
+
+
+def check_transport(site: Site) -> None:
+    problem = transport_problem(site.mail, os.environ)
+    if problem:
+        raise CannotSend(problem)
+
+
+def check_sending(
+    site: Site, outgoing: list[Outgoing], secret: Callable[[], str], now: datetime
+) -> None:
+    """Everything a send will need, checked before anything is written or recorded: where
+    mail goes, the secret, and each newsletter's headers (a refusal raises)."""
+    check_transport(site)
+    secret()
+    for letter in outgoing:
+        MessageTemplate(site, letter.newsletter, now)
+
+
 @contextmanager
 def campaign(
     site: Site,
@@ -148,11 +172,14 @@ class Campaign:
     def resume(self) -> list[SendReport]:
         """Finish what earlier runs left pending."""
         unfinished = self.store.unfinished_newsletters()
+        if unfinished:
+            check_transport(self.site)
         return [self._mail(newsletter_id, self.secret()) for newsletter_id in unfinished]
 
     def send(self, outgoing: Outgoing, *, resend_unknown: bool = False) -> SendReport:
         """Record the newsletter (on first sight), then mail its pending deliveries."""
-        secret = self.secret()  # before recording: a newsletter never waits on a missing secret
+        check_transport(self.site)  # before recording: nothing waits on a setting to be fixed
+        secret = self.secret()
         letter = outgoing.newsletter
         newsletter_id = self.store.record_newsletter(
             outgoing.key,

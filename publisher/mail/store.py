@@ -13,6 +13,7 @@ migration runs once, in order.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -85,6 +86,16 @@ MIGRATIONS = [
     UPDATE subscribers SET uid = lower(hex(randomblob(16)));
     CREATE UNIQUE INDEX subscribers_by_uid ON subscribers (uid);
     """,
+    # What each WebSub hub was last told of each feed, so a ping lost to a crash or a
+    # failing hub is sent by the next run.
+    """
+    CREATE TABLE hub_pings (
+        hub TEXT NOT NULL,
+        path TEXT NOT NULL,
+        stamp TEXT NOT NULL,
+        PRIMARY KEY (hub, path)
+    );
+    """,
 ]
 # Deliveries are read in batches of this many, so memory stays flat on a long list.
 BATCH = 500
@@ -122,6 +133,10 @@ class Busy(Refusal):
     """Another send holds the state's lock."""
 
 
+class StateError(Refusal):
+    """The state file cannot be opened, read or written; the message says what to do."""
+
+
 def open_store(site: Site) -> Store:
     """The site's state, created and brought up to date if needed."""
     return Store(site.root / site.mail.state)
@@ -135,17 +150,27 @@ class Store:
     """One SQLite file, shared safely by the threads of a send (one statement at a time)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._migrate()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+            # Whatever a killed run left in the write-ahead log goes into the file itself.
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except (OSError, sqlite3.Error) as exc:
+            raise _state_error(path, exc) from None
 
     def close(self) -> None:
+        """Fold the write-ahead log into the file, so the state is one file again."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
 
     # Subscribers
@@ -324,21 +349,24 @@ class Store:
         attempted: bool = False,
     ) -> None:
         """One delivery's new status: one statement, committed on its own at once."""
-        with self._lock:
-            self._db.execute(
-                "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, "
-                "updated_at = ? WHERE newsletter_id = ? AND subscriber_id = ?",
-                (status, error, int(attempted), _now(), newsletter_id, subscriber_id),
-            )
+        self._write(
+            "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, "
+            "updated_at = ? WHERE newsletter_id = ? AND subscriber_id = ?",
+            status,
+            error,
+            int(attempted),
+            _now(),
+            newsletter_id,
+            subscriber_id,
+        )
 
     def resend_unknown(self, newsletter_id: int) -> None:
         """Make the deliveries a crash left unknown pending again, on the writer's word."""
-        with self._lock:
-            self._db.execute(
-                "UPDATE deliveries SET status = 'pending' "
-                "WHERE newsletter_id = ? AND status = 'unknown'",
-                (newsletter_id,),
-            )
+        self._write(
+            "UPDATE deliveries SET status = 'pending' "
+            "WHERE newsletter_id = ? AND status = 'unknown'",
+            newsletter_id,
+        )
 
     def delivery_counts(self, newsletter_id: int) -> Counter[DeliveryStatus]:
         rows = self._all(
@@ -372,6 +400,20 @@ class Store:
         known = {row["post_id"] for row in self._all("SELECT post_id FROM newsletter_posts")}
         return known | {row["post_id"] for row in self._all("SELECT post_id FROM baseline")}
 
+    # WebSub hubs
+
+    def pinged(self, hub: str) -> dict[str, str]:
+        """What `hub` was last told of each feed: the feed's stamp then, by its path."""
+        rows = self._all("SELECT path, stamp FROM hub_pings WHERE hub = ?", hub)
+        return {row["path"]: row["stamp"] for row in rows}
+
+    def record_pinged(self, hub: str, stamps: dict[str, str]) -> None:
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO hub_pings (hub, path, stamp) VALUES (?, ?, ?)",
+                [(hub, path, stamp) for path, stamp in stamps.items()],
+            )
+
     # Running a send
 
     @contextmanager
@@ -391,15 +433,13 @@ class Store:
         Every commit inside still survives a killed process at once; a power cut loses only
         what was not flushed yet. Leaving the block flushes everything and goes back to
         flushing each commit."""
-        with self._lock:
-            self._db.execute("PRAGMA synchronous = NORMAL")
+        self._write("PRAGMA synchronous = NORMAL")
         flusher = LogFlusher(Path(f"{self.path}-wal"))
         try:
             yield flusher
         finally:
             flusher.close()
-            with self._lock:
-                self._db.execute("PRAGMA synchronous = FULL")
+            self._write("PRAGMA synchronous = FULL")
 
     # Plumbing
 
@@ -408,17 +448,22 @@ class Store:
         return _subscriber(row) if row else None
 
     def _one(self, query: str, *values: object) -> sqlite3.Row | None:
-        with self._lock:
+        with self._lock, self._errors():
             return self._db.execute(query, values).fetchone()
 
     def _all(self, query: str, *values: object) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._errors():
             return self._db.execute(query, values).fetchall()
+
+    def _write(self, query: str, *values: object) -> None:
+        """One statement, committed on its own at once."""
+        with self._lock, self._errors():
+            self._db.execute(query, values)
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         """One atomic change: all of it is committed, or none of it."""
-        with self._lock:
+        with self._lock, self._errors():
             if self._db.in_transaction:  # already inside one of ours
                 yield
                 return
@@ -430,6 +475,13 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _state_error(self.path, exc) from None
+
     def _migrate(self) -> None:
         with self._transaction():
             version = self._one("PRAGMA user_version")[0]
@@ -440,6 +492,22 @@ class Store:
 
 
 _SUBSCRIBER_COLUMNS = "id, uid, email, name, status"
+
+
+def _state_error(path: Path, error: Exception) -> StateError:
+    """What went wrong with the state file, and what to do about it."""
+    reason = str(error)
+    if "readonly" in reason or isinstance(error, PermissionError):
+        hint = "make the file and its folder writable by this user"
+    elif "not a database" in reason or "malformed" in reason:
+        hint = "it is damaged: restore it from a backup (see docs/ci.md)"
+    elif "disk" in reason or "full" in reason:
+        hint = "free some disk space, then run again: nothing was lost"
+    elif "unable to open" in reason:
+        hint = "check that its folder exists and is reachable"
+    else:
+        hint = "check the file, or restore it from a backup"
+    return StateError(f"the state file {path} cannot be used ({reason}): {hint}")
 
 
 def _subscriber(row: sqlite3.Row) -> Subscriber:

@@ -15,7 +15,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -256,6 +256,33 @@ def _mailbox_problem(code: int, reply: bytes) -> bool:
     if enhanced:
         return enhanced.group(1) in (b"1", b"2")
     return code in (550, 551, 553)
+
+
+def destination(options: MailOptions) -> str:
+    """Where the mail goes, in words, for a run's summary."""
+    if options.transport == "smtp":
+        port = options.smtp_port or {"ssl": 465, "starttls": 587}.get(options.smtp_security, 25)
+        return f"SMTP server {options.smtp_host}:{port} ({options.smtp_security})"
+    return f"the Maildir {options.maildir}"
+
+
+def transport_problem(options: MailOptions, environment: Mapping[str, str]) -> str | None:
+    """Why mail cannot leave as configured: on CI, a Maildir nobody chose would vanish
+    with the runner, and every message in it would count as delivered."""
+    if environment.get("PUBLISHER_SMTP_HOST", "unset").strip() == "":
+        # What CI passes for a secret that is not set.
+        return (
+            "PUBLISHER_SMTP_HOST is set but empty: give it the mail server's name "
+            "(on CI, check that its secret exists), or unset it"
+        )
+    on_ci = environment.get("CI", "").strip().casefold() not in ("", "0", "false")
+    if on_ci and not options.transport:
+        return (
+            "on CI, mail would go into a Maildir on the runner and be lost: set "
+            'PUBLISHER_SMTP_HOST (is its secret set?), or transport = "maildir" under [mail] '
+            "if that is what you want"
+        )
+    return None
 
 
 def open_transport(options: MailOptions, root: Path) -> MaildirTransport | SmtpTransport:

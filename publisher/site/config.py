@@ -77,7 +77,8 @@ class MailOptions:
     SMTP credentials never come from here, only from the environment.
     """
 
-    transport: str = "maildir"
+    # "maildir" or "smtp"; "" when not chosen, which means a Maildir, except on CI.
+    transport: str = ""
     maildir: str = ".publisher/outbox"
     state: str = ".publisher/state.db"
     smtp_host: str = ""
@@ -473,7 +474,7 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
         "smtp_port": os.environ.get("PUBLISHER_SMTP_PORT"),
         "smtp_security": os.environ.get("PUBLISHER_SMTP_SECURITY"),
     }
-    if environment["smtp_host"]:
+    if environment["smtp_host"] and environment["smtp_host"].strip():
         table["transport"] = "smtp"
     for key, value in environment.items():
         if value and key == "smtp_port":
@@ -484,7 +485,7 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
         elif value:
             table[key] = value
     options = _options(MailOptions, "mail", table, name, problems)
-    if options.transport not in ("maildir", "smtp"):
+    if options.transport not in ("", "maildir", "smtp"):
         problems.error(name, f"mail transport must be maildir or smtp, not {options.transport!r}")
     if options.transport == "smtp" and not options.smtp_host:
         problems.error(name, "mail transport smtp needs a host", hint="set PUBLISHER_SMTP_HOST")
