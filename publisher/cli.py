@@ -384,8 +384,13 @@ def unsubscribe(who: str, root: Path) -> None:
     "--dry-run", is_flag=True, help="Check and report what is due; write, ping and send nothing."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--new-ids", is_flag=True, help="Mail posts whose ids the state does not know, all of them."
+)
 @now_option
-def publish_command(root: Path, dry_run: bool, as_json: bool, now_text: str | None) -> None:
+def publish_command(
+    root: Path, dry_run: bool, as_json: bool, new_ids: bool, now_text: str | None
+) -> None:
     """Check the posts, build the feeds, notify hubs and mail what is due.
 
     Safe to run from CI on every push and every hour: a run with nothing new does nothing.
@@ -399,7 +404,14 @@ def publish_command(root: Path, dry_run: bool, as_json: bool, now_text: str | No
     now = parse_now(now_text, site)
     try:
         report = publish(
-            site, problems, now, secret, dry_run=dry_run, track=track, progress=show_progress()
+            site,
+            problems,
+            now,
+            secret,
+            dry_run=dry_run,
+            new_ids=new_ids,
+            track=track,
+            progress=show_progress(),
         )
     except SiteError as exc:
         problems.extend(exc.problems.items)

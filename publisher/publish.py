@@ -74,6 +74,7 @@ def publish(
     secret: Callable[[], str],
     *,
     dry_run: bool = False,
+    new_ids: bool = False,
     track: Track = no_progress,
     progress: Callable[[SendReport], None] = lambda report: None,
 ) -> PublishReport:
@@ -87,7 +88,7 @@ def publish(
         return report
     store = open_store(site)
     published = checked.selection.published
-    due = due_posts(store, published)
+    due = due_posts(store, published, new_ids=new_ids)
     report.due = [post.source for post in due]
     outgoing = list(due_newsletters(site, store, due, now, problems))
     if outgoing or store.unfinished_newsletters():

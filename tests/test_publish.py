@@ -216,3 +216,29 @@ def test_hanging_hubs_take_a_bounded_time_together(site, smtp_sink, monkeypatch)
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started < 8
     assert result.output.count("warning: hub not notified") == 3
+
+
+def test_moving_the_site_to_another_domain_mails_nothing_again(site, smtp_sink):
+    publishing(site)
+    publish(site)
+    site.post("2024-05-30-new.md", "title: New")
+    publish(site)
+    site.config(MAIL_CONFIG.replace("https://example.com", "https://moved.example.org"))
+    result = publish(site)
+    assert result.exit_code == 0, result.output
+    assert "Newsletter: nothing due" in result.output
+    assert sum(smtp_sink.received.values()) == 2
+
+
+def test_ids_that_all_changed_are_refused_unless_confirmed(site, smtp_sink):
+    publishing(site)
+    publish(site)
+    for path in (site.root / "posts").iterdir():
+        path.rename(path.with_name(path.name.replace("-old", "-renamed")))
+    result = publish(site)
+    assert result.exit_code == 1
+    assert "none of the 2 published posts is one the state knows" in result.output
+    assert not smtp_sink.received
+    confirmed = publish(site, "--new-ids")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert smtp_sink.received == {"ann@example.com": 2, "bob@example.com": 2}

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from publisher.mail.campaign import mail_key
 from publisher.mail.status import DeliveryStatus
 from publisher.mail.store import open_store
 from publisher.site.config import load_site
@@ -80,6 +81,7 @@ def mark_delivery(site, email: str, status: DeliveryStatus) -> None:
     """Put one delivery of the site's only newsletter back in `status`, as a crash at that
     moment would have left it."""
     store = open_store(load_site(site.root)[0])
-    [newsletter_id] = [store.newsletter_id(f"post:{post_id}") for post_id in store.known_post_ids()]
+    [post_id] = store.known_post_ids()
+    newsletter_id = store.newsletter_id(f"post:{mail_key(post_id)}")
     store.set_delivery(newsletter_id, store.find_subscriber(email).id, status)
     store.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class Outgoing:
 def for_post(site: Site, post: Post, problems: Problems) -> Outgoing | None:
     """One post's newsletter; None (with the reason in `problems`) when it cannot be made."""
     letter = post_newsletter(site, post, problems)
-    return Outgoing(f"post:{post.id}", letter, (post,)) if letter else None
+    return Outgoing(f"post:{mail_key(post.id)}", letter, (post,)) if letter else None
 
 
 def for_digest(site: Site, posts: list[Post]) -> Outgoing:
@@ -93,15 +94,40 @@ def record_baseline(store: Store, published: list[Post], now: datetime) -> int:
     return len(published) if store.record_baseline([p.id for p in published], now) else 0
 
 
-def due_posts(store: Store, published: list[Post]) -> list[Post]:
+class IdsChanged(Refusal):
+    """No post the state knows is among the site's posts: their ids changed, and every post
+    would be mailed as new."""
+
+
+def mail_key(post_id: str) -> str:
+    """What a newsletter knows a post by: its id without the site's domain, so a site that
+    moves to another domain mails nothing again (`tag:example.com,2024-01-01:hello` is known
+    as `2024-01-01:hello`)."""
+    match = _TAG_ID.match(post_id)
+    return match.group(1) if match else post_id
+
+
+_TAG_ID = re.compile(r"tag:[^,]+,(.+)")
+
+
+def due_posts(store: Store, published: list[Post], *, new_ids: bool = False) -> list[Post]:
     """Published posts meant for the newsletter that no newsletter holds, oldest first.
 
-    Before the first run has recorded its baseline, nothing is due.
+    Before the first run has recorded its baseline, nothing is due. When none of the posts
+    the state knows is among them, their ids must have changed: IdsChanged, unless the
+    writer says the posts are new (`new_ids`).
     """
     if not store.baseline_recorded():
         return []
-    known = store.known_post_ids()
-    return [post for post in reversed(published) if post.newsletter and post.id not in known]
+    known = {mail_key(post_id) for post_id in store.known_post_ids()}
+    due = [post for post in reversed(published) if mail_key(post.id) not in known]
+    if known and published and len(due) == len(published) and not new_ids:
+        raise IdsChanged(
+            f"none of the {len(published)} published posts is one the state knows, so every "
+            "one would be mailed as new: did their ids change (an id: in the front matter, "
+            "the file names)? Restore them, or run publish --new-ids if the posts are new"
+        )
+    return [post for post in due if post.newsletter]
 
 
 def due_newsletters(

@@ -96,6 +96,12 @@ MIGRATIONS = [
         PRIMARY KEY (hub, path)
     );
     """,
+    # A post's newsletter is known by the post's id without the site's domain (see
+    # campaign.mail_key), so moving the site to another domain mails nothing again.
+    """
+    UPDATE newsletters SET key = 'post:' || substr(key, instr(key, ',') + 1)
+    WHERE key LIKE 'post:tag:%,%';
+    """,
 ]
 # Deliveries are read in batches of this many, so memory stays flat on a long list.
 BATCH = 500
