@@ -91,6 +91,8 @@ def audience_line(subject: str, emails: list[str]) -> str:
 
 
 def send_summary(report: SendReport) -> str:
+    if report.abandoned:
+        return f"Abandoned {report.subject!r}, recorded by an earlier run: {report.abandoned}"
     rate = report.sent / report.seconds if report.seconds else 0
     parts = [
         f"sent {report.sent}",

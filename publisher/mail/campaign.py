@@ -18,7 +18,12 @@ from datetime import datetime
 
 from publisher.mail.delivery import Mailer, SendReport
 from publisher.mail.mime import MessageTemplate
-from publisher.mail.newsletter import Newsletter, digest_newsletter, post_newsletter
+from publisher.mail.newsletter import (
+    HeaderError,
+    Newsletter,
+    digest_newsletter,
+    post_newsletter,
+)
 from publisher.mail.store import Store, StoredNewsletter
 from publisher.mail.transports import transport_problem
 from publisher.site.catalog import find_post, read_posts, select
@@ -200,7 +205,17 @@ class Campaign:
         unfinished = self.store.unfinished_newsletters()
         if unfinished:
             check_transport(self.site)
-        return [self._mail(newsletter_id, self.secret()) for newsletter_id in unfinished]
+        return [self._resume(newsletter_id, self.secret()) for newsletter_id in unfinished]
+
+    def _resume(self, newsletter_id: int, secret: str) -> SendReport:
+        """One unfinished newsletter; one recorded by an older publisher with a header that
+        cannot be sent is abandoned, so it never blocks the newsletters after it."""
+        try:
+            return self._mail(newsletter_id, secret)
+        except HeaderError as exc:
+            self.store.finish_newsletter(newsletter_id)
+            subject = self.store.recorded_newsletter(newsletter_id).subject
+            return SendReport(subject, abandoned=str(exc))
 
     def send(self, outgoing: Outgoing, *, resend_unknown: bool = False) -> SendReport:
         """Record the newsletter (on first sight), then mail its pending deliveries."""

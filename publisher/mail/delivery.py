@@ -50,6 +50,8 @@ class SendReport:
     seconds: float = 0.0
     # Time spent on attempts that reached no server or got no reply.
     waited: float = 0.0
+    # Why a newsletter recorded earlier was given up rather than sent.
+    abandoned: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import cmarkgfm
 from cmarkgfm.cmark import Options
 
 from publisher.site.post import Post
-from publisher.site.text import strip_forbidden
+from publisher.site.text import without_forbidden_references
 
 _HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
 # A start tag with attributes; a quoted value is read whole, since it may hold a ">".
@@ -60,8 +60,8 @@ class Rendered:
 def markdown_to_html(text: str) -> str:
     """CommonMark with GitHub's extensions; authors' raw HTML passes, minus GitHub's tag filter."""
     options = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES
-    # A character reference such as &#x1; becomes a character XML cannot carry: drop it.
-    return strip_forbidden(cmarkgfm.github_flavored_markdown_to_html(text, options=options))
+    text = without_forbidden_references(text)
+    return cmarkgfm.github_flavored_markdown_to_html(text, options=options)
 
 
 def render(post: Post, body: str) -> Rendered:

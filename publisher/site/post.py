@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -333,7 +333,7 @@ def _post_date(data, file_date, tz, error, name, problems) -> datetime | None:
     if "date" in data:
         return _parse_date(data["date"], tz, "date", error)
     if file_date is not None:
-        return datetime.combine(file_date, time(), tz)
+        return _in_range(datetime.combine(file_date, time(), tz), tz, "date", error)
     problems.error(
         name,
         "the post has no date",
@@ -345,9 +345,9 @@ def _post_date(data, file_date, tz, error, name, problems) -> datetime | None:
 def _parse_date(value: Any, tz: ZoneInfo, key: str, error) -> datetime | None:
     """A front matter date as an aware datetime; times without an offset are in the site's zone."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=tz)
+        return _in_range(value if value.tzinfo else value.replace(tzinfo=tz), tz, key, error)
     if isinstance(value, date):
-        return datetime.combine(value, time(), tz)
+        return _in_range(datetime.combine(value, time(), tz), tz, key, error)
     match = _DATE_TEXT.match(str(value).strip())
     if not match:
         error(key, f"unknown date format {value!r} in {key}", DATE_HINT)
@@ -363,7 +363,18 @@ def _parse_date(value: Any, tz: ZoneInfo, key: str, error) -> datetime | None:
     except ValueError:
         error(key, f"impossible date {value!r} in {key}", DATE_HINT)
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    return _in_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=tz), tz, key, error)
+
+
+def _in_range(moment: datetime, tz: ZoneInfo, key: str, error) -> datetime | None:
+    """The moment, if every feed format can write it (in UTC and in the site's zone)."""
+    try:
+        moment.astimezone(UTC)
+        moment.astimezone(tz)
+    except OverflowError:
+        error(key, f"the {key} is out of range", "use a year from 1 to 9999, in full")
+        return None
+    return moment
 
 
 def _text_field(data: dict[str, Any], key: str, error) -> str | None:

@@ -67,14 +67,25 @@ _CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));"
 
 def forbidden_references(text: str) -> list[tuple[int, str]]:
     """(line, reference) for each HTML character reference, such as `&#x1;`, to a character
-    XML cannot carry; the renderer drops what they stand for."""
+    XML cannot carry (see `without_forbidden_references`)."""
     found = []
     for match in _CHARACTER_REFERENCE.finditer(text) if "&#" in text else ():
-        hexadecimal, decimal = match.groups()
-        code = int(hexadecimal, 16) if hexadecimal else int(decimal)
-        if code > 0x10FFFF or _NOT_XML.match(chr(code)):
+        if _forbidden(match):
             found.append((text.count("\n", 0, match.start()) + 1, match.group()))
     return found
+
+
+def without_forbidden_references(text: str) -> str:
+    """The text without those references: rendered, they would break every feed."""
+    if "&#" not in text:
+        return text
+    return _CHARACTER_REFERENCE.sub(lambda m: "" if _forbidden(m) else m.group(), text)
+
+
+def _forbidden(reference: re.Match[str]) -> bool:
+    hexadecimal, decimal = reference.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    return code > 0x10FFFF or bool(_NOT_XML.match(chr(code)))
 
 
 def slugify(name: str) -> str:
