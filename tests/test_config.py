@@ -53,11 +53,29 @@ def test_rss_author_with_email(site):
     assert site.feed("rss.xml").entries[0].author == "jay@example.com (Jay Kyll)"
 
 
-def test_unknown_settings_are_warned_about(site):
-    site.config("[site]\ntitle='T'\nurl='https://example.com'\ntitel='typo'\n[feed]\nx=1\n")
+def test_unknown_settings_are_errors_with_a_suggestion(site):
+    site.config(
+        "[site]\ntitle='T'\nurl='https://example.com'\ntitel='typo'\n[feed]\nx=1\n"
+        "[mail]\ntransprot='smtp'\n[newsleter]\n"
+    )
     result = site.run("check")
-    assert "unknown setting site.titel is ignored" in result.output
-    assert "unknown section [feed] is ignored" in result.output
+    assert result.exit_code == 1
+    assert "unknown setting site.titel (did you mean title?)" in result.output
+    assert "unknown section [feed] (did you mean feeds?)" in result.output
+    assert "unknown setting mail.transprot (did you mean transport?)" in result.output
+    assert "unknown section [newsleter] (did you mean newsletter?)" in result.output
+
+
+def test_a_typo_in_a_jekyll_newsletter_mapping_is_an_error(site):
+    jekyll_site(site)
+    config = site.root / "_config.yml"
+    config.write_text(config.read_text() + "newsletter:\n  postal_adress: 1 Road\nnewsleter: {}\n")
+    result = site.run("check")
+    assert result.exit_code == 1
+    assert "unknown setting newsletter.postal_adress (did you mean postal_address?)" in (
+        result.output
+    )
+    assert "unknown setting 'newsleter' (did you mean newsletter?)" in result.output
 
 
 def test_icon_logo_and_language_reach_every_format(site):
@@ -136,6 +154,23 @@ def test_jekyll_feeds_use_the_sites_feed_stylesheet(site):
         ("[mail]\nconcurrency = 0", "mail concurrency must be 1 or more"),
         ("[mail]\nretries = 'many'", "mail retries must be int, like 3"),
         ("[feeds]\nlimit = -1", "feeds limit must be 0 (all posts) or more"),
+        ("[feeds]\noutput = '..'", "feeds output '..' must be a folder inside the site"),
+        ("[feeds]\noutput = '/'", "feeds output '/' must be a folder inside the site"),
+        ("[feeds]\noutput = '/tmp/out'", "feeds output '/tmp/out' must be a folder inside"),
+        ("[feeds]\noutput = '.'", "feeds output '.' must be a folder inside the site"),
+        ("[feeds]\noutput = 'posts'", "feeds output 'posts' is inside posts/"),
+        ("[feeds]\noutput = '.publisher/x'", "feeds output '.publisher/x' is inside .publisher/"),
+        ("[feeds]\nrss = 'feed.xml'", "feeds atom, rss and json must be three different files"),
+        ("[feeds]\ntags = 'tags'", "feeds tags 'tags' must name each folder by {slug}"),
+        ("[feeds]\ntags = 'tags/{name}'", "feeds tags 'tags/{name}' must name each folder"),
+        ("[feeds]\ntags = 'tags/{'", "feeds tags 'tags/{' must name each folder by {slug}"),
+        (
+            "[feeds]\ncategories = 'x/{slug}'\ntags = 'x/{slug}'",
+            "feeds categories and tags are the same folder",
+        ),
+        ("[mail]\ntimeout = 0", "mail timeout and retry_delay must be more than 0 seconds"),
+        ("[mail]\nretry_delay = -1.0", "mail timeout and retry_delay must be more than 0"),
+        ("[mail]\nrate = -1.0", "mail concurrency must be 1 or more, retries and rate 0"),
         ("[feeds]\natom = '../feed.xml'", "feeds atom '../feed.xml' leaves the output folder"),
     ],
 )
@@ -145,6 +180,27 @@ def test_every_invalid_setting_is_an_error_that_names_it(site, monkeypatch, sett
     result = site.run("check")
     assert result.exit_code == 1
     assert f"publisher.toml: error: {message}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("site_setting", "message"),
+    [
+        ("hub = 5", "site hub must be a URL or a list of URLs"),
+        ("hub = [5]", "hub 5 is not an http(s) URL"),
+        ("url = 'https://example.com/?page=1'", "has a query or a fragment"),
+        ("url = 'https://example.com/#top'", "has a query or a fragment"),
+        ("url = 'https://example.com:port/'", "is not an absolute http(s) URL"),
+        ("url = 'example.com'", "is not an absolute http(s) URL"),
+    ],
+)
+def test_site_settings_that_cannot_work_are_errors(site, site_setting, message):
+    key = site_setting.split(" ")[0]
+    lines = [line for line in CONFIG.splitlines() if not line.startswith(f"{key} =")]
+    site.config("\n".join(lines).replace("[site]", f"[site]\n{site_setting}") + "\n")
+    result = site.run("check")
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_changed_setting_rebuilds_what_the_cache_holds(site):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from publisher.site.problems import Problems, SiteError
@@ -239,7 +240,7 @@ def yaml_problem(error: Exception, name: str, problems: Problems, *, where: str 
 
 def _site_from_toml(root: Path, name: str, raw: dict[str, Any], problems: Problems) -> Site:
     for section in sorted(set(raw) - _SECTIONS):
-        problems.warning(name, f"unknown section [{section}] is ignored")
+        problems.error(name, f"unknown section [{section}]", hint=_did_you_mean(section, _SECTIONS))
     site = _table(raw, "site", name, problems)
     feeds = _table(raw, "feeds", name, problems)
     newsletter = _table(raw, "newsletter", name, problems)
@@ -250,8 +251,7 @@ def _site_from_toml(root: Path, name: str, raw: dict[str, Any], problems: Proble
         ("newsletter", newsletter, _NEWSLETTER_KEYS),
         ("mail", mail, _MAIL_KEYS),
     ):
-        for key in sorted(set(table) - known):
-            problems.warning(name, f"unknown setting {section}.{key} is ignored")
+        _unknown_keys(table, known, section, name, problems)
     sections = {"feeds": feeds, "newsletter": newsletter, "mail": mail}
     return _make_site(root, name, site, sections, problems, _fingerprint(raw))
 
@@ -275,9 +275,27 @@ def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Prob
     if (root / JEKYLL_STYLESHEET).is_file():
         feeds["stylesheet"] = f"/{JEKYLL_STYLESHEET}"
     sections = {"feeds": feeds}
-    for key in ("newsletter", "mail"):
+    for key, known in (("newsletter", _NEWSLETTER_KEYS), ("mail", _MAIL_KEYS)):
         sections[key] = raw[key] if isinstance(raw.get(key), dict) else {}
+        _unknown_keys(sections[key], known, key, name, problems)
+    for key in raw:
+        close = difflib.get_close_matches(str(key), ["newsletter"], n=1, cutoff=0.8)
+        if close and key not in close:
+            problems.error(name, f"unknown setting {key!r}", hint=f"did you mean {close[0]}?")
     return _make_site(root, name, site, sections, problems, _fingerprint(raw))
+
+
+def _unknown_keys(
+    table: dict[str, Any], known: set[str], section: str, name: str, problems: Problems
+) -> None:
+    for key in sorted(set(table) - known, key=str):
+        hint = _did_you_mean(str(key), known)
+        problems.error(name, f"unknown setting {section}.{key}", hint=hint)
+
+
+def _did_you_mean(word: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(known), n=1)
+    return f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(known))}"
 
 
 def _table(raw: dict[str, Any], key: str, name: str, problems: Problems) -> dict[str, Any]:
@@ -349,13 +367,29 @@ def _site_url(site: dict[str, Any], name: str, problems: Problems) -> str:
             hint='add url = "https://example.com" under [site]',
         )
         return ""
-    parts = urlsplit(str(url))
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    text = str(url)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not _valid_host(parts) or re.search(r"\s", text):
         problems.error(name, f"site url {url!r} is not an absolute http(s) URL")
+        return ""
+    if parts.query or parts.fragment or text.rstrip("/").endswith(("?", "#")):
+        problems.error(
+            name,
+            f"site url {url!r} has a query or a fragment",
+            hint="write the site's address alone, like https://example.com",
+        )
         return ""
     baseurl = str(site.get("baseurl") or "").strip("/")
     full = str(url).rstrip("/")
     return f"{full}/{baseurl}" if baseurl else full
+
+
+def _valid_host(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 def author_from(value: Any) -> Author | None:
@@ -396,11 +430,15 @@ def absolute_url(site_url: str, path: str) -> str:
 
 
 def _hubs(value: Any, name: str, problems: Problems) -> tuple[str, ...]:
-    hubs = [value] if isinstance(value, str) else list(value or [])
+    hubs = [value] if isinstance(value, str) else value or []
+    if not isinstance(hubs, list):
+        problems.error(name, "site hub must be a URL or a list of URLs")
+        return ()
     for hub in hubs:
-        if urlsplit(str(hub)).scheme not in ("http", "https"):
+        if not isinstance(hub, str) or urlsplit(hub).scheme not in ("http", "https"):
             problems.error(name, f"hub {hub!r} is not an http(s) URL")
-    return tuple(str(hub) for hub in hubs)
+            return ()
+    return tuple(hubs)
 
 
 def _options(
@@ -425,10 +463,27 @@ def _feed_options(feeds: dict[str, Any], name: str, problems: Problems) -> FeedO
     options = _options(FeedOptions, "feeds", feeds, name, problems)
     if options.limit < 0:
         problems.error(name, "feeds limit must be 0 (all posts) or more")
+    _check_output(options.output, name, problems)
     for key in ("atom", "rss", "json", "categories", "tags"):
         path = getattr(options, key)
         if path and not is_inside(path):
             problems.error(name, f"feeds {key} {path!r} leaves the output folder")
+    names = [PurePosixPath(options.atom).name, PurePosixPath(options.rss).name, options.json]
+    if len({options.atom, options.rss, options.json}) < 3 or len(set(names)) < 3:
+        problems.error(
+            name,
+            "feeds atom, rss and json must be three different files",
+            hint="each feed of a tag or category uses the same names in its own folder",
+        )
+    for key in ("categories", "tags"):
+        _check_folder_template(key, getattr(options, key), name, problems)
+    if options.categories and options.categories == options.tags:
+        problems.error(
+            name,
+            "feeds categories and tags are the same folder: a tag and a category of one name "
+            "would share files",
+            hint='keep the defaults, "categories/{slug}" and "tags/{slug}"',
+        )
     if re.search(r'[\s"<>]', options.stylesheet):
         problems.error(
             name,
@@ -436,6 +491,41 @@ def _feed_options(feeds: dict[str, Any], name: str, problems: Problems) -> FeedO
             hint="write a site path such as /feed.xsl, or percent-encode the URL",
         )
     return options
+
+
+# Folders of the site that an output folder must neither be nor hold.
+_SOURCE_FOLDERS = {*POSTS_DIRS, "templates", ".publisher", "_data", "_includes", "_layouts"}
+
+
+def _check_output(output: str, name: str, problems: Problems) -> None:
+    """The output folder is a folder of its own inside the site: writing it never replaces
+    a post, the configuration, a template or the state."""
+    parts = PurePosixPath(output.replace("\\", "/")).parts
+    if not output.strip() or not is_inside(output) or parts in ((), (".",)):
+        problems.error(
+            name,
+            f"feeds output {output!r} must be a folder inside the site, not the site itself",
+            hint='keep the default, "_site"',
+        )
+    elif parts[0] in _SOURCE_FOLDERS:
+        problems.error(
+            name,
+            f"feeds output {output!r} is inside {parts[0]}/, which holds the site's own files",
+            hint='keep the default, "_site"',
+        )
+
+
+def _check_folder_template(key: str, template: str, name: str, problems: Problems) -> None:
+    """A tag's or category's folder is named by its {slug}: without it, every tag would
+    write the same files."""
+    if not template:
+        return
+    if "{slug}" not in template or re.search(r"[{}]", template.replace("{slug}", "")):
+        problems.error(
+            name,
+            f"feeds {key} {template!r} must name each folder by {{slug}}, and by nothing else",
+            hint=f'write it like "{key}/{{slug}}", or "" for no {key} feeds',
+        )
 
 
 def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) -> NewsletterOptions:
@@ -497,6 +587,8 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
         )
     if options.concurrency < 1 or options.retries < 0 or options.rate < 0:
         problems.error(name, "mail concurrency must be 1 or more, retries and rate 0 or more")
+    if options.timeout <= 0 or options.retry_delay <= 0:
+        problems.error(name, "mail timeout and retry_delay must be more than 0 seconds")
     return options
 
 
