@@ -2,6 +2,7 @@
 named with its file, never a traceback."""
 
 import email
+import os
 import time
 from datetime import UTC, datetime
 from email import policy
@@ -201,3 +202,46 @@ def test_an_international_address_is_found_in_either_form(letters):
     result = letters.run("unsubscribe", "a7@bücher.de")
     assert result.exit_code == 0, result.output
     assert "Unsubscribed a7@xn--bcher-kva.de." in result.output
+
+
+def test_a_tag_too_long_for_a_file_name_gets_a_bounded_slug(site):
+    site.post("2024-01-01-a.md", "title: A\ntags: [" + "é" * 200 + ", " + "é" * 199 + "]")
+    site.build()
+    folders = [path.name for path in (site.root / "_site" / "tags").iterdir()]
+    assert len(folders) == 2
+    assert all(len(name.encode()) <= 100 for name in folders)
+
+
+def test_a_feed_that_cannot_be_written_names_its_tag(site):
+    site.post("2024-01-01-a.md", "title: A\ntags: [News]")
+    (site.root / "_site" / "tags").mkdir(parents=True)
+    (site.root / "_site" / "tags" / "news").write_text("a file where a folder goes")
+    result = site.run("build")
+    assert result.exit_code == 1
+    assert "could not write tags/news/feed.xml, the feed of the tag 'News'" in result.output
+
+
+def test_a_post_linked_from_outside_the_site_is_a_warning(site, tmp_path):
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text("---\ntitle: From elsewhere\n---\n\nHi.\n")
+    (site.root / "posts").mkdir()
+    (site.root / "posts" / "2024-01-01-linked.md").symlink_to(outside)
+    result = site.run("build")
+    assert result.exit_code == 0
+    assert f"posts/2024-01-01-linked.md: warning: is a link to {outside}, outside the site" in (
+        result.output
+    )
+
+
+def test_temporary_files_a_killed_build_left_are_removed(site):
+    site.post("2024-01-01-a.md")
+    site.build()
+    leftover = site.output(".feed.xml.0123456789ab.tmp")
+    leftover.write_text("half a feed")
+    os.utime(leftover, (time.time() - 7200, time.time() - 7200))
+    recent = site.output(".rss.xml.ba9876543210.tmp")
+    recent.write_text("another run's, still being written")
+    site.post("2024-01-02-b.md")
+    site.build()
+    assert not leftover.exists()
+    assert recent.exists()

@@ -7,6 +7,7 @@ since Python's start-up is then most of its time.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import time
@@ -114,13 +115,29 @@ def build(
 
 
 def _write_failed(site: Site, problems: Problems, exc: OSError | UnsafePath) -> None:
-    """A write the system refused, reported like any other problem: with what to do."""
+    """A write the system refused, reported like any other problem: what was being written,
+    for which tag or category, and what to do."""
+    what = "the feeds"
+    feed = getattr(exc, "feed", None)
+    if feed is not None:
+        whose = f"the {feed.kind} {feed.name!r}" if feed.name else "the site"
+        what = f"{exc.path}, the feed of {whose}"
     if isinstance(exc, UnsafePath):
         reason, hint = str(exc), "a folder in it is a link that leads elsewhere: remove the link"
     else:
         reason = exc.strerror or str(exc)
-        hint = "free disk space or fix the folder's permissions, then build again"
-    problems.error(site.feeds.output, f"could not write the feeds: {reason}", hint=hint)
+        hint = WRITE_HINTS.get(
+            exc.errno, "free disk space or fix the folder's permissions, then build again"
+        )
+    problems.error(site.feeds.output, f"could not write {what}: {reason}", hint=hint)
+
+
+WRITE_HINTS = {
+    errno.ENAMETOOLONG: "the name is too long for this file system: shorten the tag or the path",
+    errno.ENOSPC: "free disk space, then build again",
+    errno.EACCES: "fix the folder's permissions, then build again",
+    errno.EROFS: "the disk is read-only: build into a folder that can be written",
+}
 
 
 def _counts(selection: Selection, feeds: list[Feed]) -> Counts:

@@ -3,10 +3,14 @@ them all, each post serialized once for every feed that holds it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 
 from publisher.feeds.formats import Entry, EntryParts, Feed, entry_parts, render_feed
 from publisher.site.config import Site
@@ -16,6 +20,15 @@ from publisher.site.parallel import Track, map_parts, split
 from publisher.site.post import Post, read_body
 from publisher.site.problems import Problems
 from publisher.site.text import slugify
+
+
+class FeedWriteError(OSError):
+    """A feed file the system would not write, with the feed (its tag or category) behind it."""
+
+    def __init__(self, feed: Feed, path: str, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror)
+        self.feed = feed
+        self.path = path
 
 
 def plan_feeds(site: Site, posts: list[Post], problems: Problems) -> list[Feed]:
@@ -98,14 +111,35 @@ def write_feeds(
         results = []
         for fmt, data in render_feed(site, feed, entries).items():
             path = feed.path(site, fmt)
-            results.append((path, staging.write(inside(output, path), data)))
+            try:
+                results.append((path, staging.write(inside(output, path), data)))
+            except OSError as exc:
+                raise FeedWriteError(feed, path, exc) from exc
         return results
 
+    remove_leftovers({inside(output, feed.path(site, "atom")).parent for feed in feeds})
     with Staging() as staging, ThreadPoolExecutor(os.cpu_count()) as threads:
         for results in threads.map(write_feed, feeds):
             for path, changed in results:
                 (written if changed else unchanged).append(path)
     return written, unchanged
+
+
+# A temporary file of Staging's that a killed run left: `.feed.xml.<12 hex digits>.tmp`.
+_LEFTOVER = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
+# Older than this, a temporary file belongs to no run still going.
+LEFTOVER_AGE = 3600
+
+
+def remove_leftovers(folders: set[Path]) -> None:
+    """Remove what killed runs left in the feeds' folders, which would be deployed with them."""
+    stale = time.time() - LEFTOVER_AGE
+    for folder in folders:
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                if _LEFTOVER.fullmatch(entry.name) and entry.stat().st_mtime < stale:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
 
 def prepare_entry(site: Site, post: Post, body: str) -> EntryParts:

@@ -63,7 +63,7 @@ def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
     Markdown body, for a caller that renders the post at once."""
     problems = Problems()
     name = path.relative_to(site.root).as_posix()
-    text = _read_text(path, name, problems)
+    text = _read_text(path, name, problems, site.root)
     if text is None:
         return None, problems.items, ""
     split = _split_front_matter(text, name, problems)
@@ -105,8 +105,20 @@ def is_future(post: Post, now: datetime) -> bool:
     return post.date > now
 
 
-def _read_text(path: Path, name: str, problems: Problems) -> str | None:
-    data = path.read_bytes()
+def _read_text(path: Path, name: str, problems: Problems, root: Path) -> str | None:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.error(
+            name, f"cannot be read ({exc.strerror})", hint="check the file's permissions"
+        )
+        return None
+    if not path.resolve().is_relative_to(root):
+        problems.warning(
+            name,
+            f"is a link to {path.resolve()}, outside the site",
+            hint="a file from elsewhere may go out by mistake: copy it in, or remove the link",
+        )
     try:
         raw = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -88,10 +89,22 @@ def _forbidden(reference: re.Match[str]) -> bool:
     return code > 0x10FFFF or bool(_NOT_XML.match(chr(code)))
 
 
+# A slug names a folder: file systems take 255 bytes a name, and readers want short URLs.
+MAX_SLUG_BYTES = 100
+
+
 def slugify(name: str) -> str:
-    """Lower-case words joined by hyphens; letters of any script are kept, so no tag is dropped."""
+    """Lower-case words joined by hyphens; letters of any script are kept, so no tag is dropped.
+
+    A slug longer than MAX_SLUG_BYTES in UTF-8 is cut, and a short hash of the whole keeps it
+    apart from others cut the same way."""
     normal = unicodedata.normalize("NFKC", name).casefold()
-    return "-".join(re.findall(r"[^\W_]+", normal))
+    slug = "-".join(re.findall(r"[^\W_]+", normal))
+    data = slug.encode()
+    if len(data) <= MAX_SLUG_BYTES:
+        return slug
+    cut = data[: MAX_SLUG_BYTES - 7].decode(errors="ignore").rstrip("-")
+    return f"{cut}-{hashlib.sha1(data).hexdigest()[:6]}"
 
 
 # What ends or bends a mail header's line: C0 and C1 controls (NEL among them), DEL, and
