@@ -249,8 +249,6 @@ def send(
     with campaign(site, store, secret, now, progress=show_progress()) as sender:
         report = sender.send(outgoing, resend_unknown=resend_unknown)
     click.echo(send_summary(report))
-    if report.stopped:
-        click.secho(f"Stopped: {report.stopped}", fg="red", err=True)
     sys.exit(send_exit_code([report]))
 
 

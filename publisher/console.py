@@ -91,6 +91,7 @@ def audience_line(subject: str, emails: list[str]) -> str:
 
 
 def send_summary(report: SendReport) -> str:
+    """One line of counts, then why the send stopped or left mail pending, if it did."""
     if report.abandoned:
         return f"Abandoned {report.subject!r}, recorded by an earlier run: {report.abandoned}"
     rate = report.sent / report.seconds if report.seconds else 0
@@ -103,13 +104,18 @@ def send_summary(report: SendReport) -> str:
     ]
     if report.already_sent:
         parts.append(f"sent before {report.already_sent}")
-    if report.waited >= 1:
-        parts.append(f"{report.waited:.0f} s spent waiting for the server")
-    return (
+    lines = [
         f"Sent {report.subject!r}: "
         + ", ".join(parts)
         + f" of {report.audience} in {report.seconds:.2f} s ({rate:.0f}/s)"
-    )
+    ]
+    if report.waited >= 1:
+        lines.append(f"  {report.waited:.0f} s spent waiting for the mail server")
+    if report.stopped:
+        lines.append(f"Stopped: {report.stopped}")
+    elif (report.pending or report.unknown) and report.last_error:
+        lines.append(f"  last error: {report.last_error}")
+    return "\n".join(lines)
 
 
 def publish_summary(report: PublishReport, *, dry_run: bool) -> str:

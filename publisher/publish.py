@@ -59,6 +59,8 @@ class PublishReport:
                     "unknown": send.unknown,
                     "skipped": send.skipped,
                     "stopped": send.stopped,
+                    "last_error": send.last_error,
+                    "abandoned": send.abandoned,
                 }
                 for send in self.sends
             ],

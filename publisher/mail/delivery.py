@@ -52,6 +52,8 @@ class SendReport:
     waited: float = 0.0
     # Why a newsletter recorded earlier was given up rather than sent.
     abandoned: str = ""
+    # The latest reply or failure that left a delivery pending, for the summary.
+    last_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,9 @@ class Mailer:
         self._release_bounces()
         status = OUTCOME_STATUS[outcome.kind]
         self._set(delivery.subscriber_id, status, outcome.detail, attempted=True)
+        if status != DeliveryStatus.SENT:
+            with self.lock:
+                self.report.last_error = outcome.detail
         self._count(status)
 
     def _hold_bounce(self, delivery: Delivery, reply: str) -> None:
