@@ -108,6 +108,7 @@ def send_summary(report: SendReport) -> str:
         f"Sent {report.subject!r}: "
         + ", ".join(parts)
         + f" of {report.audience} in {report.seconds:.2f} s ({rate:.0f}/s)"
+        + (f", to {report.destination}" if report.destination else "")
     ]
     if report.waited >= 1:
         lines.append(f"  {report.waited:.0f} s spent waiting for the mail server")

@@ -61,6 +61,7 @@ class PublishReport:
                     "stopped": send.stopped,
                     "last_error": send.last_error,
                     "abandoned": send.abandoned,
+                    "destination": send.destination,
                 }
                 for send in self.sends
             ],

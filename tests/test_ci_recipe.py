@@ -82,12 +82,23 @@ def workflow_steps():
     return job["env"], job["steps"]
 
 
-def environment(secrets, tmp_path):
+def this_project() -> str:
+    """The recipe's PUBLISHER_PACKAGE as a writer sets it, pinned to this checkout's commit."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return f"publisher-feeds @ git+file://localhost{ROOT}@{commit}"
+
+
+def environment(secrets, tmp_path, package=None):
+    """The job's environment: its env block with `secrets` filled in (an unset secret is an
+    empty string, as on GitHub), and PUBLISHER_PACKAGE pointing at this project."""
     job_env, _ = workflow_steps()
     values = {}
     for name, value in job_env.items():
         match = re.fullmatch(r"\$\{\{ secrets\.(\w+) \}\}", str(value))
         values[name] = secrets.get(match.group(1), "") if match else str(value)
+    values["PUBLISHER_PACKAGE"] = package or this_project()
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     gnupg = tmp_path / "gnupg"
     gnupg.mkdir(mode=0o700, exist_ok=True)
@@ -110,11 +121,12 @@ def should_run(condition, failed, outcomes):
     return True
 
 
-def run_workflow(bare, tmp_path, secrets, number):
-    """One workflow run in a fresh checkout; returns each step's name and output."""
+def run_workflow(bare, tmp_path, secrets, number, package=None):
+    """One workflow run in a fresh checkout; returns each step's name and output. The
+    install step is left out: `test_the_install_step_installs_this_project` runs it."""
     clone = tmp_path / f"run-{number}"
     git(tmp_path, "clone", "--quiet", str(bare), str(clone))
-    env = environment(secrets, tmp_path)
+    env = environment(secrets, tmp_path, package)
     _, steps = workflow_steps()
     outcomes, failed, log = {}, False, {}
     for step in steps:
@@ -146,6 +158,7 @@ def test_recipe_mails_a_new_post_once_and_then_nothing(origin, tmp_path, smtp_si
         "PUBLISHER_STATE_KEY": "state-encryption-key",
         "PUBLISHER_SMTP_HOST": "127.0.0.1",
         "PUBLISHER_SMTP_PORT": str(smtp_sink.port),
+        "PUBLISHER_SMTP_SECURITY": "none",
     }
     env = environment(secrets, tmp_path)
     for email in ("ann@example.com", "bob@example.com"):
@@ -210,3 +223,47 @@ def test_a_wrong_key_never_replaces_the_state(origin, tmp_path, smtp_sink):
         ["git", "rev-parse", "publisher-state"], cwd=bare, capture_output=True
     ).stdout
     assert after == before
+
+
+def test_the_install_step_installs_this_project(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    _, steps = workflow_steps()
+    install = next(step for step in steps if step.get("id") == "install")
+    env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "PUBLISHER_PACKAGE": this_project(),
+        "PIP_NO_DEPS": "1",  # its dependencies come from PyPI, as the project pins them
+    }
+    subprocess.run(["bash", "-eo", "pipefail", "-c", install["run"]], env=env, check=True)
+    assert (venv / "bin" / "publisher").exists()
+    [metadata] = venv.glob("lib/python*/site-packages/publisher_feeds-*.dist-info/METADATA")
+    assert "Name: publisher-feeds" in metadata.read_text()
+    [cli] = venv.glob("lib/python*/site-packages/publisher/cli.py")
+    commit = this_project().rsplit("@", 1)[1]
+    shown = subprocess.run(
+        ["git", "show", f"{commit}:publisher/cli.py"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert cli.read_text() == shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("secrets", "package", "message"),
+    [
+        ({"PUBLISHER_SECRET": "s", "PUBLISHER_STATE_KEY": "k"}, "placeholder", "PUBLISHER_PACKAGE"),
+        ({"PUBLISHER_SECRET": "s"}, None, "the repository secret PUBLISHER_STATE_KEY is not set"),
+        ({"PUBLISHER_STATE_KEY": "k"}, None, "the repository secret PUBLISHER_SECRET is not set"),
+    ],
+)
+def test_a_recipe_not_yet_set_up_says_what_to_set_first(
+    origin, tmp_path, secrets, package, message
+):
+    bare, _ = origin
+    job_env, _ = workflow_steps()
+    placeholder = job_env["PUBLISHER_PACKAGE"] if package == "placeholder" else None
+    log = run_workflow(bare, tmp_path, secrets, 1, placeholder)
+    outcome, output = log["Check the settings"]
+    assert outcome == "failure"
+    assert message in output
+    assert "Publish" not in log

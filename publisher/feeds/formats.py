@@ -28,7 +28,7 @@ from publisher.site.markdown import Rendered
 from publisher.site.post import Post
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-GENERATOR = ("publisher", __version__, "https://pypi.org/project/publisher/")
+GENERATOR = ("publisher", __version__, "https://pypi.org/project/publisher-feeds/")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -29,6 +29,7 @@ from publisher.mail.transports import (
     Outcome,
     StopSending,
     Verdict,
+    destination,
     open_transport,
 )
 from publisher.site.config import Site
@@ -54,6 +55,8 @@ class SendReport:
     abandoned: str = ""
     # The latest reply or failure that left a delivery pending, for the summary.
     last_error: str = ""
+    # Where the messages went: the SMTP server or the Maildir.
+    destination: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class Mailer:
         newsletter = Newsletter(stored.subject, stored.html, stored.text, ())
         self.template = MessageTemplate(site, newsletter, now)
         self.sender = sender_address(site)
-        self.report = SendReport(newsletter.subject)
+        self.report = SendReport(newsletter.subject, destination=destination(site.mail))
         self.progress = progress
         self.lock = threading.Lock()
         self.rows_lock = threading.Lock()
