@@ -1,0 +1,163 @@
+"""Generated hostile input through check, build, newsletter and a real send: never a
+traceback, every problem named with its file, every feed and message well formed."""
+
+import email
+import json
+import re
+import tempfile
+from email import policy
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from publisher.site.text import strip_forbidden
+from tests.helpers import MAIL_CONFIG, Sink, SiteDir, SmtpServer, use_smtp
+
+# Text a hostile writer or subscriber might send: anything Unicode can hold, with the
+# characters that break headers and XML, and pre-encoded words, often.
+NASTY = [
+    "\r",
+    "\n",
+    "\r\n",
+    "\x00",
+    "\x0b",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\ufffe",
+    "=?utf-8?q?a=0D=0ABcc:_x@evil.example?=",
+    "Bcc: victim@evil.example",
+    "<script>",
+    "&#x1;",
+    "{{ site.title }}",
+    "../",
+    "é" * 120,
+]
+text = st.lists(
+    st.one_of(st.sampled_from(NASTY), st.text(st.characters(exclude_categories=["Cs"]))),
+    max_size=4,
+).map("".join)
+PROBLEM = re.compile(r"^(?P<path>[^:\s][^:]*?)(:\d+)?: (error|warning): ")
+EXPECTED_HEADERS = {
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "list-id",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+    "mime-version",
+    "content-type",
+}
+EXAMPLES = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+def new_site() -> SiteDir:
+    site = SiteDir(Path(tempfile.mkdtemp(prefix="publisher-property-")) / "site")
+    site.root.mkdir()
+    site.config(MAIL_CONFIG)
+    return site
+
+
+def write_post(site: SiteDir, title: str, tags: list[str], subject: str, body: str) -> str:
+    front_matter = {"title": title, "tags": tags}
+    if subject:
+        front_matter["newsletter_subject"] = subject
+    name = "posts/2024-01-01-generated.md"
+    path = site.root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\n{yaml.safe_dump(front_matter)}---\n\n{body}\n", encoding="utf-8")
+    return name
+
+
+def assert_reported_cleanly(site: SiteDir, output: str) -> None:
+    """No traceback, and each line about a problem names a file of the site."""
+    assert "Traceback" not in output
+    for line in output.splitlines():
+        match = PROBLEM.match(line)
+        if match:
+            assert (site.root / match["path"]).exists() or match["path"] in (
+                "publisher.toml",
+                "_site",
+            ), line
+
+
+def assert_feeds_are_well_formed(site: SiteDir, before: set[Path]) -> None:
+    """Every file written is in the output folder (or publisher's own), and every feed
+    parses."""
+    output = site.root / "_site"
+    for path in set(site.root.rglob("*")) - before:
+        if path.is_file():
+            assert path.is_relative_to(output) or path.parts[len(site.root.parts)] in (
+                ".publisher",
+                "preview",
+            ), path
+    for path in output.rglob("*.xml"):
+        etree.fromstring(path.read_bytes())
+    for path in output.rglob("*.json"):
+        json.loads(path.read_bytes())
+
+
+@EXAMPLES
+@given(title=text, tags=st.lists(text, max_size=3), subject=text, body=text)
+def test_any_post_is_checked_built_and_previewed_without_a_traceback(title, tags, subject, body):
+    site = new_site()
+    post = write_post(site, title, tags, subject, body)
+    before = set(site.root.rglob("*"))
+    for command in (["check"], ["build"], ["newsletter", post, "--out", "preview"]):
+        result = site.run(*command)
+        assert result.exit_code in (0, 1), (command, result.output, result.exception)
+        assert_reported_cleanly(site, result.output)
+    if site.run("build").exit_code == 0:
+        assert_feeds_are_well_formed(site, before)
+
+
+@pytest.fixture(scope="module")
+def server():
+    sink = Sink()
+    smtp = SmtpServer(sink)
+    smtp.start()
+    yield smtp, sink
+    smtp.stop()
+
+
+@EXAMPLES
+@given(title=text, name=text, subject=text)
+def test_any_name_and_subject_reach_the_server_as_exactly_our_headers(server, title, name, subject):
+    smtp, sink = server
+    site = new_site()
+    post = write_post(site, title, [], subject, "The summary.")
+    with pytest.MonkeyPatch.context() as patch:
+        use_smtp(patch, smtp)
+        added = site.run("subscribers", "add", "ann@example.com", "--name", name)
+        assert added.exit_code in (0, 1), added.output
+        assert_reported_cleanly(site, added.output)
+        before = len(sink.messages)
+        sent = site.run("send", post)
+    assert sent.exit_code in (0, 1), (sent.output, sent.exception)
+    assert_reported_cleanly(site, sent.output)
+    if added.exit_code or sent.exit_code:
+        event("refused before anything was sent")
+        assert len(sink.messages) == before
+        return
+    event("sent")
+    [(_, data)] = sink.messages[before:]
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    unfolded = re.sub(r"\r\n[ \t]", " ", head).split("\r\n")
+    names = [line.split(":", 1)[0].lower() for line in unfolded]
+    assert sorted(names) == sorted(EXPECTED_HEADERS), unfolded
+    message = email.message_from_bytes(data, policy=policy.default)
+    written = strip_forbidden(subject).strip() or strip_forbidden(title).strip()
+    assert message["Subject"] == (written or "Generated")  # untitled: named from the file
+    assert message["To"].addresses[0].display_name == name.strip()
