@@ -107,9 +107,10 @@ def slugify(name: str) -> str:
     return f"{cut}-{hashlib.sha1(data).hexdigest()[:6]}"
 
 
-# What ends or bends a mail header's line: C0 and C1 controls (NEL among them), DEL, and
-# Unicode's line and paragraph separators.
-_HEADER_BREAKER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# What ends or bends a mail header's line: C0 and C1 controls (NEL among them), DEL,
+# Unicode's line and paragraph separators, and what XML refuses too (surrogates left by
+# bytes that were not UTF-8, noncharacters).
+_HEADER_BREAKER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 _LINE_BREAKS = "\r\n\x85\u2028\u2029"
 # RFC 2047's encoded word: a mail program would decode it, line breaks and all.
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
@@ -123,7 +124,7 @@ def header_problem(value: str) -> str | None:
         char = breaker.group()
         if char in _LINE_BREAKS:
             return "contains a line break"
-        return f"contains the control character U+{ord(char):04X}"
+        return f"contains the control character U+{ord(char):04X}, which mail cannot carry"
     if _ENCODED_WORD.search(value):
         return "contains an RFC 2047 encoded word (=?...?=); write the text itself"
     return None
