@@ -244,7 +244,9 @@ def send(
         return
     store = open_store(site)
     if dry_run:
-        click.echo(audience_line(outgoing.newsletter.subject, audience(store, outgoing)))
+        recorded = store.newsletter_id(outgoing.key) is not None
+        emails = audience(store, outgoing)
+        click.echo(audience_line(outgoing.newsletter.subject, emails, recorded=recorded))
         return
     with campaign(site, store, secret, now, progress=show_progress()) as sender:
         report = sender.send(outgoing, resend_unknown=resend_unknown)

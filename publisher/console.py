@@ -42,15 +42,16 @@ def summary_line(report: Report, verb: str) -> str:
     parts = []
     if report.counts:
         counts = report.counts
-        parts.append(_count(counts.published, "post"))
+        parts.append(count(counts.published, "post"))
         if counts.drafts:
             parts.append(f"{counts.drafts} left out as drafts")
         if counts.future:
             parts.append(f"{counts.future} scheduled for later")
         feeds = 1 + counts.category_feeds + counts.tag_feeds
         parts.append(
-            f"{_count(feeds, 'feed')} ({counts.category_feeds} by category, "
-            f"{counts.tag_feeds} by tag), {counts.site_entries} entries in the site feed"
+            f"{count(feeds, 'feed')} ({counts.category_feeds} by category, "
+            f"{counts.tag_feeds} by tag), {count(counts.site_entries, 'entry', 'entries')} "
+            "in the site feed"
         )
         if report.written or report.unchanged:
             files = f"{len(report.written)} files written, {len(report.unchanged)} unchanged"
@@ -58,12 +59,13 @@ def summary_line(report: Report, verb: str) -> str:
                 files += f", {len(report.removed)} stale removed"
             parts.append(files)
     errors, warnings = len(report.problems.errors), len(report.problems.warnings)
-    parts.append(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}")
+    parts.append(f"{count(errors, 'error')}, {count(warnings, 'warning')}")
     return f"{verb}: " + "; ".join(parts) + f" in {report.seconds:.2f} s"
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+def count(number: int, noun: str, plural: str = "") -> str:
+    """`1 post`, `2 posts`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
 
 
 def show_progress():
@@ -85,15 +87,24 @@ def show_progress():
     return show
 
 
-def audience_line(subject: str, emails: list[str]) -> str:
+def audience_line(subject: str, emails: list[str], *, recorded: bool) -> str:
+    """Who a dry run would mail; when nobody, why."""
     more = f" and {len(emails) - 10} more" if len(emails) > 10 else ""
-    return f"Would send {subject!r} to {len(emails)} subscribers: {', '.join(emails[:10])}{more}"
+    if not emails:
+        why = (
+            "all its audience (recorded when it was first sent) has it"
+            if recorded
+            else ("the list has no active subscriber")
+        )
+        return f'Would send "{subject}" to nobody: {why}'
+    shown = ", ".join(emails[:10])
+    return f'Would send "{subject}" to {count(len(emails), "subscriber")}: {shown}{more}'
 
 
 def send_summary(report: SendReport) -> str:
     """One line of counts, then why the send stopped or left mail pending, if it did."""
     if report.abandoned:
-        return f"Abandoned {report.subject!r}, recorded by an earlier run: {report.abandoned}"
+        return f'Abandoned "{report.subject}", recorded by an earlier run: {report.abandoned}'
     rate = report.sent / report.seconds if report.seconds else 0
     parts = [
         f"sent {report.sent}",
@@ -105,7 +116,7 @@ def send_summary(report: SendReport) -> str:
     if report.already_sent:
         parts.append(f"sent before {report.already_sent}")
     lines = [
-        f"Sent {report.subject!r}: "
+        f'Sent "{report.subject}": '
         + ", ".join(parts)
         + f" of {report.audience} in {report.seconds:.2f} s ({rate:.0f}/s)"
         + (f", to {report.destination}" if report.destination else "")
@@ -125,7 +136,10 @@ def publish_summary(report: PublishReport, *, dry_run: bool) -> str:
         lines.append(f"Hubs: {len(report.pinged)} notified, {len(report.ping_failures)} failed")
         lines.extend(f"  warning: hub not notified: {failure}" for failure in report.ping_failures)
     if report.baseline:
-        lines.append(f"First run: {report.baseline} published posts recorded as already sent")
+        posts = count(report.baseline, "published post")
+        lines.append(
+            f"First run: {posts} recorded as published before the newsletter started (not mailed)"
+        )
     if dry_run:
         lines.append(f"Due for the newsletter: {', '.join(report.due) or 'nothing'}")
     lines.extend(send_summary(send) for send in report.sends)

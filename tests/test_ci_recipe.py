@@ -167,7 +167,10 @@ def test_recipe_mails_a_new_post_once_and_then_nothing(origin, tmp_path, smtp_si
 
     first = run_workflow(bare, tmp_path, secrets, 1)
     assert first["Publish"][0] == "success", first["Publish"][1]
-    assert "First run: 2 published posts recorded as already sent" in first["Publish"][1]
+    assert (
+        "First run: 2 published posts recorded as published before the newsletter started"
+        in first["Publish"][1]
+    )
     assert not smtp_sink.received
 
     (writer / "posts" / "2024-06-01-news.md").write_text("---\ntitle: News\n---\n\nFresh.\n")

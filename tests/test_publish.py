@@ -27,7 +27,10 @@ def test_first_run_is_a_baseline(site, smtp_sink):
     publishing(site)
     result = publish(site)
     assert result.exit_code == 0, result.output
-    assert "First run: 2 published posts recorded as already sent" in result.output
+    assert (
+        "First run: 2 published posts recorded as published before the newsletter started"
+        in result.output
+    )
     assert not smtp_sink.received
     assert len(site.feed().entries) == 2
 

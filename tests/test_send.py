@@ -117,7 +117,7 @@ def test_a_refused_sender_stops_the_run(mailing, smtp_sink, monkeypatch):
 def test_a_dry_run_sends_nothing(mailing, smtp_sink):
     subscribe(mailing, "ann@example.com", "bob@example.com")
     result = send(mailing, POST, "--dry-run")
-    assert "Would send 'Hello' to 2 subscribers: ann@example.com, bob@example.com" in result.output
+    assert 'Would send "Hello" to 2 subscribers: ann@example.com, bob@example.com' in result.output
     assert not smtp_sink.received
 
 

@@ -24,7 +24,7 @@ def test_a_state_from_the_first_schema_is_migrated_and_keeps_its_subscribers(sit
     assert site.run("subscribers", "list").output == "ann@example.com\tactive\tAnn\n"
     result = site.run("publish")
     assert result.exit_code == 0, result.output
-    assert "First run: 1 published posts" in result.output
+    assert "First run: 1 published post recorded" in result.output
     migrated = sqlite3.connect(state)
     assert migrated.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert migrated.execute("SELECT post_id FROM baseline").fetchall() != []
