@@ -121,7 +121,7 @@ def parse_now(value: str | None, site: Site, option: str = "--now") -> datetime:
 # Feeds
 
 
-@main.command()
+@main.command(short_help="Report every problem; write nothing.")
 @site_option
 @selection_options
 @now_option
@@ -158,7 +158,7 @@ def run_build(root: Path, now_text: str | None, *, drafts: bool, future: bool, w
 # Newsletters
 
 
-@main.command()
+@main.command(short_help="Preview the newsletter of a post or a digest.")
 @choice_options
 @site_option
 @click.option(
@@ -211,7 +211,7 @@ def choose_outgoing(
     return outgoing
 
 
-@main.command()
+@main.command(short_help="Mail a post's newsletter, or a digest, once.")
 @choice_options
 @site_option
 @click.option("--dry-run", is_flag=True, help="Show who would get what; send nothing.")
@@ -293,7 +293,7 @@ def subscribers_add(email: str, name: str, resubscribe: bool, root: Path) -> Non
     click.echo(f"Added {subscriber.email}.")
 
 
-@subscribers.command(name="reactivate")
+@subscribers.command(name="reactivate", short_help="Make one who left or bounced active.")
 @click.argument("email")
 @site_option
 def subscribers_reactivate(email: str, root: Path) -> None:
@@ -329,7 +329,7 @@ def subscribers_list(status: str | None, root: Path) -> None:
         click.echo(f"{subscriber.email}\t{subscriber.status}\t{subscriber.name}")
 
 
-@subscribers.command(name="import")
+@subscribers.command(name="import", short_help="Add the addresses in a CSV file.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @site_option
 def subscribers_import(file: Path, root: Path) -> None:
@@ -357,28 +357,32 @@ def subscribers_export(file: Path | None, root: Path) -> None:
     data = subscriber_list.export_csv(store_at(root))
     if file:
         write_if_changed(file, data.encode())
+        rows = data.count("\n") - 1
+        click.echo(f"Exported {rows} subscriber{'' if rows == 1 else 's'} to {file}.")
     else:
         click.echo(data, nl=False)
 
 
-@main.command()
+@main.command(short_help="Unsubscribe by address, token or link.")
 @click.argument("who")
 @site_option
 def unsubscribe(who: str, root: Path) -> None:
-    """Unsubscribe at once, by address or by the token in an unsubscribe link."""
+    """Unsubscribe at once, by address, by the token of an unsubscribe link, or by the link."""
     from publisher.mail import subscribers as subscriber_list
     from publisher.mail.tokens import secret
 
     store = store_at(root)
     subscriber = subscriber_list.find(store, who, secret=secret)
-    subscriber_list.unsubscribe(store, subscriber)
-    click.echo(f"Unsubscribed {subscriber.email}.")
+    if subscriber_list.unsubscribe(store, subscriber):
+        click.echo(f"Unsubscribed {subscriber.email}.")
+    else:
+        click.echo(f"{subscriber.email} was unsubscribed already.")
 
 
 # Publishing
 
 
-@main.command(name="publish")
+@main.command(name="publish", short_help="Check, build, notify hubs, mail what is due.")
 @site_option
 @click.option(
     "--dry-run", is_flag=True, help="Check and report what is due; write, ping and send nothing."

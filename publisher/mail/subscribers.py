@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from publisher.mail.status import SubscriberStatus
 from publisher.mail.store import NewSubscriber, Store, Subscriber
@@ -81,6 +82,9 @@ def reactivate(store: Store, email: str) -> Subscriber:
 def find(store: Store, who: str, *, secret: Callable[[], str] | None = None) -> Subscriber:
     """A subscriber by address (in either form of an international domain), or, given the
     secret, by an unsubscribe link's token; SubscriberError when nobody on the list has it."""
+    link = urlsplit(who)
+    if link.scheme in ("http", "https"):  # the whole unsubscribe link, pasted from a message
+        who = next(iter(parse_qs(link.query).get("token", [])), who)
     if "@" in who or secret is None:
         subscriber = store.find_subscriber(who)
         if subscriber is None:
@@ -104,8 +108,12 @@ def remove(store: Store, email: str) -> Subscriber:
     return subscriber
 
 
-def unsubscribe(store: Store, subscriber: Subscriber) -> None:
+def unsubscribe(store: Store, subscriber: Subscriber) -> bool:
+    """Never mail them again; False when they were unsubscribed already."""
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        return False
     store.set_subscriber_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED)
+    return True
 
 
 def import_csv(store: Store, path: Path) -> ImportReport:

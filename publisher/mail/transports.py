@@ -63,7 +63,8 @@ class MaildirTransport:
     ) -> Outcome:
         temporary = self.folder / "tmp" / key
         with open(temporary, "wb") as handle:
-            handle.write(data)
+            # A Maildir holds messages with the local line ending; CRLF is for the wire.
+            handle.write(data.replace(b"\r\n", b"\n"))
             handle.flush()
             os.fsync(handle.fileno())
         about_to_hand_over()

@@ -128,7 +128,8 @@ def read_posts(site: Site, problems: Problems) -> list[Post]:
 
 
 def find_post(posts: list[Post], wanted: str, root: Path) -> Post:
-    """A post by its file (as given, or relative to the site) or by its id."""
+    """A post by its file (as given, relative to the site, or its name alone, with or
+    without the extension), by its id, or by its slug."""
     candidates = {wanted}
     path = Path(wanted)
     for base in (Path.cwd(), root):
@@ -137,4 +138,10 @@ def find_post(posts: list[Post], wanted: str, root: Path) -> Post:
     for post in posts:
         if post.source in candidates or post.id == wanted:
             return post
+    named = [p for p in posts if wanted in (Path(p.source).name, Path(p.source).stem, p.slug)]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        sources = ", ".join(post.source for post in named)
+        raise NoSuchPost(f"{wanted!r} names several posts ({sources}): give the file")
     raise NoSuchPost(f"no post {wanted!r} under posts/ or _posts/")

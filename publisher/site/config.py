@@ -170,8 +170,9 @@ def load_site(root: Path) -> tuple[Site, Problems]:
     else:
         problems.error(
             CONFIG_FILE,
-            "no site configuration found",
-            hint=f"create {CONFIG_FILE} with at least [site] title and url",
+            f"no site configuration found in {root}",
+            hint=f"create {CONFIG_FILE} with at least [site] title and url (a Jekyll site's "
+            f"{JEKYLL_CONFIG_FILE} is read too), or point --site at the site's folder",
         )
         site = None
     if site is not None and (root / AUTHORS_FILE).is_file():
