@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import http.server
+import socket
 import textwrap
 import threading
 import time
@@ -209,6 +210,17 @@ def use_smtp(monkeypatch, server: SmtpServer, security: str = "none") -> None:
     monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(server.port))
     monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", security)
+    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
+
+
+def use_no_smtp_server(monkeypatch) -> None:
+    """Point the CLI at a port of 127.0.0.1 where nothing listens: every connection is refused."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(port))
+    monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", "none")
     monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
 
 

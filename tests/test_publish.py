@@ -2,7 +2,7 @@
 
 import json
 
-from tests.helpers import MAIL_CONFIG, serve, subscribe
+from tests.helpers import MAIL_CONFIG, serve, subscribe, use_no_smtp_server
 
 NOW = "2024-06-01T12:00:00+00:00"
 
@@ -248,18 +248,10 @@ def test_ids_that_all_changed_are_refused_unless_confirmed(site, smtp_sink):
 
 
 def test_a_stopped_run_says_why_in_its_summary(site, monkeypatch):
-    import socket
-
     publishing(site)
     publish(site)
     site.post("2024-05-30-new.md", "title: New")
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(port))
-    monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", "none")
-    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
+    use_no_smtp_server(monkeypatch)
     result = publish(site)
     assert result.exit_code == 4
     assert "Stopped: could not reach the mail server 3 times in a row" in result.output

@@ -4,7 +4,7 @@ import email
 import time
 from email import policy
 
-from tests.helpers import Sink, SmtpServer, subscribe, use_smtp
+from tests.helpers import Sink, SmtpServer, subscribe, use_no_smtp_server, use_smtp
 
 POST = "posts/2024-01-01-hello.md"
 
@@ -292,15 +292,7 @@ def test_a_server_silent_after_the_message_is_unknown_within_the_timeout(mailing
 
 
 def test_an_unreachable_server_stops_the_run_after_a_few_tries(mailing, monkeypatch):
-    import socket
-
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(port))
-    monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", "none")
-    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
+    use_no_smtp_server(monkeypatch)
     subscribe(mailing, *[f"user{n}@example.com" for n in range(50)])
     result = send(mailing, POST)
     assert result.exit_code == 4
