@@ -2,6 +2,7 @@
 named with its file, never a traceback."""
 
 import email
+import email.header
 import os
 import time
 from datetime import UTC, datetime
@@ -245,3 +246,14 @@ def test_temporary_files_a_killed_build_left_are_removed(site):
     site.build()
     assert not leftover.exists()
     assert recent.exists()
+
+
+def test_a_name_that_reads_like_a_header_stays_a_name(mailing, smtp_sink):
+    name = "Bcc: victim@evil.example0\u0800\u0800\u0800"  # long enough to need folding
+    assert mailing.run("subscribers", "add", "ann@example.com", "--name", name).exit_code == 0
+    assert mailing.run("send", "posts/2024-01-01-hello.md").exit_code == 0
+    [(_, data)] = smtp_sink.messages
+    raw_to = email.message_from_bytes(data)["To"].strip()
+    assert raw_to.startswith("=?utf-8?"), raw_to  # encoded whole: no "Bcc:" a reader could parse
+    phrase = raw_to.rpartition(" <")[0]
+    assert str(email.header.make_header(email.header.decode_header(phrase))) == name

@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import re
 from datetime import datetime
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
@@ -134,9 +135,15 @@ def write_preview(site: Site, letter: Newsletter, out: Path, now: datetime) -> d
 
 
 def _to_header(recipient: Recipient) -> str:
-    if not recipient.name and recipient.email.isascii():
+    """The subscriber's To line, their name quoted or encoded whole, never parsed again: the
+    email package's folding would read a name such as "Bcc: ..." as structure. Addresses
+    are ASCII (subscribers.normalize)."""
+    if not recipient.name:
         return f"To: {recipient.email}\r\n"
-    return SMTP.fold("To", formataddr((recipient.name, recipient.email)))
+    if recipient.name.isascii():
+        return f"To: {formataddr((recipient.name, recipient.email))}\r\n"
+    words = Header(recipient.name, "utf-8", header_name="To").encode(linesep="\r\n")
+    return f"To: {words} <{recipient.email}>\r\n"
 
 
 def _read_key(site: Site) -> bytes:
