@@ -12,7 +12,7 @@ import pytest
 
 from publisher.mail.store import StoredNewsletter, open_store
 from publisher.site.config import load_site
-from tests.helpers import subscribe
+from tests.helpers import MAIL_CONFIG, subscribe
 
 ENCODED_WORD = (
     "=?utf-8?q?Weekly_news=0D=0AReply-To:_attacker@evil.example=0D=0ABcc:_victim@evil.example?="
@@ -257,3 +257,16 @@ def test_a_name_that_reads_like_a_header_stays_a_name(mailing, smtp_sink):
     assert raw_to.startswith("=?utf-8?"), raw_to  # encoded whole: no "Bcc:" a reader could parse
     phrase = raw_to.rpartition(" <")[0]
     assert str(email.header.make_header(email.header.decode_header(phrase))) == name
+
+
+def test_a_sender_name_that_reads_like_a_header_stays_a_name(mailing, smtp_sink):
+    name = "Bcc: victim@evil.example, and a name long enough to fold: ünïcode"
+    mailing.config(MAIL_CONFIG.replace('from_name = "Test Letters"', f'from_name = "{name}"'))
+    subscribe(mailing, "ann@example.com")
+    assert mailing.run("send", "posts/2024-01-01-hello.md").exit_code == 0
+    [(_, data)] = smtp_sink.messages
+    message = email.message_from_bytes(data, policy=policy.default)
+    [address] = message["From"].addresses
+    assert address.addr_spec == "letters@example.com"
+    # Python's parser doubles the space between two encoded words; readers do not.
+    assert " ".join(address.display_name.split()) == name

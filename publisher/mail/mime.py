@@ -12,6 +12,7 @@ import binascii
 import re
 from datetime import datetime
 from email.header import Header
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
@@ -58,8 +59,11 @@ class MessageTemplate:
         self.newsletter = newsletter
         self.domain = sender_address(site).rpartition("@")[2]
         skeleton = EmailMessage(policy=SMTP)
+        sender_name = check_header("From", options.from_name or site.title)
+        # An Address, not a formatted string, so the email package never reads the name
+        # as structure when it folds the line.
+        skeleton["From"] = Address(display_name=sender_name, addr_spec=sender_address(site))
         headers = {
-            "From": formataddr((options.from_name or site.title, sender_address(site))),
             "Subject": newsletter.subject,
             "Date": format_datetime(now),
             "List-Id": list_id(site),
