@@ -113,7 +113,7 @@ def _read_text(path: Path, name: str, problems: Problems, root: Path) -> str | N
             name, f"cannot be read ({exc.strerror})", hint="check the file's permissions"
         )
         return None
-    if not path.resolve().is_relative_to(root):
+    if path.is_symlink() and not path.resolve().is_relative_to(root):
         problems.warning(
             name,
             f"is a link to {path.resolve()}, outside the site",
@@ -196,7 +196,10 @@ def _split_front_matter(
     budget = [MAX_FRONT_MATTER_NODES]
     dirty: set[str] = set()
     try:
-        data = {key: _cleaned(value, str(key), budget, dirty) for key, value in data.items()}
+        # The text itself was repaired already: only an escape can write a character XML
+        # cannot carry, and only an alias can multiply values.
+        if "\\" in fm or "*" in fm:
+            data = {key: _cleaned(value, str(key), budget, dirty) for key, value in data.items()}
     except _TooLarge:
         problems.error(
             name,
@@ -380,6 +383,8 @@ def _parse_date(value: Any, tz: ZoneInfo, key: str, error) -> datetime | None:
 
 def _in_range(moment: datetime, tz: ZoneInfo, key: str, error) -> datetime | None:
     """The moment, if every feed format can write it (in UTC and in the site's zone)."""
+    if 1 < moment.year < 9999:  # a day's offset from the edge of time at most
+        return moment
     try:
         moment.astimezone(UTC)
         moment.astimezone(tz)
