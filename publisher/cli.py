@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,9 +15,12 @@ import click
 
 from publisher import __version__
 from publisher.console import (
+    EXIT_INVALID,
+    EXIT_OK,
     audience_line,
     print_problems,
     publish_summary,
+    send_exit_code,
     send_summary,
     show_progress,
     summary_line,
@@ -25,18 +28,12 @@ from publisher.console import (
 )
 from publisher.feeds.build import build
 from publisher.mail.status import SubscriberStatus
-from publisher.site.config import Site, load_site, with_sending
+from publisher.site.config import Site, load_site, moment, with_sending
 from publisher.site.problems import Problems, Refusal, SiteError
 
 if TYPE_CHECKING:
     from publisher.mail.campaign import Outgoing
-    from publisher.mail.delivery import SendReport
     from publisher.mail.store import Store
-
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_PENDING = 3
-EXIT_STOPPED = 4
 
 
 class Publisher(click.Group):
@@ -104,20 +101,6 @@ def main(ctx: click.Context, root: Path | None) -> None:
     ctx.obj = root
 
 
-def parse_now(value: str | None, site: Site, option: str = "--now") -> datetime:
-    """The moment a run acts as if it were; without an offset, in the site's timezone, as
-    post dates are."""
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO-8601 date or time", param_hint=option
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=site.tz)
-
-
 # Feeds
 
 
@@ -151,7 +134,7 @@ def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) 
 
 def run_build(root: Path, now_text: str | None, *, drafts: bool, future: bool, write: bool):
     site, problems = load_site(root)
-    now = parse_now(now_text, site)
+    now = moment(site, now_text)
     return build(site, problems, now, drafts=drafts, future=future, write=write, track=track)
 
 
@@ -176,7 +159,7 @@ def newsletter(root: Path, out: Path, now_text: str | None, **choice) -> None:
     from publisher.mail.mime import write_preview
 
     site, problems = load_site(root)
-    now = parse_now(now_text, site)
+    now = moment(site, now_text)
     outgoing = choose_outgoing(site, problems, now, **choice)
     if outgoing is None:
         click.echo("No posts for the digest: nothing was written.")
@@ -205,7 +188,7 @@ def choose_outgoing(
         raise click.UsageError("give either a POST or --digest")
     if not digest and (since or last):
         raise click.UsageError("--since and --last go with --digest")
-    start = parse_now(since, site, "--since") if since else None
+    start = moment(site, since, argument="--since") if since else None
     outgoing = choose(site, problems, now, post=post, since=start, last=last)
     print_problems(problems)
     return outgoing
@@ -233,20 +216,15 @@ def send(
     from publisher.mail.tokens import secret
 
     site, problems = load_site(root)
-    now = parse_now(now_text, site)
-    try:
-        site = with_sending(site, concurrency=concurrency, rate=rate)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--rate") from None
+    now = moment(site, now_text)
+    site = with_sending(site, concurrency=concurrency, rate=rate)
     outgoing = choose_outgoing(site, problems, now, **choice)
     if outgoing is None:
         click.echo("No posts for the digest: nothing was sent.")
         return
     store = open_store(site)
     if dry_run:
-        recorded = store.newsletter_id(outgoing.key) is not None
-        emails = audience(store, outgoing)
-        click.echo(audience_line(outgoing.newsletter.subject, emails, recorded=recorded))
+        click.echo(audience_line(outgoing.newsletter.subject, *audience(store, outgoing)))
         return
     with campaign(site, store, secret, now, progress=show_progress()) as sender:
         report = sender.send(outgoing, resend_unknown=resend_unknown)
@@ -255,19 +233,21 @@ def send(
 
 
 def open_store(site: Site) -> Store:
+    """The state, opened only by the commands that need it."""
     from publisher.mail.store import open_store
 
     return open_store(site)
 
 
+def roster():
+    """The subscriber list's module, imported only by the commands that need it."""
+    from publisher.mail import subscribers
+
+    return subscribers
+
+
 def store_at(root: Path) -> Store:
     return open_store(load_site(root)[0])
-
-
-def send_exit_code(reports: list[SendReport]) -> int:
-    if any(report.stopped for report in reports):
-        return EXIT_STOPPED
-    return EXIT_PENDING if any(report.pending for report in reports) else EXIT_OK
 
 
 # Subscribers
@@ -287,9 +267,7 @@ def subscribers() -> None:
 @site_option
 def subscribers_add(email: str, name: str, resubscribe: bool, root: Path) -> None:
     """Add EMAIL to the list as an active subscriber."""
-    from publisher.mail import subscribers as subscriber_list
-
-    subscriber = subscriber_list.add(store_at(root), email, name, resubscribe=resubscribe)
+    subscriber = roster().add(store_at(root), email, name, resubscribe=resubscribe)
     click.echo(f"Added {subscriber.email}.")
 
 
@@ -298,9 +276,7 @@ def subscribers_add(email: str, name: str, resubscribe: bool, root: Path) -> Non
 @site_option
 def subscribers_reactivate(email: str, root: Path) -> None:
     """Make EMAIL, unsubscribed or bounced, active again (only on their own request)."""
-    from publisher.mail import subscribers as subscriber_list
-
-    subscriber = subscriber_list.reactivate(store_at(root), email)
+    subscriber = roster().reactivate(store_at(root), email)
     click.echo(f"Reactivated {subscriber.email}.")
 
 
@@ -309,9 +285,7 @@ def subscribers_reactivate(email: str, root: Path) -> None:
 @site_option
 def subscribers_remove(email: str, root: Path) -> None:
     """Delete EMAIL and its delivery history from the list."""
-    from publisher.mail import subscribers as subscriber_list
-
-    subscriber_list.remove(store_at(root), email)
+    roster().remove(store_at(root), email)
     click.echo(f"Removed {email}.")
 
 
@@ -334,9 +308,7 @@ def subscribers_list(status: str | None, root: Path) -> None:
 @site_option
 def subscribers_import(file: Path, root: Path) -> None:
     """Add the addresses in a CSV file (an email column, optionally a name column)."""
-    from publisher.mail import subscribers as subscriber_list
-
-    report = subscriber_list.import_csv(store_at(root), file)
+    report = roster().import_csv(store_at(root), file)
     for line, reason in report.bad_rows:
         click.secho(f"{file}:{line}: error: {reason}", fg="red", err=True)
     click.echo(
@@ -351,10 +323,9 @@ def subscribers_import(file: Path, root: Path) -> None:
 @site_option
 def subscribers_export(file: Path | None, root: Path) -> None:
     """Write the list as CSV to FILE, or to standard output."""
-    from publisher.mail import subscribers as subscriber_list
     from publisher.site.files import write_if_changed
 
-    data = subscriber_list.export_csv(store_at(root))
+    data = roster().export_csv(store_at(root))
     if file:
         write_if_changed(file, data.encode())
         rows = data.count("\n") - 1
@@ -368,12 +339,11 @@ def subscribers_export(file: Path | None, root: Path) -> None:
 @site_option
 def unsubscribe(who: str, root: Path) -> None:
     """Unsubscribe at once, by address, by the token of an unsubscribe link, or by the link."""
-    from publisher.mail import subscribers as subscriber_list
     from publisher.mail.tokens import secret
 
     store = store_at(root)
-    subscriber = subscriber_list.find(store, who, secret=secret)
-    if subscriber_list.unsubscribe(store, subscriber):
+    subscriber = roster().find(store, who, secret=secret)
+    if roster().unsubscribe(store, subscriber):
         click.echo(f"Unsubscribed {subscriber.email}.")
     else:
         click.echo(f"{subscriber.email} was unsubscribed already.")
@@ -405,18 +375,10 @@ def publish_command(
     from publisher.publish import publish
 
     site, problems = load_site(root)
-    now = parse_now(now_text, site)
+    now = moment(site, now_text)
     try:
-        report = publish(
-            site,
-            problems,
-            now,
-            secret,
-            dry_run=dry_run,
-            new_ids=new_ids,
-            track=track,
-            progress=show_progress(),
-        )
+        flags = {"dry_run": dry_run, "new_ids": new_ids, "track": track}
+        report = publish(site, problems, now, secret, progress=show_progress(), **flags)
     except SiteError as exc:
         problems.extend(exc.problems.items)
         report = None

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from publisher.publish import PublishReport
 
 T = TypeVar("T")
+# How a run ends: 0 done, 1 invalid input, 3 deliveries left for a later run, 4 stopped.
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_PENDING = 3
+EXIT_STOPPED = 4
 # How often a send's progress is shown: on a terminal in place, in a log (CI) as a new line.
 PROGRESS_ON_TERMINAL = 0.25
 PROGRESS_IN_LOG = 15.0
@@ -87,7 +92,7 @@ def show_progress():
     return show
 
 
-def audience_line(subject: str, emails: list[str], *, recorded: bool) -> str:
+def audience_line(subject: str, emails: list[str], recorded: bool) -> str:
     """Who a dry run would mail; when nobody, why."""
     more = f" and {len(emails) - 10} more" if len(emails) > 10 else ""
     if not emails:
@@ -146,3 +151,9 @@ def publish_summary(report: PublishReport, *, dry_run: bool) -> str:
     if not report.sends and not dry_run:
         lines.append("Newsletter: nothing due")
     return "\n".join(lines)
+
+
+def send_exit_code(reports: list[SendReport]) -> int:
+    if any(report.stopped for report in reports):
+        return EXIT_STOPPED
+    return EXIT_PENDING if any(report.pending for report in reports) else EXIT_OK

@@ -84,13 +84,13 @@ def choose(
     return for_digest(site, chosen) if chosen else None
 
 
-def audience(store: Store, outgoing: Outgoing) -> list[str]:
-    """Who would get the newsletter now: its pending audience once recorded, else everyone
-    active. Records nothing."""
+def audience(store: Store, outgoing: Outgoing) -> tuple[list[str], bool]:
+    """Who would get the newsletter now, and whether it was recorded: once recorded, its
+    pending audience, else everyone active. Records nothing."""
     newsletter_id = store.newsletter_id(outgoing.key)
     if newsletter_id is None:
-        return store.active_emails()
-    return store.pending_emails(newsletter_id)
+        return store.active_emails(), False
+    return store.pending_emails(newsletter_id), True
 
 
 def record_baseline(store: Store, published: list[Post], now: datetime) -> int:

@@ -8,13 +8,13 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from publisher.site.problems import Problems, SiteError
+from publisher.site.problems import Problems, Refusal, SiteError
 from publisher.site.text import header_problem, strip_forbidden
 
 T = TypeVar("T")
@@ -593,9 +593,34 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
     return options
 
 
+class BadTime(Refusal):
+    """A time given on the command line that is not one."""
+
+    def __init__(self, message: str, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+def moment(site: Site, text: str | None, *, argument: str = "--now") -> datetime:
+    """The moment a run acts as if it were (now, unless told); a time without an offset is
+    in the site's timezone, as post dates are."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadTime(f"{text!r} is not an ISO-8601 date or time", argument) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=site.tz)
+
+
+class BadRate(Refusal):
+    """A --rate that is not a rate."""
+
+    argument = "--rate"
+
+
 def with_sending(site: Site, *, concurrency: int | None, rate: str | None) -> Site:
-    """The site with a send's own connections and pace (a rate written like 14/s);
-    ValueError when the rate is not one."""
+    """The site with a send's own connections and pace (a rate written like 14/s)."""
     overrides: dict[str, Any] = {}
     if concurrency:
         overrides["concurrency"] = concurrency
@@ -603,7 +628,7 @@ def with_sending(site: Site, *, concurrency: int | None, rate: str | None) -> Si
         try:
             overrides["rate"] = float(rate.removesuffix("/s"))
         except ValueError:
-            raise ValueError(f"{rate!r} is not a rate like 14/s") from None
+            raise BadRate(f"{rate!r} is not a rate like 14/s") from None
     return replace(site, mail=replace(site.mail, **overrides))
 
 
