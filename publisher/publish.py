@@ -115,7 +115,8 @@ def _write_feeds(site: Site, problems: Problems, now: datetime, track: Track) ->
     writing finds (a full disk, say) is new to report."""
     found = Problems()
     report = build(site, found, now, track=track)
-    problems.extend([problem for problem in found.items if problem not in problems.items])
+    reported = set(problems.items)
+    problems.extend([problem for problem in found.items if problem not in reported])
     report.problems = problems
     return report
 
