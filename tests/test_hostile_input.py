@@ -270,3 +270,31 @@ def test_a_sender_name_that_reads_like_a_header_stays_a_name(mailing, smtp_sink)
     assert address.addr_spec == "letters@example.com"
     # Python's parser doubles the space between two encoded words; readers do not.
     assert " ".join(address.display_name.split()) == name
+
+
+def test_an_empty_smtp_host_refuses_to_send_rather_than_fill_a_maildir(mailing, monkeypatch):
+    monkeypatch.setenv("PUBLISHER_SMTP_HOST", "")  # what CI passes for a secret not set
+    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
+    subscribe(mailing, "ann@example.com")
+    result = mailing.run("send", "posts/2024-01-01-hello.md")
+    assert result.exit_code == 1
+    assert "PUBLISHER_SMTP_HOST is set but empty" in result.output
+    assert not (mailing.root / ".publisher" / "outbox").exists()
+
+
+def test_on_ci_a_maildir_must_be_chosen_before_publish_writes(mailing, monkeypatch):
+    monkeypatch.delenv("PUBLISHER_SMTP_HOST", raising=False)
+    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
+    subscribe(mailing, "ann@example.com")
+    assert mailing.run("publish", "--now", "2024-05-01T00:00:00+00:00").exit_code == 0
+    mailing.post("2024-05-30-new.md", "title: New")
+    monkeypatch.setenv("CI", "true")
+    before = mailing.output("feed.xml").read_bytes()
+    result = mailing.run("publish", "--now", "2024-06-01T00:00:00+00:00")
+    assert result.exit_code == 1
+    assert "on CI, mail would go into a Maildir on the runner and be lost" in result.output
+    assert mailing.output("feed.xml").read_bytes() == before
+    mailing.config(MAIL_CONFIG.replace("[mail]", '[mail]\ntransport = "maildir"'))
+    chosen = mailing.run("publish", "--now", "2024-06-01T00:00:00+00:00")
+    assert chosen.exit_code == 0, chosen.output
+    assert "to the Maildir .publisher/outbox" in chosen.output

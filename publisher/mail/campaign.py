@@ -25,7 +25,7 @@ from publisher.mail.newsletter import (
     post_newsletter,
 )
 from publisher.mail.store import Store, StoredNewsletter
-from publisher.mail.transports import transport_problem
+from publisher.mail.transports import check_transport
 from publisher.site.catalog import find_post, read_posts, select
 from publisher.site.config import PERIODS, Site
 from publisher.site.post import Post
@@ -154,22 +154,12 @@ def due_newsletters(
     yield for_digest(site, list(reversed(due)))
 
 
-class CannotSend(Refusal):
-    """Mail that would be lost or refused as configured; the message says what to do."""
-
-
-def check_transport(site: Site) -> None:
-    problem = transport_problem(site.mail, os.environ)
-    if problem:
-        raise CannotSend(problem)
-
-
 def check_sending(
     site: Site, outgoing: list[Outgoing], secret: Callable[[], str], now: datetime
 ) -> None:
     """Everything a send will need, checked before anything is written or recorded: where
     mail goes, the secret, and each newsletter's headers (a refusal raises)."""
-    check_transport(site)
+    check_transport(site.mail, os.environ)
     secret()
     for letter in outgoing:
         MessageTemplate(site, letter.newsletter, now)
@@ -204,7 +194,7 @@ class Campaign:
         """Finish what earlier runs left pending."""
         unfinished = self.store.unfinished_newsletters()
         if unfinished:
-            check_transport(self.site)
+            check_transport(self.site.mail, os.environ)
         return [self._resume(newsletter_id, self.secret()) for newsletter_id in unfinished]
 
     def _resume(self, newsletter_id: int, secret: str) -> SendReport:
@@ -219,7 +209,9 @@ class Campaign:
 
     def send(self, outgoing: Outgoing, *, resend_unknown: bool = False) -> SendReport:
         """Record the newsletter (on first sight), then mail its pending deliveries."""
-        check_transport(self.site)  # before recording: nothing waits on a setting to be fixed
+        check_transport(
+            self.site.mail, os.environ
+        )  # before recording: nothing waits on a setting to be fixed
         secret = self.secret()
         letter = outgoing.newsletter
         newsletter_id = self.store.record_newsletter(

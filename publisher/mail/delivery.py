@@ -265,8 +265,9 @@ class Mailer:
                 self.streak_reply = same
             self.held.append((delivery.subscriber_id, reply))
             streak = len(self.held)
+            if streak >= BOUNCE_STREAK:
+                self.held.clear()  # they stay pending: none of them is bounced
         if streak >= BOUNCE_STREAK:
-            self.held.clear()
             self._stop_for(
                 f"the server refused {streak} recipients in a row with the same reply "
                 f"({reply}): it refuses us, not them; none was marked bounced"

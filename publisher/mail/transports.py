@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from publisher.site.config import MailOptions
+from publisher.site.problems import Refusal
 
 
 class Verdict(StrEnum):
@@ -267,23 +268,26 @@ def destination(options: MailOptions) -> str:
     return f"the Maildir {options.maildir}"
 
 
-def transport_problem(options: MailOptions, environment: Mapping[str, str]) -> str | None:
-    """Why mail cannot leave as configured: on CI, a Maildir nobody chose would vanish
-    with the runner, and every message in it would count as delivered."""
+class CannotSend(Refusal):
+    """Mail that would be lost or refused as configured; the message says what to do."""
+
+
+def check_transport(options: MailOptions, environment: Mapping[str, str]) -> None:
+    """Refuse mail that cannot leave as configured: on CI, a Maildir nobody chose would
+    vanish with the runner, and every message in it would count as delivered."""
     if environment.get("PUBLISHER_SMTP_HOST", "unset").strip() == "":
         # What CI passes for a secret that is not set.
-        return (
+        raise CannotSend(
             "PUBLISHER_SMTP_HOST is set but empty: give it the mail server's name "
             "(on CI, check that its secret exists), or unset it"
         )
     on_ci = environment.get("CI", "").strip().casefold() not in ("", "0", "false")
     if on_ci and not options.transport:
-        return (
+        raise CannotSend(
             "on CI, mail would go into a Maildir on the runner and be lost: set "
             'PUBLISHER_SMTP_HOST (is its secret set?), or transport = "maildir" under [mail] '
             "if that is what you want"
         )
-    return None
 
 
 def open_transport(options: MailOptions, root: Path) -> MaildirTransport | SmtpTransport:
