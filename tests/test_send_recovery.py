@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from publisher.mail.campaign import mail_key
 from publisher.mail.status import DeliveryStatus
 from publisher.mail.store import open_store
 from publisher.site.config import load_site
+from publisher.site.post import mail_key
 from tests.helpers import subscribe
 
 POST = "posts/2024-01-01-hello.md"

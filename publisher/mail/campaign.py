@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from publisher.mail.store import Store, StoredNewsletter
 from publisher.mail.transports import check_transport
 from publisher.site.catalog import find_post, read_posts, select
 from publisher.site.config import PERIODS, Site
-from publisher.site.post import Post
+from publisher.site.post import Post, mail_key
 from publisher.site.problems import Problems, Refusal, SiteError
 
 # A digest asked for with neither --since nor --last holds this many of the newest posts.
@@ -47,11 +46,11 @@ class Outgoing:
 def for_post(site: Site, post: Post, problems: Problems) -> Outgoing | None:
     """One post's newsletter; None (with the reason in `problems`) when it cannot be made."""
     letter = post_newsletter(site, post, problems)
-    return Outgoing(f"post:{mail_key(post.id)}", letter, (post,)) if letter else None
+    return Outgoing(f"post:{post.key}", letter, (post,)) if letter else None
 
 
 def for_digest(site: Site, posts: list[Post]) -> Outgoing:
-    ids = "\n".join(sorted(post.id for post in posts))
+    ids = "\n".join(sorted(post.key for post in posts))
     key = "digest:" + hashlib.sha256(ids.encode()).hexdigest()[:32]
     return Outgoing(key, digest_newsletter(site, posts), tuple(posts))
 
@@ -96,23 +95,12 @@ def audience(store: Store, outgoing: Outgoing) -> tuple[list[str], bool]:
 def record_baseline(store: Store, published: list[Post], now: datetime) -> int:
     """On the very first run, every post already out is recorded as not to be mailed; the
     number recorded (0 on every later run)."""
-    return len(published) if store.record_baseline([p.id for p in published], now) else 0
+    return len(published) if store.record_baseline([p.key for p in published], now) else 0
 
 
 class IdsChanged(Refusal):
     """No post the state knows is among the site's posts: their ids changed, and every post
     would be mailed as new."""
-
-
-def mail_key(post_id: str) -> str:
-    """What a newsletter knows a post by: its id without the site's domain, so a site that
-    moves to another domain mails nothing again (`tag:example.com,2024-01-01:hello` is known
-    as `2024-01-01:hello`)."""
-    match = _TAG_ID.match(post_id)
-    return match.group(1) if match else post_id
-
-
-_TAG_ID = re.compile(r"tag:[^,]+,(.+)")
 
 
 def due_posts(store: Store, published: list[Post], *, new_ids: bool = False) -> list[Post]:
@@ -125,7 +113,7 @@ def due_posts(store: Store, published: list[Post], *, new_ids: bool = False) -> 
     if not store.baseline_recorded():
         return []
     known = {mail_key(post_id) for post_id in store.known_post_ids()}
-    due = [post for post in reversed(published) if mail_key(post.id) not in known]
+    due = [post for post in reversed(published) if post.key not in known]
     if known and published and len(due) == len(published) and not new_ids:
         raise IdsChanged(
             f"none of the {len(published)} published posts is one the state knows, so every "
@@ -217,7 +205,7 @@ class Campaign:
         newsletter_id = self.store.record_newsletter(
             outgoing.key,
             StoredNewsletter(letter.subject, letter.html, letter.text),
-            [post.id for post in outgoing.posts],
+            [post.key for post in outgoing.posts],
             self.now,
         )
         return self._mail(newsletter_id, secret, resend_unknown=resend_unknown)

@@ -97,7 +97,7 @@ MIGRATIONS = [
     );
     """,
     # A post's newsletter is known by the post's id without the site's domain (see
-    # campaign.mail_key), so moving the site to another domain mails nothing again.
+    # post.mail_key), so moving the site to another domain mails nothing again.
     """
     UPDATE newsletters SET key = 'post:' || substr(key, instr(key, ',') + 1)
     WHERE key LIKE 'post:tag:%,%';

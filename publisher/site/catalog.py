@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from publisher.site.cache import Cache
 from publisher.site.config import Site
-from publisher.site.discovery import discover
+from publisher.site.discovery import discover, posts_dirs
 from publisher.site.parallel import Track, map_parts, no_progress, split
 from publisher.site.post import Post, is_future, read_post
 from publisher.site.problems import Problems, Refusal
@@ -54,7 +54,7 @@ def load_posts(
     """Read every post (from the cache when the file is unchanged) and check ids are unique.
 
     Returns the posts, and what `prepare` made of each post read from its file, by source."""
-    if not site.posts_dirs():
+    if not posts_dirs(site):
         problems.warning(
             site.source, "no posts/ or _posts/ folder", hint="create posts/ and add a post"
         )

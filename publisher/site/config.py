@@ -28,7 +28,14 @@ AUTHORS_FILE = "_data/authors.yml"
 JEKYLL_STYLESHEET = "feed.xslt.xml"
 # Jekyll keeps drafts in _drafts/: every post there is a draft.
 DRAFTS_DIR = "_drafts"
-POSTS_DIRS = ("posts", "_posts", DRAFTS_DIR)
+POSTS_DIR = "_posts"
+# publisher's own sites keep posts in these folders of the site's root.
+POSTS_DIRS = ("posts", POSTS_DIR, DRAFTS_DIR)
+# Jekyll's markdown_ext default; jekyll-feed's default number of entries.
+MARKDOWN_EXT = ("markdown", "mkdown", "mkdn", "mkd", "md")
+JEKYLL_FEED_LIMIT = 10
+# What Jekyll never reads, besides names starting with "_", "." or "#" and ending with "~".
+JEKYLL_EXCLUDE = ("node_modules", "vendor", "Gemfile", "Gemfile.lock", "gemfiles")
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,9 @@ class FeedOptions:
     categories: str = "categories/{slug}"
     tags: str = "tags/{slug}"
     excerpt_only: bool = False
+    # Entry ids: "tag" (tag: URIs) or "url" (jekyll-feed's: the post's URL without its
+    # extension); "" chooses "url" for a Jekyll site and "tag" for any other.
+    ids: str = ""
     # An XSLT stylesheet (a site path or URL) that browsers use to show the Atom and RSS feeds.
     stylesheet: str = ""
 
@@ -95,6 +105,29 @@ class MailOptions:
 
 
 @dataclass(frozen=True)
+class JekyllOptions:
+    """What a Jekyll site's _config.yml says about reading its posts, kept as Jekyll reads it."""
+
+    # Every key of _config.yml, which Liquid sees as `site.*`.
+    config: dict[str, Any] = field(default_factory=dict)
+    # Front matter defaults: each a mapping with "scope" (path, type) and "values".
+    defaults: tuple[dict[str, Any], ...] = ()
+    # `collections: posts: permalink:`, which comes between the defaults and `permalink:`.
+    posts_permalink: str = ""
+    markdown_ext: tuple[str, ...] = MARKDOWN_EXT
+    exclude: tuple[str, ...] = ()
+    # kramdown's input: "GFM" (Jekyll's default) or "kramdown"; they make heading ids apart.
+    kramdown_input: str = "GFM"
+    # jekyll-feed's per-category and per-tag feeds: `feed: categories:` and `feed: tags:`.
+    feed_categories: tuple[str, ...] = ()
+    feed_tags: tuple[str, ...] | None = None
+    feed_tags_except: tuple[str, ...] = ()
+    feed_tags_path: str = "/feed/by_tag/"
+    # jekyll-feed is in the plugins: `jekyll build` writes feed.xml too.
+    has_jekyll_feed: bool = False
+
+
+@dataclass(frozen=True)
 class Site:
     """Everything a run needs to know about the site, validated once."""
 
@@ -116,6 +149,8 @@ class Site:
     mail: MailOptions = field(default_factory=MailOptions)
     # Jekyll's _data/authors.yml: a post's `author: key` names one of these.
     authors: dict[str, Author] = field(default_factory=dict)
+    # Set for a site configured by _config.yml: it reads its posts as Jekyll does.
+    jekyll: JekyllOptions | None = None
     fingerprint: str = ""
 
     @property
@@ -130,8 +165,12 @@ class Site:
         """Turn a site path such as `/feed.xml` into a full URL under the site's url."""
         return absolute_url(self.url, path)
 
-    def posts_dirs(self) -> list[Path]:
-        return [self.root / name for name in POSTS_DIRS if (self.root / name).is_dir()]
+    @property
+    def post_extensions(self) -> tuple[str, ...]:
+        """Post files' extensions: Markdown's, and HTML, which Jekyll publishes as it is."""
+        if not self.jekyll:
+            return (".md", ".markdown")
+        return tuple(f".{ext}" for ext in (*self.jekyll.markdown_ext, "html", "htm"))
 
 
 _SITE_KEYS = {
@@ -261,18 +300,21 @@ def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Prob
     site = {key: raw[key] for key in _SITE_KEYS & raw.keys()}
     if "lang" in raw:
         site["language"] = raw["lang"]
-    feed = raw.get("feed") or {}
-    feeds: dict[str, Any] = {}
-    if isinstance(feed, dict):
-        if "path" in feed:
-            feeds["atom"] = feed["path"]
-        if "posts_limit" in feed:
-            feeds["limit"] = feed["posts_limit"]
-        if "excerpt_only" in feed:
-            feeds["excerpt_only"] = feed["excerpt_only"]
-        for key in ("icon", "logo"):
-            if key in feed:
-                site[key] = feed[key]
+    if not site.get("title"):
+        site["title"] = _jekyll_title(raw, name, problems)
+    feed = raw.get("feed") if isinstance(raw.get("feed"), dict) else {}
+    feeds: dict[str, Any] = {"limit": JEKYLL_FEED_LIMIT, "ids": "url"}
+    for key, ours in (
+        ("path", "atom"),
+        ("posts_limit", "limit"),
+        ("excerpt_only", "excerpt_only"),
+        ("ids", "ids"),
+    ):
+        if key in feed:
+            feeds[ours] = feed[key]
+    for key in ("icon", "logo"):
+        if key in feed:
+            site[key] = feed[key]
     if (root / JEKYLL_STYLESHEET).is_file():
         feeds["stylesheet"] = f"/{JEKYLL_STYLESHEET}"
     sections = {"feeds": feeds}
@@ -283,7 +325,74 @@ def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Prob
         close = difflib.get_close_matches(str(key), ["newsletter"], n=1, cutoff=0.8)
         if close and key not in close:
             problems.error(name, f"unknown setting {key!r}", hint=f"did you mean {close[0]}?")
-    return _make_site(root, name, site, sections, problems, _fingerprint(raw))
+    made = _make_site(root, name, site, sections, problems, _fingerprint(raw))
+    return replace(made, jekyll=_jekyll_options(raw, feed, name, problems))
+
+
+def _jekyll_title(raw: dict[str, Any], name: str, problems: Problems) -> str:
+    """jekyll-feed's title (the site's title, else its name); a feed needs one, so the
+    site's host stands in for a site with neither."""
+    if raw.get("name"):
+        return str(raw["name"])
+    fallback = urlsplit(str(raw.get("url") or "")).hostname or "Blog"
+    problems.warning(
+        name,
+        f"the site has no title; the feeds are titled {fallback!r}",
+        hint='add title: "..." to _config.yml',
+    )
+    return fallback
+
+
+def _jekyll_options(
+    raw: dict[str, Any], feed: dict[str, Any], name: str, problems: Problems
+) -> JekyllOptions:
+    defaults = raw.get("defaults") or []
+    if not isinstance(defaults, list):
+        problems.error(name, "defaults must be a list of scope: and values: pairs")
+        defaults = []
+    valid = tuple(d for d in defaults if isinstance(d, dict) and isinstance(d.get("values"), dict))
+    if len(valid) != len(defaults):
+        problems.warning(
+            name,
+            f"{len(defaults) - len(valid)} front matter defaults without values: are ignored",
+            hint="give each default a values: mapping, as Jekyll requires",
+        )
+    collections = raw.get("collections")
+    posts = collections.get("posts") if isinstance(collections, dict) else None
+    markdown_ext = str(raw.get("markdown_ext") or ",".join(MARKDOWN_EXT))
+    kramdown = raw.get("kramdown") if isinstance(raw.get("kramdown"), dict) else {}
+    tags = feed.get("tags")
+    plugins = [*_names(raw.get("plugins")), *_names(raw.get("gems"))]
+    return JekyllOptions(
+        config=raw,
+        defaults=valid,
+        posts_permalink=str(posts.get("permalink") or "") if isinstance(posts, dict) else "",
+        markdown_ext=tuple(ext.strip().lstrip(".") for ext in markdown_ext.split(",") if ext),
+        exclude=tuple(str(path) for path in _names(raw.get("exclude"))),
+        kramdown_input=str(kramdown.get("input") or "GFM"),
+        feed_categories=tuple(str(c) for c in _names(feed.get("categories"))),
+        feed_tags=_feed_tags(tags),
+        feed_tags_except=tuple(map(str, _names(tags.get("except"))))
+        if isinstance(tags, dict)
+        else (),
+        feed_tags_path=str(tags.get("path") or "/feed/by_tag/")
+        if isinstance(tags, dict)
+        else "/feed/by_tag/",
+        has_jekyll_feed="jekyll-feed" in plugins,
+    )
+
+
+def _names(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _feed_tags(value: Any) -> tuple[str, ...] | None:
+    """jekyll-feed's `feed: tags:`: None when off; the tags asked for, or () for every tag."""
+    if not value:
+        return None
+    if isinstance(value, dict) and value.get("only"):
+        return tuple(str(tag) for tag in _names(value["only"]))
+    return ()
 
 
 def _unknown_keys(
@@ -351,7 +460,7 @@ def _string(
     value = table.get(key)
     if value is None or value == "":
         if required:
-            problems.error(name, f"site {key} is missing", hint=f'add {key} = "..." under [site]')
+            problems.error(name, f"site {key} is missing", hint=_add_hint(name, key, '"..."'))
         return ""
     if not isinstance(value, str):
         problems.error(name, f"site {key} must be text, not {type(value).__name__}")
@@ -365,7 +474,7 @@ def _site_url(site: dict[str, Any], name: str, problems: Problems) -> str:
         problems.error(
             name,
             "site url is missing; feeds need absolute links",
-            hint='add url = "https://example.com" under [site]',
+            hint=_add_hint(name, "url", '"https://example.com"'),
         )
         return ""
     text = str(url)
@@ -383,6 +492,13 @@ def _site_url(site: dict[str, Any], name: str, problems: Problems) -> str:
     baseurl = str(site.get("baseurl") or "").strip("/")
     full = str(url).rstrip("/")
     return f"{full}/{baseurl}" if baseurl else full
+
+
+def _add_hint(name: str, key: str, example: str) -> str:
+    """How to add a site setting, in the language of the file it goes in."""
+    if name == JEKYLL_CONFIG_FILE:
+        return f"add {key}: {example} to {JEKYLL_CONFIG_FILE}"
+    return f"add {key} = {example} under [site]"
 
 
 def _valid_host(parts: SplitResult) -> bool:
@@ -464,6 +580,12 @@ def _feed_options(feeds: dict[str, Any], name: str, problems: Problems) -> FeedO
     options = _options(FeedOptions, "feeds", feeds, name, problems)
     if options.limit < 0:
         problems.error(name, "feeds limit must be 0 (all posts) or more")
+    if options.ids not in ("", "tag", "url"):
+        problems.error(
+            name,
+            f"feeds ids {options.ids!r} is not tag or url",
+            hint="tag: tag: URIs; url: jekyll-feed's, the post's URL without its extension",
+        )
     _check_output(options.output, name, problems)
     for key in ("atom", "rss", "json", "categories", "tags"):
         path = getattr(options, key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
@@ -15,11 +16,10 @@ STYLES = {
     "none": "/:categories/:title:output_ext",
 }
 
-_DEFAULT = re.compile(r"[^\w]+|_+")
-_PRETTY = re.compile(r"[^\w._~!$&'()+,;=@]+|_+")
+# What Jekyll's pretty slugs keep besides letters, marks and digits.
+_PRETTY_KEEPS = frozenset("._~!$&'()+,;=@")
 _PLACEHOLDER = re.compile(r":([a-z_]+)")
 _SLASHES = re.compile("/+")
-_DOT_SEGMENT = re.compile(r"/\.+/")
 
 
 class PermalinkError(ValueError):
@@ -27,9 +27,18 @@ class PermalinkError(ValueError):
 
 
 def jekyll_slugify(text: str, pretty: bool = False, cased: bool = False) -> str:
-    """Jekyll's Utils.slugify in its default and pretty modes."""
-    pattern = _PRETTY if pretty else _DEFAULT
-    slug = pattern.sub("-", text).strip("-")
+    """Jekyll's Utils.slugify in its default and pretty modes: every run of characters other
+    than letters, marks and decimal digits (and, pretty, `._~!$&'()+,;=@`) becomes one hyphen."""
+    keeps = _PRETTY_KEEPS if pretty else frozenset()
+    pieces: list[str] = []
+    for char in text:
+        if char in keeps or unicodedata.category(char)[0] in "LM" or char.isdecimal():
+            pieces.append(char)
+        elif not pieces or pieces[-1] != "-":
+            pieces.append("-")
+    slug = "".join(pieces)
+    slug = slug[1:] if slug.startswith("-") else slug
+    slug = slug[:-1] if slug.endswith("-") else slug
     return slug if cased else slug.lower()
 
 
@@ -46,9 +55,9 @@ def permalink(
             raise PermalinkError(f"unknown permalink placeholder :{name}")
         return quote(values[name](), safe="-._~!$&'()*+,;=:@/")
 
-    url = _SLASHES.sub("/", _PLACEHOLDER.sub(substitute, pattern))
-    url = _DOT_SEGMENT.sub("/", url)
-    return url if url.startswith("/") else "/" + url
+    # Jekyll's URL#sanitize_url: ".." becomes "/", "./" goes, slashes are squeezed.
+    url = ("/" + _PLACEHOLDER.sub(substitute, pattern)).replace("..", "/").replace("./", "")
+    return _SLASHES.sub("/", url)
 
 
 def _placeholders(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -11,9 +12,9 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import yaml
-from frontmatter.default_handlers import YAMLHandler
 
-from publisher.site.config import DRAFTS_DIR, Author, Site, author_from, yaml_problem
+from publisher.site.config import DRAFTS_DIR, POSTS_DIR, Author, Site, author_from, yaml_problem
+from publisher.site.defaults import deep_merge, defaults_for
 from publisher.site.permalinks import PermalinkError, permalink
 from publisher.site.problems import Problem, Problems
 from publisher.site.text import (
@@ -23,12 +24,18 @@ from publisher.site.text import (
     strip_forbidden,
 )
 
-_DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
+# Jekyll's DATE_FILENAME_MATCHER, with a four-digit year.
+_DATED_NAME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-(.*)$")
 _DATE_TEXT = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?"
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[T ]\s*(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?"
+    r"(?:\s+(\d{4}))?"
     r"\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
 )
+# Jekyll's YAML_FRONT_MATTER_REGEXP: closed by "---" or "...".
+_FRONT_MATTER = re.compile(r"\A(---\s*\n.*?\n?)^((---|\.\.\.)\s*$\n?)", re.MULTILINE | re.DOTALL)
+_TAG_ID = re.compile(r"tag:[^,]+,(.+)")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 # Front matter may nest YAML aliases: a few hundred bytes can stand for billions of values.
 MAX_FRONT_MATTER_NODES = 10_000
@@ -42,6 +49,8 @@ class Post:
     source: str
     body_line: int
     id: str
+    # What newsletters know the post by: the same whatever ids the feeds use.
+    key: str
     slug: str
     title: str
     date: datetime
@@ -143,6 +152,10 @@ def _read_text(path: Path, name: str, problems: Problems, root: Path) -> str | N
     return text
 
 
+def _in_jekyll_folder(name: str) -> bool:
+    return any(part in (POSTS_DIR, DRAFTS_DIR) for part in name.split("/")[:-1])
+
+
 def _line_of(fm_lines: list[str], key: str) -> int | None:
     """The line of the file that sets `key` (the front matter starts on line 2)."""
     for number, line in enumerate(fm_lines):
@@ -167,14 +180,23 @@ def _split_front_matter(
 ) -> tuple[dict[str, Any], list[str], int, set[str]] | None:
     """The front matter's data, its lines, the body's first line, and the keys whose text
     held characters XML cannot carry (removed)."""
-    handler = YAMLHandler()
-    parts = handler.FM_BOUNDARY.split(text, 2) if text.startswith("---") else []
-    if len(parts) < 3:
-        problems.error(
-            name, "no front matter", 1, "start the file with a '---' line, a title: line and '---'"
-        )
-        return None
-    _, fm, content = parts
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        if not _in_jekyll_folder(name):
+            problems.error(
+                name,
+                "no front matter",
+                1,
+                "start the file with a '---' line, a title: line and '---'",
+            )
+            return None
+        # Jekyll publishes a file in _posts/ without front matter: all of it is the body.
+        return {}, [], 1, set()
+    opening = match.group(1)
+    fm = opening[
+        opening.index("\n") :
+    ]  # from the end of the "---" line: YAML's lines are the file's
+    content = text[match.end() :]
     try:
         data = yaml.load(fm, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
@@ -247,6 +269,13 @@ def _make_post(
     def error(key: str, message: str, hint: str = "") -> None:
         problems.error(name, message, _line_of(fm_lines, key), hint)
 
+    def warn(key: str, message: str, hint: str = "") -> None:
+        problems.warning(name, message, _line_of(fm_lines, key), hint)
+
+    if site.jekyll is not None:
+        defaults = defaults_for(site.jekyll, site.root, name)
+        if defaults:
+            data = deep_merge(defaults, data)
     stem = path.stem
     named = _DATED_NAME.match(stem)
     file_date = None
@@ -257,33 +286,45 @@ def _make_post(
             problems.error(
                 name, f"the file name has an impossible date {stem[:10]!r}", hint="rename it"
             )
-    file_slug = named[4] if named else stem
+        else:
+            if len(named[2]) == 1 or len(named[3]) == 1:
+                problems.warning(
+                    name,
+                    "the date in the file name has a one-digit month or day",
+                    hint=f"Jekyll reads it as {file_date}; rename it {file_date}-{named[4]}"
+                    f"{path.suffix} to be plain",
+                )
+    # Jekyll's slug: a file name's, without the date or trailing dots.
+    file_slug = (named[4] if named else stem).rstrip(".")
     tz = site.tz
 
-    in_drafts = name.startswith(f"{DRAFTS_DIR}/")
+    in_drafts = DRAFTS_DIR in name.split("/")[:-1]
     if in_drafts and "date" not in data and file_date is None:
         # Jekyll dates an undated draft by the file's modification time.
         published = datetime.fromtimestamp(int(path.stat().st_mtime), tz)
     else:
-        published = _post_date(data, file_date, tz, error, name, problems)
+        published = _post_date(data, file_date, tz, error, warn, name, problems)
     if published is None:
         return None
     updated = published
     for key in ("last_modified_at", "updated"):
         if key in data:
-            updated = _parse_date(data[key], tz, key, error) or published
+            updated = _parse_date(data[key], tz, key, error, warn) or published
             break
 
     title = _text_field(data, "title", error)
     if title is None:
         return None
-    title = title or file_slug.replace("-", " ").title()
+    title = title or titleize_slug(file_slug)
     categories = _taxonomy(data, "category", "categories")
+    if site.jekyll is not None:
+        categories = tuple(dict.fromkeys([*_path_categories(name), *categories]))
     tags = _taxonomy(data, "tag", "tags")
     url_slug = str(data.get("slug") or file_slug)
+    template = data.get("permalink") or (site.jekyll and site.jekyll.posts_permalink)
     try:
         path_url = permalink(
-            str(data.get("permalink") or site.permalink),
+            str(template or site.permalink),
             published.astimezone(tz),
             url_slug,
             list(categories),
@@ -293,7 +334,13 @@ def _make_post(
         error("permalink", str(exc), "see Jekyll's permalink placeholders")
         return None
 
-    post_id = _post_id(data, site, file_date or published.astimezone(tz).date(), file_slug, error)
+    day = file_date or published.astimezone(tz).date()
+    tag_id = _post_id(data, site, day, file_slug, error)
+    if tag_id is None:
+        return None
+    post_id = tag_id
+    if site.feeds.ids == "url" and tag_id.startswith(f"tag:{site.domain},"):
+        post_id = site.absolute(jekyll_id(path_url, url_slug))
     summary = next(
         (data[key] for key in ("summary", "description", "excerpt") if key in data), None
     )
@@ -315,7 +362,8 @@ def _make_post(
     return Post(
         source=name,
         body_line=body_line,
-        id=post_id or "",
+        id=post_id,
+        key=mail_key(tag_id),
         slug=url_slug,
         title=title,
         date=published,
@@ -333,6 +381,35 @@ def _make_post(
     )
 
 
+def titleize_slug(slug: str) -> str:
+    """Jekyll's title for a post without one: its slug's words, capitalized."""
+    return " ".join(word.capitalize() for word in slug.split("-"))
+
+
+def jekyll_id(url: str, slug: str) -> str:
+    """Jekyll's post.id: the URL's folder and the slug (`/2024/01/02/hello.html` gives
+    `/2024/01/02/hello`), which jekyll-feed makes absolute for the entry's id."""
+    folder = posixpath.dirname(url.rstrip("/")) if url.rstrip("/") else "/"
+    return posixpath.join(folder, slug)
+
+
+def mail_key(post_id: str) -> str:
+    """What newsletters know a post by: its tag id without the site's domain, so a site that
+    moves to another domain, or to jekyll-feed's ids, mails nothing again
+    (`tag:example.com,2024-01-01:hello` is known as `2024-01-01:hello`)."""
+    match = _TAG_ID.match(post_id)
+    return match.group(1) if match else post_id
+
+
+def _path_categories(name: str) -> list[str]:
+    """Jekyll's categories from a post's path: the folders above its _posts/ or _drafts/."""
+    parts = name.split("/")[:-1]
+    for index, part in enumerate(parts):
+        if part in (POSTS_DIR, DRAFTS_DIR):
+            return parts[:index]
+    return []
+
+
 def _check_subject(subject: str, key: str, error) -> None:
     """The newsletter's subject goes into a mail header: found here, `check` reports it."""
     problem = header_problem(subject)
@@ -344,9 +421,9 @@ def _check_subject(subject: str, key: str, error) -> None:
         )
 
 
-def _post_date(data, file_date, tz, error, name, problems) -> datetime | None:
+def _post_date(data, file_date, tz, error, warn, name, problems) -> datetime | None:
     if "date" in data:
-        return _parse_date(data["date"], tz, "date", error)
+        return _parse_date(data["date"], tz, "date", error, warn)
     if file_date is not None:
         return _in_range(datetime.combine(file_date, time(), tz), tz, "date", error)
     problems.error(
@@ -357,7 +434,7 @@ def _post_date(data, file_date, tz, error, name, problems) -> datetime | None:
     return None
 
 
-def _parse_date(value: Any, tz: ZoneInfo, key: str, error) -> datetime | None:
+def _parse_date(value: Any, tz: ZoneInfo, key: str, error, warn) -> datetime | None:
     """A front matter date as an aware datetime; times without an offset are in the site's zone."""
     if isinstance(value, datetime):
         return _in_range(value if value.tzinfo else value.replace(tzinfo=tz), tz, key, error)
@@ -367,8 +444,13 @@ def _parse_date(value: Any, tz: ZoneInfo, key: str, error) -> datetime | None:
     if not match:
         error(key, f"unknown date format {value!r} in {key}", DATE_HINT)
         return None
-    day, clock, zone = match.groups()
-    iso = f"{day}T{clock or '00:00'}"
+    year, month, day, hour, minute, second, fraction, stray_year, zone = match.groups()
+    if stray_year:
+        # Ruby's Time.parse, and so Jekyll, skips a year between the time and the zone.
+        report = warn if stray_year == year else error
+        report(key, f"the {key} {value!r} names its year twice", DATE_HINT)
+    iso = f"{year}-{int(month):02}-{int(day):02}T{int(hour or 0):02}:{minute or '00'}"
+    iso += f":{second or '00'}{fraction or ''}"
     if zone and zone.upper() not in ("Z", "UTC", "GMT"):
         iso += zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
     elif zone:
@@ -417,8 +499,10 @@ def _taxonomy(data: dict[str, Any], singular: str, plural: str) -> tuple[str, ..
 
 
 def _post_id(data, site: Site, day: date, file_slug: str, error) -> str | None:
-    if "id" in data:
-        value = str(data["id"]).strip()
+    """The post's tag: URI, or the absolute URI its front matter gives as id. A Jekyll site's
+    other ids (a number, from a WordPress import) are Jekyll's data, not ours."""
+    value = str(data.get("id", "")).strip()
+    if value and (_URI.match(value) or site.jekyll is None):
         if not _URI.match(value):
             error(
                 "id",
