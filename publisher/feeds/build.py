@@ -80,7 +80,7 @@ def build(
         report.counts = Counts(**cache.build["counts"])
         report.unchanged = list(cache.build["outputs"])
     else:
-        from publisher.feeds.writer import plan_feeds, prepare_entry, write_feeds
+        from publisher.feeds.writer import RenderError, plan_feeds, prepare_entry, write_feeds
         from publisher.site.catalog import load_posts, select
 
         first_problem = len(problems.items)
@@ -93,7 +93,11 @@ def build(
             report.counts = _counts(selection, feeds)
             if write:
                 try:
-                    report.written, report.unchanged = write_feeds(site, feeds, track, ready)
+                    report.written, report.unchanged = write_feeds(
+                        site, feeds, track, ready, selection.published
+                    )
+                except RenderError as exc:
+                    problems.extend(exc.problems)
                 except (OSError, UnsafePath) as exc:
                     _write_failed(site, problems, exc)
                 else:

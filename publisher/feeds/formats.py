@@ -24,7 +24,7 @@ from lxml import etree
 
 from publisher import __version__
 from publisher.site.config import Author, Site
-from publisher.site.markdown import Rendered
+from publisher.site.content import Rendered
 from publisher.site.post import Post
 
 ATOM_NS = "http://www.w3.org/2005/Atom"

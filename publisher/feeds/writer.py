@@ -8,18 +8,27 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 from publisher.feeds.formats import Entry, EntryParts, Feed, entry_parts, render_feed
 from publisher.site.config import Site
+from publisher.site.content import render
 from publisher.site.files import Staging, inside
-from publisher.site.markdown import render
 from publisher.site.parallel import Track, map_parts, split
 from publisher.site.post import Post, read_body
-from publisher.site.problems import Problems
+from publisher.site.problems import Problem, Problems
 from publisher.site.text import slugify
+
+
+class RenderError(Exception):
+    """Posts whose Liquid could not be rendered: nothing is written."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} posts could not be rendered")
+        self.problems = problems
 
 
 class FeedWriteError(OSError):
@@ -88,20 +97,32 @@ def _unique_slugs(
 
 
 def write_feeds(
-    site: Site, feeds: list[Feed], track: Track, ready: dict[str, EntryParts]
+    site: Site,
+    feeds: list[Feed],
+    track: Track,
+    ready: dict[str, EntryParts],
+    published: Sequence[Post],
 ) -> tuple[list[str], list[str]]:
     """Serialize each post once, on every core, then splice the entries into each feed.
 
-    `ready` holds posts serialized already (by `prepare_entry`, while they were read). Returns
-    the paths written and those left alone because their bytes did not change."""
+    `ready` holds posts serialized already (by `prepare_entry`, while they were read);
+    `published` is every published post, which Liquid may ask for. Returns the paths written
+    and those left alone because their bytes did not change. Raises RenderError, having
+    written nothing, when a post's Liquid fails."""
     parts = dict(ready)
     wanted = {post.source: post for feed in feeds for post in feed.posts}
     posts = [post for source, post in wanted.items() if source not in parts]
     if posts:
+        # Liquid may ask for every post (site.posts, post_url): give them, when it is there.
+        catalog = tuple(published) if any(post.liquid for post in posts) else ()
         chunks = split(posts, len(posts))
-        rendering = map_parts(partial(_entry_parts, site), chunks)
-        for done in track(rendering, "Rendering", len(chunks)):
+        rendering = map_parts(partial(_entry_parts, site, catalog), chunks)
+        failed: list[Problem] = []
+        for done, problems in track(rendering, "Rendering", len(chunks)):
             parts.update(done)
+            failed.extend(problems)
+        if failed:
+            raise RenderError(failed)
     output = (site.root / site.feeds.output).resolve()
     written: list[str] = []
     unchanged: list[str] = []
@@ -142,10 +163,20 @@ def remove_leftovers(folders: set[Path]) -> None:
                         os.unlink(entry.path)
 
 
-def prepare_entry(site: Site, post: Post, body: str) -> EntryParts:
-    """The post rendered and serialized for every feed format."""
-    return entry_parts(site, Entry(post, render(post, body)))
+def prepare_entry(site: Site, post: Post, body: str) -> EntryParts | None:
+    """The post rendered and serialized for every feed format, while it is read; None for a
+    post with Liquid, which may need the other posts, and waits until all are read."""
+    if post.liquid:
+        return None
+    return entry_parts(site, Entry(post, render(site, post, body)))
 
 
-def _entry_parts(site: Site, posts: list[Post]) -> dict[str, EntryParts]:
-    return {post.source: prepare_entry(site, post, read_body(site, post)) for post in posts}
+def _entry_parts(
+    site: Site, catalog: tuple[Post, ...], posts: list[Post]
+) -> tuple[dict[str, EntryParts], list[Problem]]:
+    parts, problems = {}, []
+    for post in posts:
+        rendered = render(site, post, read_body(site, post), posts=lambda: catalog)
+        problems.extend(rendered.problems)
+        parts[post.source] = entry_parts(site, Entry(post, rendered))
+    return parts, problems

@@ -49,10 +49,12 @@ def for_post(site: Site, post: Post, problems: Problems) -> Outgoing | None:
     return Outgoing(f"post:{post.key}", letter, (post,)) if letter else None
 
 
-def for_digest(site: Site, posts: list[Post]) -> Outgoing:
+def for_digest(site: Site, posts: list[Post], problems: Problems) -> Outgoing | None:
+    """A digest of the posts; None (with the reason in `problems`) when it cannot be made."""
+    letter = digest_newsletter(site, posts, problems)
     ids = "\n".join(sorted(post.key for post in posts))
     key = "digest:" + hashlib.sha256(ids.encode()).hexdigest()[:32]
-    return Outgoing(key, digest_newsletter(site, posts), tuple(posts))
+    return Outgoing(key, letter, tuple(posts)) if letter else None
 
 
 def choose(
@@ -80,7 +82,12 @@ def choose(
     if since:
         chosen = [p for p in chosen if p.date >= since]
     chosen = chosen[: last or (None if since else DEFAULT_DIGEST)]
-    return for_digest(site, chosen) if chosen else None
+    if not chosen:
+        return None
+    outgoing = for_digest(site, chosen, problems)
+    if outgoing is None:
+        raise SiteError(problems)
+    return outgoing
 
 
 def audience(store: Store, outgoing: Outgoing) -> tuple[list[str], bool]:
@@ -139,7 +146,9 @@ def due_newsletters(
     last = store.last_digest_at()
     if last and now - last < PERIODS[site.newsletter.period]:
         return
-    yield for_digest(site, list(reversed(due)))
+    outgoing = for_digest(site, list(reversed(due)), problems)
+    if outgoing:
+        yield outgoing
 
 
 def check_sending(

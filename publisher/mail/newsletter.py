@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from publisher.site.config import Site
-from publisher.site.markdown import Heading, Rendered, render
+from publisher.site.content import Rendered, render
+from publisher.site.markdown import Heading
 from publisher.site.post import Post, read_body
 from publisher.site.problems import Problems, Refusal, SiteError
 from publisher.site.text import header_problem
@@ -60,7 +61,9 @@ def check_header(name: str, value: str) -> str:
 
 def post_newsletter(site: Site, post: Post, problems: Problems) -> Newsletter | None:
     """The newsletter for one post: its summary, outline and a link to read it all."""
-    rendered = render(post, read_body(site, post))
+    rendered = _rendered(site, post, problems)
+    if rendered is None:
+        return None
     subject = post.newsletter_subject or post.title
     try:
         check_header("the subject", subject)
@@ -81,9 +84,12 @@ def post_newsletter(site: Site, post: Post, problems: Problems) -> Newsletter | 
     return newsletter
 
 
-def digest_newsletter(site: Site, posts: list[Post]) -> Newsletter:
+def digest_newsletter(site: Site, posts: list[Post], problems: Problems) -> Newsletter | None:
     """One email for several posts, newest first: each one's title, date and summary."""
-    items = [_item(post, render(post, read_body(site, post)), full=False) for post in posts]
+    rendered = [_rendered(site, post, problems) for post in posts]
+    if None in rendered:
+        return None
+    items = [_item(post, done, full=False) for post, done in zip(posts, rendered, strict=True)]
     subject = f"{len(posts)} new post{'s' if len(posts) != 1 else ''} from {site.title}"
     preheader = " · ".join(post.title for post in posts)
     shown = len(items)
@@ -94,6 +100,13 @@ def digest_newsletter(site: Site, posts: list[Post]) -> Newsletter:
             site, "digest", subject, items[:shown], tuple(posts), preheader, len(items) - shown
         )
     return newsletter
+
+
+def _rendered(site: Site, post: Post, problems: Problems) -> Rendered | None:
+    """The post rendered, or None with its Liquid's errors in `problems`."""
+    rendered = render(site, post, read_body(site, post))
+    problems.extend(list(rendered.problems))
+    return None if rendered.problems else rendered
 
 
 def personalize(newsletter: Newsletter, recipient: Recipient) -> tuple[str, str]:

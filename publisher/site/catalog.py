@@ -15,6 +15,7 @@ from typing import TypeVar
 from publisher.site.cache import Cache
 from publisher.site.config import Site
 from publisher.site.discovery import discover, posts_dirs
+from publisher.site.liquid import check_liquid
 from publisher.site.parallel import Track, map_parts, no_progress, split
 from publisher.site.post import Post, is_future, read_post
 from publisher.site.problems import Problems, Refusal
@@ -69,7 +70,7 @@ def load_posts(
         for name, post, found, made in part:
             results[name] = (post, found)
             cache.store(name, sources[name], post, found)
-            if post and prepare:
+            if made is not None:
                 prepared[name] = made
     posts = []
     for post, found in results.values():
@@ -87,6 +88,10 @@ def _read_part(
     done = []
     for name in names:
         post, found, body = read_post(site, site.root / name)
+        if post and post.liquid:
+            found = [*found, *check_liquid(site, post, body)]
+            if any(problem.level == "error" for problem in found):
+                post = None
         done.append((name, post, found, prepare(post, body) if post and prepare else None))
     return done
 

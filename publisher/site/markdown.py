@@ -1,36 +1,51 @@
-"""Markdown to the HTML that feeds and newsletters carry: GitHub-flavoured, with absolute links."""
+"""Markdown to HTML: for a Jekyll site, in the dialect Jekyll writes by default, kramdown
+with its GFM parser; for publisher's own sites, GitHub-flavoured Markdown.
+
+cmark-gfm does the parsing. For Jekyll, kramdown's own syntax is handled around it: inline attribute
+lists (`{: #id .class}`, `{:toc}`), extensions (`{::comment}`, `{::nomarkdown}`,
+`{::options /}`), header ids (`## Title {#id}`), smart quotes and typographic dashes,
+heading ids made as kramdown makes them, raw HTML kept (no GitHub tag filter), and no
+autolinking of bare URLs, which kramdown does not do.
+"""
 
 from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 import cmarkgfm
 from cmarkgfm.cmark import Options
 
-from publisher.site.post import Post
 from publisher.site.text import without_forbidden_references
 
+# Raw HTML passes in both dialects (no GitHub tag filter): authors' embeds are theirs.
+_GFM = (
+    Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES,
+    ["table", "strikethrough", "tasklist", "autolink"],
+)
+_KRAMDOWN = (_GFM[0] | Options.CMARK_OPT_SMART, ["table", "strikethrough", "tasklist"])
 _HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
-# A start tag with attributes; a quoted value is read whole, since it may hold a ">".
-_START_TAG = re.compile(r"""<[a-zA-Z][^\s/>]*\s(?:[^>"']+|"[^"]*"|'[^']*')*>""")
-# Inside a tag, an attribute that holds URLs, and its quoted value.
-_URL_ATTR = re.compile(
-    r"""(?<=\s)(?P<name>href|src|srcset|poster|cite)(?P<equals>\s*=\s*)"""
-    r"""(?:"(?P<double>[^"]*)"|'(?P<single>[^']*)')""",
-    re.IGNORECASE,
-)
-_HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
-_IMAGE = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
-_ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
-_FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
-_TLDR = re.compile(
-    r"^\s*(?:<(strong|b|em)>\s*)?TL;?\s?DR\s*:?\s*(?:</(?:strong|b|em)>)?\s*[:.\u2013\u2014-]?\s*",
-    re.IGNORECASE,
-)
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# kramdown's syntax, in the source: a block IAL or ALD on a line of its own, a header id, an
+# IAL after a span, an extension that wraps text, and one that stands alone.
+_BLOCK_IAL = re.compile(r"^ {0,3}\{:(?!:)([^}]*)\}\s*$")
+_ALD = re.compile(r"^ {0,3}\{:[\w-]+:[^}]*\}\s*$")
+_HEADER_ID = re.compile(r"^(#{1,6}[ \t].*?)[ \t]+\{#([\w-]+)\}[ \t]*#*[ \t]*$")
+_SPAN_IAL = re.compile(r"\{:(?!:)[^}\n]*\}")
+_WRAPPING = re.compile(r"\{::(comment|nomarkdown)(?:[^}]*)\}(.*?)\{:/(?:\1)?\}", re.DOTALL)
+_STANDALONE = re.compile(r"\{::\w+[^}]*/\}")
+_LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
+# What the source's kramdown syntax leaves for after cmark: attributes on a heading, the
+# table of contents, and raw HTML kept whole (U+E002..U+E005 are private-use characters).
+_HEADING_ATTRS = re.compile("\ue004([^\ue005]*)\ue005")
+_TOC = re.compile(r"(?:<p>)?\ue002(ul|ol)\ue003(?:</p>)?")
+_RAW = re.compile("(?:<p>)?\ue006(\\d+)\ue007(?:</p>)?")
+_IAL_ID = re.compile(r"#([\w-]+)")
+_IAL_CLASS = re.compile(r"\.([\w-]+)")
 
 
 @dataclass(frozen=True)
@@ -40,139 +55,178 @@ class Heading:
     id: str
 
 
-@dataclass(frozen=True)
-class Image:
-    src: str
-    alt: str
+def markdown_to_html(text: str, *, kramdown: str | None = None) -> str:
+    """A fragment of Markdown (an excerpt, a summary, `markdownify`) as HTML."""
+    content, _ = to_html(text, kramdown=kramdown)
+    return content
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A post's HTML and the parts of it that feeds and newsletters show on their own."""
+def to_html(text: str, *, kramdown: str | None = None) -> tuple[str, tuple[Heading, ...]]:
+    """A post's Markdown as HTML, and its headings with their ids.
 
-    html: str
-    summary_html: str
-    summary_text: str
-    headings: tuple[Heading, ...]
-    image: Image | None
-
-
-def markdown_to_html(text: str) -> str:
-    """CommonMark with GitHub's extensions; authors' raw HTML passes, minus GitHub's tag filter."""
-    options = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES
+    `kramdown` is a Jekyll site's kramdown input ("GFM" or "kramdown"), None for GFM."""
     text = without_forbidden_references(text)
-    return cmarkgfm.github_flavored_markdown_to_html(text, options=options)
-
-
-def render(post: Post, body: str) -> Rendered:
-    """Render a post's body and pick out its summary, headings and first image."""
-    content, headings = add_heading_ids(markdown_to_html(body))
-    content = absolute_urls(content, post.url)
-    summary_html = absolute_urls(_summary_html(post, body, content), post.url)
-    return Rendered(
-        html=content,
-        summary_html=summary_html,
-        summary_text=html_to_line(summary_html),
-        headings=headings,
-        image=first_image(content),
+    if kramdown is None:
+        source, raw, (options, extensions) = text, [], _GFM
+    else:
+        source, raw = _kramdown_syntax(text)
+        options, extensions = _KRAMDOWN
+    content = cmarkgfm.cmark.markdown_to_html_with_extensions(
+        source, options=options, extensions=extensions
     )
+    gfm_ids = kramdown is None or kramdown.upper() == "GFM"
+    content, headings, hidden = _add_heading_ids(content, gfm=gfm_ids)
+    content = _TOC.sub(lambda m: _toc(headings, hidden, m.group(1)), content)
+    return _RAW.sub(lambda m: raw[int(m.group(1))], content), headings
 
 
-def add_heading_ids(content: str) -> tuple[str, tuple[Heading, ...]]:
-    """Give each heading the id kramdown gives it, so anchors match the pages Jekyll builds."""
+def smartify(text: str) -> str:
+    """Plain text with kramdown's smart quotes and dashes, as Jekyll's smartify filter."""
+    escaped = re.sub(r"([!#$%&()*+/:;<=>?@\[\\\]^_`{|}~])", r"\\\1", text)
+    rendered = cmarkgfm.cmark.markdown_to_html(escaped, options=Options.CMARK_OPT_SMART)
+    return html.unescape(_TAG.sub("", rendered)).strip()
+
+
+def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
+    """The source with kramdown's own syntax turned into what cmark keeps or drops, and the
+    raw HTML of `{::nomarkdown}` blocks, which stand as placeholders until after cmark."""
+    if "{:" not in text and "{#" not in text:
+        return text, []
+    raw: list[str] = []
+
+    def wrapping(match: re.Match[str]) -> str:
+        if match.group(1) == "comment":
+            return ""
+        raw.append(match.group(2))
+        return f"\ue006{len(raw) - 1}\ue007"
+
+    text = _STANDALONE.sub("", _WRAPPING.sub(wrapping, text))
+    lines = text.split("\n")
+    out: list[str] = []
+    fence = ""
+    for index, line in enumerate(lines):
+        opening = _FENCE.match(line)
+        if fence:
+            if opening and opening.group(1).startswith(fence):
+                fence = ""
+            out.append(line)
+            continue
+        if opening:
+            fence = opening.group(1)
+            out.append(line)
+            continue
+        if _ALD.match(line):
+            continue
+        block = _BLOCK_IAL.match(line)
+        if block:
+            _apply_block_ial(block.group(1), out, lines[index + 1 :])
+            continue
+        header = _HEADER_ID.match(line)
+        if header:
+            line = f"{header.group(1)} \ue004#{header.group(2)}\ue005"
+        out.append(_SPAN_IAL.sub("", line) if "{:" in line else line)
+    return "\n".join(out), raw
+
+
+def _apply_block_ial(attributes: str, out: list[str], following: list[str]) -> None:
+    """A block IAL on its own line: a table of contents after a list item, attributes for
+    the heading above, nothing for other blocks (classes and styles mean nothing in a feed)."""
+    if re.search(r"(?:^|\s)toc(?:\s|$)", attributes.strip()):
+        if out and _LIST_ITEM.match(out[-1]):
+            ordered = out[-1].lstrip()[0].isdigit()
+            out[-1] = "\ue002" + ("ol" if ordered else "ul") + "\ue003"
+        return
+    if not out or not out[-1].strip():
+        return  # before a block: kramdown applies it to the next one; ids of paragraphs only
+    target = len(out) - 1
+    if _SETEXT.match(out[-1]) and len(out) > 1:
+        target -= 1
+    elif not out[target].lstrip().startswith("#"):
+        return
+    out[target] = f"{out[target].rstrip()} \ue004{attributes.strip()}\ue005"
+
+
+def _add_heading_ids(content: str, *, gfm: bool) -> tuple[str, tuple[Heading, ...], frozenset[int]]:
+    """Give each heading the id kramdown gives it, so anchors match the pages Jekyll builds.
+
+    Returns the HTML, the headings, and which of them a `.no_toc` class keeps out of a table
+    of contents."""
     used: dict[str, int] = {}
-    headings = []
+    headings: list[Heading] = []
+    hidden: set[int] = set()
 
     def with_id(match: re.Match[str]) -> str:
         level, inner = int(match.group(1)), match.group(2)
-        text = html_to_line(inner)
-        anchor = kramdown_id(text)
-        if anchor in used:
-            used[anchor] += 1
-            anchor = f"{anchor}-{used[anchor]}"
+        attributes = ""
+        marked = _HEADING_ATTRS.search(inner)
+        if marked:
+            attributes = marked.group(1)
+            inner = (inner[: marked.start()] + inner[marked.end() :]).rstrip()
+        text = html.unescape(_TAG.sub("", inner)).strip()
+        given = _IAL_ID.search(attributes)
+        if given:
+            anchor = given.group(1)
         else:
-            used[anchor] = 0
-        headings.append(Heading(level, text, anchor))
-        return f'<h{level} id="{anchor}">{inner}</h{level}>'
+            anchor = _unique(gfm_id(text) if gfm else kramdown_id(text), used)
+        if "no_toc" in _IAL_CLASS.findall(attributes):
+            hidden.add(len(headings))
+        headings.append(Heading(level, " ".join(text.split()), anchor))
+        return f'<h{level} id="{html.escape(anchor, quote=True)}">{inner}</h{level}>'
 
-    return _HEADING.sub(with_id, content), tuple(headings)
+    return _HEADING.sub(with_id, content), tuple(headings), frozenset(hidden)
+
+
+def _unique(anchor: str, used: dict[str, int]) -> str:
+    """The second heading of one id gets "-1", the third "-2", as both kramdown parsers do."""
+    if anchor in used:
+        used[anchor] += 1
+        return f"{anchor}-{used[anchor]}"
+    used[anchor] = 0
+    return anchor
+
+
+def gfm_id(text: str) -> str:
+    """kramdown's GFM parser's id: lower case, with every character but letters, marks,
+    digits, connector punctuation, hyphens and spaces removed, and spaces as hyphens."""
+    kept = (
+        char
+        for char in text.lower()
+        if char in "- \t"
+        or unicodedata.category(char)[0] in "LM"
+        or unicodedata.category(char) in ("Nd", "Pc")
+    )
+    return "".join(kept).replace(" ", "-").replace("\t", "-")
 
 
 def kramdown_id(text: str) -> str:
-    """kramdown's auto_ids rule: ASCII letters, digits and hyphens, lower case."""
+    """kramdown's own parser's id: ASCII letters, digits and hyphens, lower case."""
     anchor = re.sub(r"^[^a-zA-Z]+", "", text)
     anchor = re.sub(r"[^a-zA-Z0-9 -]", "", anchor).replace(" ", "-").lower()
     return anchor or "section"
 
 
-def absolute_urls(content: str, base: str) -> str:
-    """Resolve relative links and images against the post's URL: readers and mail have no base.
-
-    Only attributes of tags are touched, never text that looks like one."""
-    resolved: dict[str, str] = {}
-
-    def fix(url: str) -> str:
-        if _HAS_SCHEME.match(url):
-            return url.replace('"', "&quot;")
-        if url not in resolved:
-            plain = html.unescape(url).strip() if "&" in url else url.strip()
-            resolved[url] = html.escape(urljoin(base, plain), quote=True)
-        return resolved[url]
-
-    def attribute(match: re.Match[str]) -> str:
-        double = match["double"]
-        url = double if double is not None else match["single"]
-        if match["name"].lower() == "srcset":
-            value = _srcset(url, fix)
-        elif double is not None and _HAS_SCHEME.match(url):
-            return match[0]
-        else:
-            value = fix(url)
-        return f'{match["name"]}{match["equals"]}"{value}"'
-
-    def tag(match: re.Match[str]) -> str:
-        return _URL_ATTR.sub(attribute, match[0])
-
-    return _START_TAG.sub(tag, content)
-
-
-def _srcset(value: str, fix) -> str:
-    """Each candidate's URL fixed, its width or density descriptor kept."""
-    candidates = []
-    for candidate in value.split(","):
-        parts = candidate.split()
-        if parts:
-            candidates.append(" ".join([fix(parts[0]), *parts[1:]]))
-    return ", ".join(candidates)
-
-
-def first_image(content: str) -> Image | None:
-    match = _IMAGE.search(content)
-    if not match:
-        return None
-    attrs = {
-        m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or "")
-        for m in _ATTR.finditer(match.group(0))
-    }
-    return Image(attrs["src"], attrs.get("alt", "")) if attrs.get("src") else None
-
-
-def html_to_line(fragment: str) -> str:
-    """Plain text of a small HTML fragment, on one line."""
-    return " ".join(html.unescape(_TAG.sub("", fragment)).split())
-
-
-def _summary_html(post: Post, body: str, content: str) -> str:
-    if post.summary is not None:
-        return _drop_tldr(markdown_to_html(post.summary).strip())
-    if post.excerpt_separator and post.excerpt_separator in body.lstrip("\n"):
-        excerpt = body.lstrip("\n").split(post.excerpt_separator, 1)[0]
-        return _drop_tldr(markdown_to_html(excerpt).strip())
-    match = _FIRST_PARAGRAPH.search(content)
-    return f"<p>{_drop_tldr(match.group(1))}</p>" if match else ""
-
-
-def _drop_tldr(fragment: str) -> str:
-    if fragment.startswith("<p>"):
-        return "<p>" + _TLDR.sub("", fragment[3:], count=1)
-    return _TLDR.sub("", fragment, count=1)
+def _toc(headings: tuple[Heading, ...], hidden: frozenset[int], tag: str) -> str:
+    """kramdown's table of contents: nested lists of links to the headings."""
+    entries = [h for index, h in enumerate(headings) if index not in hidden]
+    if not entries:
+        return ""
+    parts = [f'<{tag} id="markdown-toc">']
+    levels = [entries[0].level]
+    for number, heading in enumerate(entries):
+        if number:
+            if heading.level > levels[-1]:
+                parts.append(f"<{tag}>")
+                levels.append(heading.level)
+            else:
+                parts.append("</li>")
+                while len(levels) > 1 and heading.level < levels[-1]:
+                    parts.append(f"</{tag}></li>")
+                    levels.pop()
+        anchor = html.escape(heading.id, quote=True)
+        parts.append(
+            f'<li><a href="#{anchor}" id="markdown-toc-{anchor}">{html.escape(heading.text)}</a>'
+        )
+    parts.append("</li>")
+    parts.extend(f"</{tag}></li>" for _ in levels[1:])
+    parts.append(f"</{tag}>")
+    return "\n".join(parts)

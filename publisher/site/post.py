@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,8 @@ class Post:
     newsletter_subject: str | None = None
     newsletter_content: str | None = None
     newsletter: bool = True
+    # The body has Liquid to render: `{{` or `{%`, and no `render_with_liquid: false`.
+    liquid: bool = False
 
 
 def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
@@ -79,7 +81,10 @@ def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
     if split is None:
         return None, problems.items, ""
     data, fm_lines, body_line, dirty = split
+    body = _body(text, body_line)
     post = _make_post(site, path, name, data, fm_lines, body_line, problems)
+    if post is not None and ("{{" in body or "{%" in body):
+        post = _with_liquid(site, post, data)
     for key in sorted(dirty):
         problems.warning(
             name,
@@ -87,7 +92,6 @@ def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
             _line_of(fm_lines, key),
             "delete the escaped control characters from the front matter",
         )
-    body = _body(text, body_line)
     for line, reference in forbidden_references(body):
         problems.warning(
             name,
@@ -97,6 +101,27 @@ def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
             "delete it",
         )
     return (None if problems.errors else post), problems.items, body
+
+
+def front_matter(site: Site, post: Post) -> dict[str, Any]:
+    """The post's front matter over the defaults Jekyll gives it, for Liquid's `page`."""
+    raw = (site.root / post.source).read_bytes().decode("utf-8-sig")
+    text, _ = repair(raw.replace("\r\n", "\n"))
+    match = _FRONT_MATTER.match(text)
+    data = yaml.load(match.group(1)[3:], Loader=yaml.CSafeLoader) if match else None
+    data = data if isinstance(data, dict) else {}
+    if site.jekyll is not None:
+        data = deep_merge(defaults_for(site.jekyll, site.root, post.source), data)
+    return data
+
+
+def _with_liquid(site: Site, post: Post, data: dict[str, Any]) -> Post:
+    """The post, marked for Liquid unless it, or its defaults, say render_with_liquid: false.
+    Only a Jekyll site's posts are Liquid templates: publisher's own keep `{{` as text."""
+    if site.jekyll is None:
+        return post
+    data = deep_merge(defaults_for(site.jekyll, site.root, post.source), data)
+    return post if data.get("render_with_liquid") is False else replace(post, liquid=True)
 
 
 def read_body(site: Site, post: Post) -> str:

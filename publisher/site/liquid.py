@@ -1,0 +1,764 @@
+"""Liquid in posts, rendered before Markdown as Jekyll renders it: Jekyll's tags (include,
+post_url, link, highlight, ...), its filters and its `site` and `page` variables.
+
+A post is input, so rendering is bounded (loops, output, nesting). A post without `{{` or
+`{%` never gets here. Blocks of HTML that Markdown must not touch (highlighted code) come
+back as placeholders, which `restore_blocks` puts back after Markdown.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+import posixpath
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import quote, quote_plus
+
+from liquid import Environment
+from liquid.ast import BlockNode, Node
+from liquid.builtin.expressions import FilteredExpression
+from liquid.builtin.expressions._tokenize import tokenize
+from liquid.exceptions import LiquidError
+from liquid.parser import get_parser
+from liquid.stream import TokenStream
+from liquid.tag import Tag
+from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG
+
+from publisher.site.config import Site
+from publisher.site.markdown import markdown_to_html, smartify
+from publisher.site.permalinks import jekyll_slugify
+from publisher.site.post import Post, jekyll_id
+from publisher.site.problems import Problem
+
+# Limits for one post: Jekyll has none, but a post here is untrusted input.
+LOOP_LIMIT = 100_000
+OUTPUT_LIMIT = 10_000_000
+INCLUDES_DIR = "_includes"
+DATA_DIR = "_data"
+# Where a block of finished HTML stands until Markdown is done: U+E000 n U+E001.
+_PLACEHOLDER = re.compile("(?:<p>)?\ue000(\\d+)\ue001(?:</p>)?")
+_INCLUDE_PARAM = re.compile(
+    r"""([\w-]+)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'|([\w.-]+))"""
+)
+_INCLUDE_FILE = re.compile(r"^[\w/.\-()+~#@]+$")
+_POST_NAME = re.compile(r"^(.+/)*(\d+-\d+-\d+)-(.*)$")
+_HIGHLIGHT = re.compile(r"^([a-zA-Z0-9.+#_-]+)((?:\s+\w+(?:=(?:\w+|\"(?:[0-9]+\s)*[0-9]+\"))?)*)$")
+
+
+class LiquidProblem(Exception):
+    """Liquid in a post that cannot be rendered: what is wrong, and on which line of the body."""
+
+    def __init__(self, message: str, line: int | None, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.hint = hint
+
+
+def has_liquid(body: str) -> bool:
+    return "{{" in body or "{%" in body
+
+
+@dataclass
+class Rendering:
+    """One post's Liquid output, with the HTML blocks kept out of Markdown's way."""
+
+    text: str
+    blocks: list[str] = field(default_factory=list)
+
+
+def render_liquid(
+    site: Site, post: Post, data: Mapping[str, Any], body: str, posts: Callable[[], Sequence[Post]]
+) -> Rendering:
+    """The post's body with its Liquid rendered, as Jekyll renders it before Markdown."""
+    env = _environment(site)
+    facts = _Facts(site, posts)
+    blocks: list[str] = []
+    try:
+        template = env.from_string(body, name=post.source)
+        text = template.render(
+            site=facts.site_variables(),
+            page=facts.page(post, data),
+            jekyll={"version": "4.3.1", "environment": os.environ.get("JEKYLL_ENV", "development")},
+            _publisher={"facts": facts, "post": post, "blocks": blocks},
+        )
+    except LiquidError as exc:
+        raise _problem(exc, post.source) from exc
+    except LiquidProblem:
+        raise
+    return Rendering(text, blocks)
+
+
+def check_liquid(site: Site, post: Post, body: str) -> list[Problem]:
+    """The errors in the post's Liquid that reading it finds (its syntax, unknown tags)."""
+    try:
+        _environment(site).from_string(body, name=post.source)
+    except LiquidError as exc:
+        problem = _problem(exc, post.source)
+        line = post.body_line + problem.line - 1 if problem.line else None
+        hint = problem.hint
+        if "unexpected tag" in problem.message or "unknown tag" in problem.message:
+            hint = "a Jekyll plugin's tag? publisher knows Jekyll's own tags and gist; " + hint
+        return [Problem("error", post.source, problem.message, line, hint)]
+    return []
+
+
+def restore_blocks(content: str, blocks: list[str]) -> str:
+    """Put each HTML block back where its placeholder stands, in place of its paragraph."""
+    if not blocks:
+        return content
+    return _PLACEHOLDER.sub(lambda m: blocks[int(m.group(1))], content)
+
+
+def _problem(exc: LiquidError, source: str) -> LiquidProblem:
+    """The error on its line of the post, or, for one in an included file, naming that file."""
+    line = None
+    token = getattr(exc, "token", None)
+    if token is not None and token.start_index >= 0:
+        line = token.source[: token.start_index].count("\n") + 1
+    message = str(exc.message if exc.message is not None else exc).strip()
+    name = str(exc.template_name or source)
+    if name != source:
+        message += f" (in {name}{f', line {line}' if line else ''})"
+        line = None
+    hint = "fix the tag, or wrap text meant literally in {% raw %} ... {% endraw %}"
+    return LiquidProblem(f"Liquid: {message}", line, hint)
+
+
+class _BoundedEnvironment(Environment):
+    loop_iteration_limit: ClassVar[int | None] = LOOP_LIMIT
+    output_stream_limit: ClassVar[int | None] = OUTPUT_LIMIT
+
+
+_ENVIRONMENTS: dict[tuple[Path, str], Environment] = {}
+
+
+def _environment(site: Site) -> Environment:
+    key = (site.root, site.fingerprint)
+    if key not in _ENVIRONMENTS:
+        env = _BoundedEnvironment(strict_filters=False)
+        for tag in (_Include, _IncludeRelative, _PostUrl, _Link, _Highlight, _Gist):
+            env.add_tag(tag)
+        for name, function in _filters(site, env).items():
+            env.add_filter(name, function)
+        _ENVIRONMENTS[key] = env
+    return _ENVIRONMENTS[key]
+
+
+# The site, as Liquid sees it.
+
+
+class _Facts:
+    """What `site` and the Jekyll tags know of the site, each part read only when asked for."""
+
+    def __init__(self, site: Site, posts: Callable[[], Sequence[Post]]) -> None:
+        self.site = site
+        self._posts = posts
+
+    @cached_property
+    def posts(self) -> list[Post]:
+        return sorted(self._posts(), key=lambda p: (p.date, p.source), reverse=True)
+
+    @cached_property
+    def post_variables(self) -> list[dict[str, Any]]:
+        return [self.page(post, {}) for post in self.posts]
+
+    def relative(self, post: Post) -> str:
+        """The post's URL as Jekyll's `post.url`: from the site's root, without the baseurl."""
+        return post.url[len(self.site.url) :] or "/"
+
+    def page(self, post: Post, data: Mapping[str, Any]) -> dict[str, Any]:
+        url = self.relative(post)
+        variables = dict(data)
+        variables.update(
+            url=url,
+            id=jekyll_id(url, post.slug),
+            date=post.date,
+            title=post.title,
+            slug=post.slug,
+            categories=list(post.categories),
+            tags=list(post.tags),
+            path=post.source,
+            relative_path=post.source,
+            collection="posts",
+            draft=post.draft,
+            excerpt=post.summary or "",
+        )
+        return variables
+
+    def site_variables(self) -> Mapping[str, Any]:
+        return _SiteVariables(self)
+
+    def grouped(self, kind: str) -> dict[str, list[dict[str, Any]]]:
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for post, variables in zip(self.posts, self.post_variables, strict=True):
+            for name in getattr(post, kind):
+                groups.setdefault(name, []).append(variables)
+        return groups
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        return _read_data(self.site.root / DATA_DIR)
+
+
+class _SiteVariables(Mapping):
+    """`site`: every key of _config.yml, and what Jekyll computes, computed when read."""
+
+    def __init__(self, facts: _Facts) -> None:
+        self._facts = facts
+        config = facts.site.jekyll.config if facts.site.jekyll else {}
+        self._config = {
+            **config,
+            "url": facts.site.url[: -len(_baseurl(facts.site)) or None],
+            "baseurl": _baseurl(facts.site),
+            "title": facts.site.title,
+            "description": facts.site.description,
+        }
+
+    def _computed(self, key: str) -> Any:
+        facts = self._facts
+        if key == "posts":
+            return facts.post_variables
+        if key in ("categories", "tags"):
+            return facts.grouped(key)
+        if key == "data":
+            return facts.data
+        if key == "time":
+            # Jekyll's is the build's time; the newest post's keeps the output the same
+            # from run to run.
+            return facts.posts[0].date if facts.posts else datetime(1970, 1, 1)
+        raise KeyError(key)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in ("posts", "categories", "tags", "data", "time"):
+            return self._computed(key)
+        return self._config[key]
+
+    def __iter__(self):
+        yield from self._config
+        yield from ("posts", "categories", "tags", "data", "time")
+
+    def __len__(self) -> int:
+        return len(self._config) + 5
+
+
+def _baseurl(site: Site) -> str:
+    config = site.jekyll.config if site.jekyll else {}
+    base = str(config.get("baseurl") or "").strip("/")
+    return f"/{base}" if base else ""
+
+
+def _read_data(folder: Path) -> dict[str, Any]:
+    """Jekyll's site.data: each YAML, JSON, CSV or TSV file under _data/, by name."""
+    import yaml
+
+    data: dict[str, Any] = {}
+    if not folder.is_dir():
+        return data
+    for path in sorted(folder.iterdir()):
+        name = path.stem
+        try:
+            if path.is_dir():
+                data[name] = _read_data(path)
+            elif path.suffix in (".yml", ".yaml"):
+                data[name] = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+            elif path.suffix == ".json":
+                data[name] = json.loads(path.read_text(encoding="utf-8"))
+            elif path.suffix in (".csv", ".tsv"):
+                with path.open(encoding="utf-8", newline="") as file:
+                    delimiter = "\t" if path.suffix == ".tsv" else ","
+                    data[name] = list(csv.DictReader(file, delimiter=delimiter))
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise LiquidProblem(
+                f"site.data: {DATA_DIR}/{path.name} cannot be read ({exc})", None
+            ) from exc
+    return data
+
+
+# Jekyll's tags.
+
+
+def _registers(context) -> dict[str, Any]:
+    return context.resolve("_publisher")
+
+
+def _markup(stream: TokenStream) -> tuple[Any, str]:
+    """A tag's token and the text between its name and `%}`, as Jekyll's tags read it."""
+    token = stream.eat(TOKEN_TAG)
+    if stream.current.kind == TOKEN_EXPRESSION:
+        text = stream.current.value
+        next(stream)
+    else:
+        text = ""
+    return token, text.strip()
+
+
+def _evaluate(env: Environment, text: str, token, context) -> Any:
+    """A Liquid expression (a variable and filters) evaluated where the tag stands."""
+    stream = TokenStream(tokenize(text, parent_token=token))
+    return FilteredExpression.parse(env, stream).evaluate(context)
+
+
+def _expand(env: Environment, text: str, context) -> str:
+    """Markup that holds `{{ ... }}`, rendered (Jekyll allows it in include and link)."""
+    if "{{" not in text:
+        return text
+    buffer = _Buffer()
+    env.from_string(text).render_with_context(context, buffer, partial=True)
+    return buffer.getvalue()
+
+
+class _TextNode(Node):
+    """A tag whose output is computed from its markup at render time."""
+
+    def __init__(self, token, markup: str, render: Callable[[Any, str], str]) -> None:
+        super().__init__(token)
+        self.markup = markup
+        self._render = render
+
+    def render_to_output(self, context, buffer) -> int:
+        try:
+            buffer.write(self._render(context, self.markup))
+        except LiquidProblem as exc:
+            if exc.line is None:
+                exc.line = self.token.source[: self.token.start_index].count("\n") + 1
+            raise
+        return True
+
+    async def render_to_output_async(self, context, buffer) -> int:
+        return self.render_to_output(context, buffer)
+
+
+class _SimpleTag(Tag):
+    block = False
+
+    def parse(self, stream: TokenStream) -> Node:
+        token, markup = _markup(stream)
+        self.check(markup, token)
+        return _TextNode(token, markup, self.output)
+
+    def check(self, markup: str, token) -> None:
+        """Refuse markup Jekyll refuses, when the template is read."""
+
+    def output(self, context, markup: str) -> str:
+        raise NotImplementedError
+
+
+class _Include(_SimpleTag):
+    """`{% include file.html key="value" key2=variable %}`, from _includes/."""
+
+    name = "include"
+    folder = INCLUDES_DIR
+
+    def output(self, context, markup: str) -> str:
+        markup = _expand(self.env, markup, context)
+        file, _, params = markup.partition(" ")
+        path = self.locate(context, file.strip())
+        source = _read_include(path, file)
+        values = {}
+        for key, double, single, variable in _INCLUDE_PARAM.findall(params):
+            if variable:
+                values[key] = _evaluate(self.env, variable, None, context)
+            else:
+                values[key] = (double or single).replace('\\"', '"').replace("\\'", "'")
+        template = self.env.from_string(source, name=file)
+        buffer = _Buffer()
+        with context.extend({"include": values}, template=template):
+            template.render_with_context(context, buffer, partial=True)
+        return buffer.getvalue()
+
+    def locate(self, context, file: str) -> Path:
+        if not _INCLUDE_FILE.match(file) or re.search(r"[./]{2,}", file):
+            raise LiquidProblem(
+                f"include {file!r} is not a file name Jekyll accepts",
+                None,
+                f"name a file in {self.folder}/ with letters, digits and ./-_ only",
+            )
+        site = _registers(context)["facts"].site
+        return site.root / self.folder / file
+
+
+class _IncludeRelative(_Include):
+    """`{% include_relative file %}`, from the post's own folder."""
+
+    name = "include_relative"
+
+    def locate(self, context, file: str) -> Path:
+        if not _INCLUDE_FILE.match(file) or re.search(r"[./]{2,}", file):
+            raise LiquidProblem(f"include_relative {file!r} leaves the post's folder", None)
+        registers = _registers(context)
+        folder = posixpath.dirname(registers["post"].source)
+        return registers["facts"].site.root / folder / file
+
+
+class _Buffer:
+    """Collects what a partial template writes (render_with_context writes to a buffer)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+def _read_include(path: Path, file: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not found" if isinstance(exc, FileNotFoundError) else "cannot be read"
+        raise LiquidProblem(
+            f"included file {file!r} {reason}", None, f"add {path.name} to {path.parent.name}/"
+        ) from exc
+
+
+class _PostUrl(_SimpleTag):
+    """`{% post_url 2010-07-21-name %}`: the URL of the post of that file name."""
+
+    name = "post_url"
+
+    def check(self, markup: str, token) -> None:
+        if not _POST_NAME.match(markup.lstrip("/")):
+            raise LiquidError(f"post_url {markup!r} has no date and title", token=token)
+
+    def output(self, context, markup: str) -> str:
+        facts = _registers(context)["facts"]
+        folders, day, slug = _POST_NAME.match(markup.lstrip("/")).groups()
+        folders = folders or ""
+        name = re.compile(
+            rf"^(?:_posts/{re.escape(folders)}|{re.escape(folders)}_posts/?)"
+            rf"{re.escape(day)}-{re.escape(slug)}\.[^.]+$"
+        )
+        for post in facts.posts:
+            if name.match(post.source):
+                return _baseurl(facts.site) + facts.relative(post)
+        raise LiquidProblem(
+            f"post_url: no post {markup!r}", None, "give the post's file name without extension"
+        )
+
+
+class _Link(_SimpleTag):
+    """`{% link path/to/file.md %}`: the URL of a post, page or file of the site."""
+
+    name = "link"
+
+    def output(self, context, markup: str) -> str:
+        facts = _registers(context)["facts"]
+        path = _expand(self.env, markup, context).strip().lstrip("/")
+        for post in facts.posts:
+            if post.source == path:
+                return _baseurl(facts.site) + facts.relative(post)
+        file = facts.site.root / path
+        if not file.is_file() or not file.resolve().is_relative_to(facts.site.root.resolve()):
+            raise LiquidProblem(f"link: no file {path!r} in the site", None, "fix the path")
+        return _baseurl(facts.site) + _page_url(facts.site, path, file)
+
+
+def _page_url(site: Site, path: str, file: Path) -> str:
+    """Where Jekyll writes a page: its permalink, else its path with .html for Markdown."""
+    head = file.read_bytes()[:4096].decode("utf-8", "replace")
+    if not head.startswith("---"):
+        return "/" + path
+    match = re.search(r"^permalink:\s*['\"]?([^'\"\n]+)", head, re.MULTILINE)
+    if match:
+        return "/" + match.group(1).strip().lstrip("/")
+    folder, name = posixpath.split(path)
+    stem, ext = posixpath.splitext(name)
+    markdown = site.jekyll.markdown_ext if site.jekyll else ("md", "markdown")
+    output_ext = ".html" if ext.lstrip(".") in (*markdown, "html") else ext
+    output_ext = ".css" if ext in (".scss", ".sass") else output_ext
+    pretty = site.permalink == "pretty" or site.permalink.endswith("/")
+    if stem == "index" and output_ext == ".html":
+        return posixpath.join("/", folder, "")
+    if pretty and output_ext == ".html":
+        return posixpath.join("/", folder, stem, "")
+    return posixpath.join("/", folder, stem + output_ext)
+
+
+class _Highlight(Tag):
+    """`{% highlight ruby linenos %}...{% endhighlight %}`: code coloured by Pygments, in the
+    HTML Jekyll writes (rouge's class names are Pygments')."""
+
+    name = "highlight"
+    end = "endhighlight"
+    block = True
+
+    def parse(self, stream: TokenStream) -> Node:
+        token, markup = _markup(stream)
+        match = _HIGHLIGHT.match(markup)
+        if not match:
+            raise LiquidError(
+                f"highlight {markup!r}: write it as highlight <language> [linenos]", token=token
+            )
+        block = get_parser(self.env).parse_block(stream, ("endhighlight",))
+        stream.expect(TOKEN_TAG, value="endhighlight")
+        return _HighlightNode(token, match.group(1).lower(), "linenos" in match.group(2), block)
+
+
+class _HighlightNode(Node):
+    def __init__(self, token, language: str, linenos: bool, block: BlockNode) -> None:
+        super().__init__(token)
+        self.language = language
+        self.linenos = linenos
+        self.block = block
+
+    def render_to_output(self, context, buffer) -> int:
+        inner = _Buffer()
+        self.block.render(context, inner)
+        code = inner.getvalue().strip("\r\n")
+        blocks = _registers(context)["blocks"]
+        blocks.append(highlight(code, self.language, linenos=self.linenos))
+        buffer.write(f"\ue000{len(blocks) - 1}\ue001")
+        return True
+
+    async def render_to_output_async(self, context, buffer) -> int:
+        return self.render_to_output(context, buffer)
+
+    def children(self, static_context, *, include_partials: bool = True):
+        yield self.block
+
+
+def highlight(code: str, language: str, *, linenos: bool = False) -> str:
+    """Code as Jekyll's highlight tag writes it: a figure of spans with Pygments' classes."""
+    from pygments import highlight as pygmentize
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import TextLexer, get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        lexer = TextLexer(stripnl=False, ensurenl=False)
+    spans = pygmentize(code, lexer, HtmlFormatter(nowrap=True)).rstrip("\n")
+    if linenos:
+        numbers = "\n".join(str(n) for n in range(1, spans.count("\n") + 2))
+        spans = (
+            '<table class="rouge-table"><tbody><tr><td class="gutter gl">'
+            f'<pre class="lineno">{numbers}</pre></td><td class="code"><pre>{spans}</pre>'
+            "</td></tr></tbody></table>"
+        )
+    language_class = html.escape(language.replace("+", "-"), quote=True)
+    return (
+        f'<figure class="highlight"><pre><code class="language-{language_class}" '
+        f'data-lang="{html.escape(language, quote=True)}">{spans}</code></pre></figure>'
+    )
+
+
+class _Gist(_SimpleTag):
+    """jekyll-gist's `{% gist user/id [file] %}`, which GitHub Pages has."""
+
+    name = "gist"
+
+    def output(self, context, markup: str) -> str:
+        parts = _expand(self.env, markup, context).split()
+        if not parts or not re.fullmatch(r"[\w.-]+(?:/[\w.-]+)?", parts[0]):
+            raise LiquidProblem(f"gist {markup!r}: write it as gist user/id [file]", None)
+        file = f"?file={quote(parts[1])}" if len(parts) > 1 else ""
+        return f'<script src="https://gist.github.com/{parts[0]}.js{file}"> </script>'
+
+
+# Jekyll's filters.
+
+
+def _filters(site: Site, env: Environment) -> dict[str, Callable[..., Any]]:
+    def relative_url(value: Any) -> str:
+        text = "" if value is None else str(value)
+        if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.IGNORECASE):
+            return text
+        path = text if text.startswith("/") else "/" + text
+        return quote(_baseurl(site) + path, safe="/:@!$&'()*+,;=-._~%#?")
+
+    def absolute_url(value: Any) -> str:
+        text = "" if value is None else str(value)
+        if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.IGNORECASE):
+            return text
+        return site.url[: -len(_baseurl(site)) or None] + relative_url(text)
+
+    def where_exp(items: Any, name: str, expression: str) -> list[Any]:
+        test = env.from_string(f"{{% if {expression} %}}1{{% endif %}}")
+        return [item for item in _items(items) if test.render(**{name: item}) == "1"]
+
+    def find_exp(items: Any, name: str, expression: str) -> Any:
+        found = where_exp(items, name, expression)
+        return found[0] if found else None
+
+    def group_by_exp(items: Any, name: str, expression: str) -> list[dict[str, Any]]:
+        key = env.from_string(f"{{{{ {expression} }}}}")
+        return _grouped(_items(items), lambda item: key.render(**{name: item}))
+
+    return {
+        "relative_url": relative_url,
+        "absolute_url": absolute_url,
+        "markdownify": lambda value: markdown_to_html(
+            str(value or ""), kramdown=site.jekyll.kramdown_input if site.jekyll else None
+        ),
+        "smartify": lambda value: smartify(str(value or "")),
+        "slugify": _slugify,
+        "xml_escape": lambda value: html.escape(str(value or ""), quote=True).replace(
+            "&#x27;", "&#39;"
+        ),
+        "cgi_escape": lambda value: quote_plus(str(value or "")),
+        "uri_escape": lambda value: quote(str(value or ""), safe="!#$&'()*+,/:;=?@[]~-._%"),
+        "normalize_whitespace": lambda value: " ".join(str(value or "").split()),
+        "number_of_words": _number_of_words,
+        "array_to_sentence_string": _array_to_sentence,
+        "jsonify": lambda value: json.dumps(_plain(value), ensure_ascii=False),
+        "inspect": lambda value: json.dumps(_plain(value), ensure_ascii=False),
+        "where": _where,
+        "where_exp": where_exp,
+        "find": lambda items, key, value: next(iter(_where(items, key, value)), None),
+        "find_exp": find_exp,
+        "group_by": lambda items, key: _grouped(_items(items), lambda item: _field(item, key)),
+        "group_by_exp": group_by_exp,
+        "sort": _sort,
+        "to_integer": lambda value: int(float(value)) if value not in (None, "") else 0,
+        "push": lambda items, value: [*_items(items), value],
+        "pop": lambda items, count=1: _items(items)[: -int(count) or None],
+        "shift": lambda items, count=1: _items(items)[int(count) :],
+        "unshift": lambda items, value: [value, *_items(items)],
+        "sample": lambda items, count=1: (
+            _items(items)[: int(count)] if int(count) > 1 else next(iter(_items(items)), None)
+        ),
+        "date_to_xmlschema": lambda value: _date(value).isoformat(),
+        "date_to_rfc822": lambda value: _date(value).strftime("%a, %d %b %Y %H:%M:%S %z"),
+        "date_to_string": lambda value, kind=None, style=None: _date_string(
+            value, "%b", kind, style
+        ),
+        "date_to_long_string": lambda value, kind=None, style=None: _date_string(
+            value, "%B", kind, style
+        ),
+        "strip_index": lambda value: re.sub(r"/index\.html?$", "/", str(value or "")),
+    }
+
+
+def _items(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return list(value.values())
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _field(item: Any, key: str) -> Any:
+    for part in str(key).split("."):
+        item = item.get(part) if isinstance(item, Mapping) else None
+    return item
+
+
+def _where(items: Any, key: str, value: Any) -> list[Any]:
+    """Jekyll's where: items whose property equals the value, or holds it when a list."""
+    wanted = "" if value is None else str(value)
+    found = []
+    for item in _items(items):
+        have = _field(item, key)
+        values = have if isinstance(have, (list, tuple)) else [have]
+        if any(("" if v is None else str(v)) == wanted for v in values):
+            found.append(item)
+    return found
+
+
+def _grouped(items: list[Any], key: Callable[[Any], Any]) -> list[dict[str, Any]]:
+    groups: dict[str, list[Any]] = {}
+    for item in items:
+        name = key(item)
+        groups.setdefault("" if name is None else str(name), []).append(item)
+    return [{"name": name, "items": group, "size": len(group)} for name, group in groups.items()]
+
+
+def _sort(items: Any, key: str | None = None, nils: str = "first") -> list[Any]:
+    """Jekyll's sort: by a property if given, items without it first (or last)."""
+    values = _items(items)
+    if key is None:
+        return sorted(values, key=_sort_key)
+    present = [item for item in values if _field(item, key) is not None]
+    missing = [item for item in values if _field(item, key) is None]
+    ordered = sorted(present, key=lambda item: _sort_key(_field(item, key)))
+    return missing + ordered if nils == "first" else ordered + missing
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if isinstance(value, (int, float)):
+        return (0, value)
+    if isinstance(value, datetime):
+        return (1, value.timestamp())
+    if isinstance(value, date):
+        return (1, datetime(value.year, value.month, value.day).timestamp())
+    return (2, str(value))
+
+
+def _slugify(value: Any, mode: str = "default", cased: bool = False) -> str:
+    text = str(value or "")
+    if mode == "raw":
+        return re.sub(r"\s+", "-", text) if cased else re.sub(r"\s+", "-", text).lower()
+    if mode == "none":
+        return text if cased else text.lower()
+    return jekyll_slugify(text, pretty=mode == "pretty", cased=cased)
+
+
+def _number_of_words(value: Any, mode: str | None = None) -> int:
+    text = str(value or "")
+    if mode in ("cjk", "auto"):
+        cjk = len(re.findall(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]", text))
+        if mode == "cjk" or cjk:
+            rest = re.sub(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]", " ", text)
+            return cjk + len(rest.split())
+    return len(text.split())
+
+
+def _array_to_sentence(items: Any, connector: str = "and") -> str:
+    words = [str(item) for item in _items(items)]
+    if len(words) <= 1:
+        return "".join(words)
+    if len(words) == 2:
+        return f"{words[0]} {connector} {words[1]}"
+    return f"{', '.join(words[:-1])}, {connector} {words[-1]}"
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON can hold it (dates as text)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _date(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    from dateutil import parser
+
+    try:
+        return parser.parse(str(value))
+    except (ValueError, OverflowError) as exc:
+        raise LiquidProblem(f"{value!r} is not a date", None, "give a date") from exc
+
+
+def _date_string(value: Any, month: str, kind: str | None, style: str | None) -> str:
+    moment = _date(value)
+    if kind != "ordinal":
+        return moment.strftime(f"%d {month} %Y")
+    day = moment.day
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    if style == "US":
+        return moment.strftime(f"{month} ") + f"{day}{suffix}, {moment.year}"
+    return f"{day}{suffix} " + moment.strftime(f"{month} %Y")
