@@ -1,12 +1,13 @@
 """Build a Jekyll site with Jekyll 4 + jekyll-feed and with publisher, and compare the two
 Atom feeds entry by entry.
 
-    python bench/jekyll_compare.py SITE [SITE ...] [--keep DIR] [--show N]
+    python bench/jekyll_compare.py SITE [SITE ...] [--keep DIR] [--show N] [--drop FILE ...]
 
 Each SITE is copied to a scratch folder, where its _config.yml gets an unlimited feed and
 only the plugins Debian packages (jekyll-feed, jekyll-seo-tag); layouts are removed, since
-a feed holds a post's content without its layout, and pages other than posts are emptied. Needs Debian's `jekyll` and
-`ruby-jekyll-feed`. Prints, per site, the entries on each side and every mismatch by field.
+a feed holds a post's content without its layout, and pages other than posts are emptied.
+Needs Debian's `jekyll` and `ruby-jekyll-feed`. Prints, per site, the entries on each side
+and every mismatch by field.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from urllib.parse import unquote
 
 import feedparser
 import lxml.html
@@ -28,15 +30,23 @@ import yaml
 PLUGINS = ["jekyll-feed", "jekyll-seo-tag"]
 LIMIT = 1_000_000
 # What Markdown or Liquid left as text: a sign that a post was not rendered as Jekyll renders it.
+# The text of an entry outside code, where Liquid or kramdown markup would be left over.
+PROSE = "//text()[not(ancestor::pre or ancestor::code or ancestor::script)]"
 SYMBOL = re.compile(r"^(\s*[\w-]+:[ \t]+)(:[^\s#'\"]+)[ \t]*$", re.MULTILINE)
 RAW_MARKUP = re.compile(r"\{%|\{\{|\{:|\{::")
 
 
-def prepare(site: Path, scratch: Path) -> Path:
-    """A copy of the site that both tools can build."""
+def prepare(site: Path, scratch: Path, drop: list[str]) -> Path:
+    """A copy of the site that both tools can build, without the files in `drop` (posts
+    that need the site's own Ruby plugins, which neither build runs)."""
     copy = scratch / site.name
-    shutil.copytree(site, copy, ignore=shutil.ignore_patterns(".git", "_site", ".publisher"))
+    ignore = shutil.ignore_patterns(".git", "_site", ".publisher")
+    shutil.copytree(site, copy, symlinks=True, ignore=ignore)
+    for name in drop:
+        (copy / name).unlink(missing_ok=True)
     config_file = copy / "_config.yml"
+    if not config_file.exists():  # Jekyll's own test site: its tests give the settings
+        config_file.write_text("title: Test site\nurl: https://example.com\n")
     config = yaml.safe_load(config_file.read_text()) or {}
     feed = config.get("feed") if isinstance(config.get("feed"), dict) else {}
     # Later keys win in both YAML readers; JSON is YAML that neither reads differently.
@@ -73,14 +83,22 @@ def _empty_pages(copy: Path) -> None:
                 path.write_text("---\n---\n")
 
 
+class JekyllFailed(Exception):
+    """Jekyll itself could not build the copy: there is nothing to compare."""
+
+
 def build_jekyll(copy: Path) -> Path:
     out = copy / "_jekyll"
-    subprocess.run(
+    result = subprocess.run(
         ["jekyll", "build", "--safe", "-q", "-d", str(out)],
         cwd=copy,
-        check=True,
+        capture_output=True,
+        text=True,
         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "JEKYLL_ENV": "production"},
     )
+    if result.returncode:
+        reason = next((line for line in result.stderr.splitlines() if "Error" in line), "")
+        raise JekyllFailed(reason.strip() or result.stderr[-500:])
     config = yaml.safe_load((copy / "_config.yml").read_text())
     return out / config["feed"].get("path", "feed.xml").lstrip("/")
 
@@ -103,18 +121,14 @@ def substance(content: str) -> dict[str, object]:
         return {"links": [], "images": [], "code": [], "headings": [], "raw": []}
     tree = lxml.html.fromstring(f"<div>{content}</div>")
     return {
-        "links": sorted(a.get("href", "").split("#")[-1] for a in tree.iter("a")),
+        "links": sorted(unquote(a.get("href", "")) for a in tree.iter("a")),
         "images": sorted(img.get("src", "").rsplit("/", 1)[-1] for img in tree.iter("img")),
         "code": [" ".join(pre.text_content().split()) for pre in tree.iter("pre")],
         "headings": [
             (h.tag, " ".join(h.text_content().split()), h.get("id"))
             for h in tree.iter("h1", "h2", "h3", "h4", "h5", "h6")
         ],
-        "raw": RAW_MARKUP.findall(
-            " ".join(
-                el.text_content() for el in tree.iter() if el.tag not in ("pre", "code", "script")
-            )
-        ),
+        "raw": RAW_MARKUP.findall(" ".join(tree.xpath(PROSE))),
     }
 
 
@@ -132,9 +146,13 @@ def fields(entry) -> dict[str, object]:
     }
 
 
-def compare(site: Path, scratch: Path, show: int) -> Counter:
-    copy = prepare(site, scratch)
-    jekyll = feedparser.parse(build_jekyll(copy).read_bytes())
+def compare(site: Path, scratch: Path, show: int, drop: list[str]) -> Counter:
+    copy = prepare(site, scratch, drop)
+    try:
+        jekyll = feedparser.parse(build_jekyll(copy).read_bytes())
+    except JekyllFailed as exc:
+        print(f"{site}: Jekyll failed: {exc}")
+        return Counter({"Jekyll failed": 1})
     ours = feedparser.parse(build_publisher(copy).read_bytes())
     theirs = {entry.get("link"): fields(entry) for entry in jekyll.entries}
     mine = {entry.get("link"): fields(entry) for entry in ours.entries}
@@ -150,15 +168,13 @@ def compare(site: Path, scratch: Path, show: int) -> Counter:
                 print(f"  only in {side}: {link}")
             continue
         for key, value in theirs[link].items():
-            if key == "raw":
-                differs = bool(mine[link]["raw"])
-            else:
-                differs = mine[link][key] != value
+            differs = bool(mine[link]["raw"]) if key == "raw" else mine[link][key] != value
             if differs:
                 mismatches[key] += 1
                 if shown[key] < show:
                     shown[key] += 1
-                    print(f"  {key} of {link}:\n    Jekyll:    {value}\n    publisher: {mine[link][key]}")
+                    print(f"  {key} of {link}:")
+                    print(f"    Jekyll:    {value}\n    publisher: {mine[link][key]}")
     summary = ", ".join(f"{key} {count}" for key, count in sorted(mismatches.items()))
     print(f"  mismatches: {summary or 'none'}")
     return mismatches
@@ -169,13 +185,16 @@ def main() -> int:
     parser.add_argument("sites", nargs="+", type=Path)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
     parser.add_argument("--show", type=int, default=3, help="examples shown per field")
+    parser.add_argument(
+        "--drop", action="append", default=[], help="a file to leave out, relative to a SITE"
+    )
     args = parser.parse_args()
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="jekyll-compare-"))
     scratch.mkdir(parents=True, exist_ok=True)
     total: Counter = Counter()
     try:
         for site in args.sites:
-            total += compare(site.resolve(), scratch, args.show)
+            total += compare(site.resolve(), scratch, args.show, args.drop)
     finally:
         if not args.keep:
             shutil.rmtree(scratch)

@@ -166,11 +166,11 @@ class Site:
         return absolute_url(self.url, path)
 
     @property
-    def post_extensions(self) -> tuple[str, ...]:
-        """Post files' extensions: Markdown's, and HTML, which Jekyll publishes as it is."""
+    def markdown_extensions(self) -> tuple[str, ...]:
+        """The extensions of files that are Markdown (Jekyll's markdown_ext)."""
         if not self.jekyll:
             return (".md", ".markdown")
-        return tuple(f".{ext}" for ext in (*self.jekyll.markdown_ext, "html", "htm"))
+        return tuple(f".{ext}" for ext in self.jekyll.markdown_ext)
 
 
 _SITE_KEYS = {

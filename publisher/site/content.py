@@ -74,7 +74,10 @@ def render(
         else:
             body, blocks = rendering.text, rendering.blocks
     kramdown = site.jekyll.kramdown_input if site.jekyll else None
-    content, headings = to_html(body, kramdown=kramdown)
+    if post.markdown:
+        content, headings = to_html(body, kramdown=kramdown)
+    else:
+        content, headings = body.strip(), ()
     content = absolute_urls(restore_blocks(content, blocks), post.url)
     summary = restore_blocks(_summary_html(post, body, content, kramdown), blocks)
     summary_html = absolute_urls(summary, post.url)

@@ -19,7 +19,8 @@ POST_FOLDERS = (POSTS_DIR, DRAFTS_DIR)
 def discover(site: Site) -> dict[str, os.stat_result]:
     """Every post file of the site, by site-relative name, with its stat."""
     found: dict[str, os.stat_result] = {}
-    extensions = site.post_extensions
+    # Jekyll reads a file of any kind in _posts/ (post.py skips those without front matter).
+    extensions = None if site.jekyll else site.markdown_extensions
     for folder in posts_dirs(site):
         _scan(folder, folder.relative_to(site.root).as_posix(), extensions, found)
     return dict(sorted(found.items()))
@@ -58,14 +59,17 @@ def _ignored(name: str, relative: str, skipped: set[str]) -> bool:
 
 
 def _scan(
-    folder: str | Path, prefix: str, extensions: tuple[str, ...], found: dict[str, os.stat_result]
+    folder: str | Path,
+    prefix: str,
+    extensions: tuple[str, ...] | None,
+    found: dict[str, os.stat_result],
 ) -> None:
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             name = f"{prefix}/{entry.name}"
-            if entry.name.endswith(extensions) and entry.is_file():
+            if (extensions is None or entry.name.endswith(extensions)) and entry.is_file():
                 found[name] = entry.stat()
             elif entry.is_dir(follow_symlinks=False):
                 _scan(entry.path, name, extensions, found)

@@ -291,14 +291,12 @@ def _registers(context) -> dict[str, Any]:
 
 
 def _markup(stream: TokenStream) -> tuple[Any, str]:
-    """A tag's token and the text between its name and `%}`, as Jekyll's tags read it."""
+    """A tag's token and the text between its name and `%}`, as Jekyll's tags read it. The
+    stream is left on the tag's last token, as the parser expects."""
     token = stream.eat(TOKEN_TAG)
-    if stream.current.kind == TOKEN_EXPRESSION:
-        text = stream.current.value
-        next(stream)
-    else:
-        text = ""
-    return token, text.strip()
+    if stream.current.kind != TOKEN_EXPRESSION:
+        return token, ""
+    return token, stream.current.value.strip()
 
 
 def _evaluate(env: Environment, text: str, token, context) -> Any:
@@ -501,6 +499,7 @@ class _Highlight(Tag):
             raise LiquidError(
                 f"highlight {markup!r}: write it as highlight <language> [linenos]", token=token
             )
+        next(stream)  # past the markup, to the block's first token
         block = get_parser(self.env).parse_block(stream, ("endhighlight",))
         stream.expect(TOKEN_TAG, value="endhighlight")
         return _HighlightNode(token, match.group(1).lower(), "linenos" in match.group(2), block)

@@ -34,9 +34,18 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _BLOCK_IAL = re.compile(r"^ {0,3}\{:(?!:)([^}]*)\}\s*$")
 _ALD = re.compile(r"^ {0,3}\{:[\w-]+:[^}]*\}\s*$")
 _HEADER_ID = re.compile(r"^(#{1,6}[ \t].*?)[ \t]+\{#([\w-]+)\}[ \t]*#*[ \t]*$")
-_SPAN_IAL = re.compile(r"\{:(?!:)[^}\n]*\}")
+# A span IAL stands right after the span it decorates: a link, image, emphasis or code.
+_SPAN_IAL = re.compile(r"(?<=[)\]*_`>])\{:(?!:)[^}\n]*\}")
+_INDENTED = re.compile(r"^(?: {4}|\t)")
 _WRAPPING = re.compile(r"\{::(comment|nomarkdown)(?:[^}]*)\}(.*?)\{:/(?:\1)?\}", re.DOTALL)
 _STANDALONE = re.compile(r"\{::\w+[^}]*/\}")
+# Block elements that kramdown reads as one raw HTML block, blank lines and all.
+_BLOCK_HTML = re.compile(
+    r"^ {0,3}<(address|article|aside|audio|blockquote|canvas|center|details|dialog|div|dl|"
+    r"fieldset|figure|footer|form|header|iframe|main|nav|noscript|object|ol|section|svg|"
+    r"table|ul|video)\b[^>]*>",
+    re.IGNORECASE,
+)
 _LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
 # What the source's kramdown syntax leaves for after cmark: attributes on a heading, the
@@ -89,8 +98,9 @@ def smartify(text: str) -> str:
 
 def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
     """The source with kramdown's own syntax turned into what cmark keeps or drops, and the
-    raw HTML of `{::nomarkdown}` blocks, which stand as placeholders until after cmark."""
-    if "{:" not in text and "{#" not in text:
+    raw HTML that kramdown keeps whole (`{::nomarkdown}`, HTML blocks with blank lines),
+    which stands as placeholders until after cmark."""
+    if "{:" not in text and "{#" not in text and "<" not in text:
         return text, []
     raw: list[str] = []
 
@@ -104,7 +114,19 @@ def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
     lines = text.split("\n")
     out: list[str] = []
     fence = ""
+    indented = False
+    skip_until: int | None = None
     for index, line in enumerate(lines):
+        if skip_until is not None:  # inside a raw HTML block, kept whole
+            if index == skip_until:
+                skip_until = None
+            continue
+        # An indented code block starts after a blank line and goes on while lines are
+        # indented or blank.
+        indented = bool(_INDENTED.match(line)) and (indented or not out or not out[-1].strip())
+        if indented or (not line.strip() and out and _INDENTED.match(out[-1])):
+            out.append(line)
+            continue
         opening = _FENCE.match(line)
         if fence:
             if opening and opening.group(1).startswith(fence):
@@ -117,9 +139,15 @@ def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
             continue
         if _ALD.match(line):
             continue
+        end = _html_block(lines, index) if "<" in line else None
+        if end is not None:
+            raw.append("\n".join(lines[index : end + 1]))
+            out.extend(["", f"\ue006{len(raw) - 1}\ue007", ""])
+            skip_until = end if end > index else None
+            continue
         block = _BLOCK_IAL.match(line)
         if block:
-            _apply_block_ial(block.group(1), out, lines[index + 1 :])
+            _apply_block_ial(block.group(1), out)
             continue
         header = _HEADER_ID.match(line)
         if header:
@@ -128,7 +156,29 @@ def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
     return "\n".join(out), raw
 
 
-def _apply_block_ial(attributes: str, out: list[str], following: list[str]) -> None:
+def _html_block(lines: list[str], start: int) -> int | None:
+    """Where the raw HTML block opening at `start` ends (the index of its last line), when
+    kramdown would read it whole and cmark would not: a block element, at the start of a
+    line, holding a blank line before its closing tag. None for any other line."""
+    opening = _BLOCK_HTML.match(lines[start])
+    if not opening or re.search(r"\bmarkdown\s*=", lines[start]):
+        return None
+    name = opening.group(1).lower()
+    tags = re.compile(rf"<(/?){name}\b[^>]*?(/?)>", re.IGNORECASE)
+    depth = 0
+    blank = False
+    for index in range(start, len(lines)):
+        blank = blank or not lines[index].strip()
+        for tag in tags.finditer(lines[index]):
+            if tag.group(2):
+                continue
+            depth += -1 if tag.group(1) else 1
+            if depth == 0:
+                return index if blank else None
+    return None
+
+
+def _apply_block_ial(attributes: str, out: list[str]) -> None:
     """A block IAL on its own line: a table of contents after a list item, attributes for
     the heading above, nothing for other blocks (classes and styles mean nothing in a feed)."""
     if re.search(r"(?:^|\s)toc(?:\s|$)", attributes.strip()):

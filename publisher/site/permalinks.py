@@ -20,6 +20,7 @@ STYLES = {
 _PRETTY_KEEPS = frozenset("._~!$&'()+,;=@")
 _PLACEHOLDER = re.compile(r":([a-z_]+)")
 _SLASHES = re.compile("/+")
+_ESCAPED_UNRESERVED = re.compile(r"%(2[dDeE]|5[fF]|7[eE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA])")
 
 
 class PermalinkError(ValueError):
@@ -43,11 +44,17 @@ def jekyll_slugify(text: str, pretty: bool = False, cased: bool = False) -> str:
 
 
 def permalink(
-    template: str, date: datetime, slug: str, categories: list[str], basename: str
+    template: str,
+    date: datetime,
+    slug: str,
+    categories: list[str],
+    basename: str,
+    *,
+    output_ext: str = ".html",
 ) -> str:
     """The site-relative URL of a post; `date` must already be in the site's timezone."""
     pattern = STYLES.get(template, template)
-    values = _placeholders(date, slug, categories, basename)
+    values = _placeholders(date, slug, categories, basename, output_ext)
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -57,11 +64,34 @@ def permalink(
 
     # Jekyll's URL#sanitize_url: ".." becomes "/", "./" goes, slashes are squeezed.
     url = ("/" + _PLACEHOLDER.sub(substitute, pattern)).replace("..", "/").replace("./", "")
-    return _SLASHES.sub("/", url)
+    return normalized_path(_SLASHES.sub("/", url))
+
+
+def normalized_path(path: str) -> str:
+    """A URL path as jekyll-feed's absolute_url gives it (Addressable's normalize): escaped
+    unreserved characters unescaped, characters a path cannot hold escaped, and `.` and `..`
+    segments resolved, so that no link or id leaves the site or holds a space."""
+    path = _ESCAPED_UNRESERVED.sub(lambda m: chr(int(m.group(1), 16)), path)
+    path = quote(path, safe="/!$&'()*+,;=:@%-._~#?")
+    segments: list[str] = []
+    parts = path.split("/")
+    for index, segment in enumerate(parts):
+        last = index == len(parts) - 1
+        if segment == "..":
+            if len(segments) > 1:
+                segments.pop()
+            if last:
+                segments.append("")
+        elif segment == ".":
+            if last:
+                segments.append("")
+        else:
+            segments.append(segment)
+    return "/".join(segments) or "/"
 
 
 def _placeholders(
-    date: datetime, slug: str, categories: list[str], basename: str
+    date: datetime, slug: str, categories: list[str], basename: str, output_ext: str
 ) -> dict[str, Callable[[], str]]:
     """Each placeholder's value, computed only if the template uses it."""
     unique_categories = list(dict.fromkeys(category.lower() for category in categories))
@@ -93,5 +123,5 @@ def _placeholders(
         "categories": lambda: "/".join(unique_categories),
         "slugified_categories": lambda: "/".join(jekyll_slugify(c) for c in unique_categories),
         "collection": lambda: "posts",
-        "output_ext": lambda: ".html",
+        "output_ext": lambda: output_ext,
     }

@@ -6,7 +6,7 @@ import posixpath
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -15,7 +15,8 @@ import yaml
 
 from publisher.site.config import DRAFTS_DIR, POSTS_DIR, Author, Site, author_from, yaml_problem
 from publisher.site.defaults import deep_merge, defaults_for
-from publisher.site.permalinks import PermalinkError, permalink
+from publisher.site.markdown import smartify
+from publisher.site.permalinks import PermalinkError, normalized_path, permalink
 from publisher.site.problems import Problem, Problems
 from publisher.site.text import (
     forbidden_references,
@@ -35,6 +36,7 @@ _DATE_TEXT = re.compile(
 )
 # Jekyll's YAML_FRONT_MATTER_REGEXP: closed by "---" or "...".
 _FRONT_MATTER = re.compile(r"\A(---\s*\n.*?\n?)^((---|\.\.\.)\s*$\n?)", re.MULTILINE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]+>")
 _TAG_ID = re.compile(r"tag:[^,]+,(.+)")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 # Front matter may nest YAML aliases: a few hundred bytes can stand for billions of values.
@@ -67,6 +69,9 @@ class Post:
     newsletter: bool = True
     # The body has Liquid to render: `{{` or `{%`, and no `render_with_liquid: false`.
     liquid: bool = False
+    # The body is Markdown; else (HTML, or a kind Jekyll has no converter for) it goes out
+    # as it is.
+    markdown: bool = True
 
 
 def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
@@ -74,7 +79,14 @@ def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
     Markdown body, for a caller that renders the post at once."""
     problems = Problems()
     name = path.relative_to(site.root).as_posix()
-    text = _read_text(path, name, problems, site.root)
+    if site.jekyll is not None and _not_a_jekyll_post(name):
+        problems.warning(
+            name,
+            "is not a post: Jekyll reads only files named YYYY-MM-DD-title in _posts/",
+            hint="rename it to publish it, or move it out of _posts/ to silence this",
+        )
+        return None, problems.items, ""
+    text = _read_text(site, path, name, problems)
     if text is None:
         return None, problems.items, ""
     split = _split_front_matter(text, name, problems)
@@ -139,13 +151,18 @@ def is_future(post: Post, now: datetime) -> bool:
     return post.date > now
 
 
-def _read_text(path: Path, name: str, problems: Problems, root: Path) -> str | None:
+def _read_text(site: Site, path: Path, name: str, problems: Problems) -> str | None:
+    """The file's text, repaired; None when it is unusable or, as for Jekyll, not a post:
+    a YAML file, or (with a warning) a file that is not text."""
+    root = site.root
     try:
         data = path.read_bytes()
     except OSError as exc:
         problems.error(
             name, f"cannot be read ({exc.strerror})", hint="check the file's permissions"
         )
+        return None
+    if path.suffix in (".yml", ".yaml"):
         return None
     if path.is_symlink() and not path.resolve().is_relative_to(root):
         problems.warning(
@@ -156,6 +173,9 @@ def _read_text(path: Path, name: str, problems: Problems, root: Path) -> str | N
     try:
         raw = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if not _is_markup(site, path):
+            problems.warning(name, "is not text, so not a post", hint="move it out of _posts/")
+            return None
         line = data[: exc.start].count(b"\n") + 1
         problems.error(
             name, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line, "save the file as UTF-8"
@@ -175,6 +195,16 @@ def _read_text(path: Path, name: str, problems: Problems, root: Path) -> str | N
             hint = "delete the control characters from the file"
         problems.warning(name, message, fix.line, hint)
     return text
+
+
+def _is_markup(site: Site, path: Path) -> bool:
+    return path.suffix in (*site.markdown_extensions, ".html", ".htm")
+
+
+def _not_a_jekyll_post(name: str) -> bool:
+    folders = name.split("/")[:-1]
+    undated = not _DATED_NAME.match(PurePosixPath(name).stem)
+    return undated and POSTS_DIR in folders and DRAFTS_DIR not in folders
 
 
 def _in_jekyll_folder(name: str) -> bool:
@@ -341,12 +371,16 @@ def _make_post(
     if title is None:
         return None
     title = title or titleize_slug(file_slug)
+    if site.jekyll is not None:
+        # jekyll-feed's title: smartify | strip_html | normalize_whitespace.
+        title = " ".join(smartify(_HTML_TAG.sub("", title)).split())
     categories = _taxonomy(data, "category", "categories")
     if site.jekyll is not None:
         categories = tuple(dict.fromkeys([*_path_categories(name), *categories]))
     tags = _taxonomy(data, "tag", "tags")
     url_slug = str(data.get("slug") or file_slug)
     template = data.get("permalink") or (site.jekyll and site.jekyll.posts_permalink)
+    markdown = path.suffix in site.markdown_extensions
     try:
         path_url = permalink(
             str(template or site.permalink),
@@ -354,6 +388,7 @@ def _make_post(
             url_slug,
             list(categories),
             stem,
+            output_ext=".html" if _is_markup(site, path) else path.suffix,
         )
     except PermalinkError as exc:
         error("permalink", str(exc), "see Jekyll's permalink placeholders")
@@ -365,7 +400,7 @@ def _make_post(
         return None
     post_id = tag_id
     if site.feeds.ids == "url" and tag_id.startswith(f"tag:{site.domain},"):
-        post_id = site.absolute(jekyll_id(path_url, url_slug))
+        post_id = site.absolute(normalized_path(jekyll_id(path_url, url_slug)))
     summary = next(
         (data[key] for key in ("summary", "description", "excerpt") if key in data), None
     )
@@ -396,13 +431,14 @@ def _make_post(
         url=site.absolute(path_url),
         categories=categories,
         tags=tags,
-        author=_post_author(data.get("author"), site) or site.author,
+        author=_post_author(_first_author(data), site) or site.author,
         draft=in_drafts or data.get("published") is False or data.get("draft") is True,
         summary=summary,
         excerpt_separator=str(separator) if separator else None,
         newsletter_subject=newsletter_subject or None,
         newsletter_content=newsletter_content,
         newsletter=wants_newsletter,
+        markdown=markdown,
     )
 
 
@@ -537,6 +573,14 @@ def _post_id(data, site: Site, day: date, file_slug: str, error) -> str | None:
             return None
         return value
     return f"tag:{site.domain},{day.isoformat()}:{quote(file_slug, safe='-._~!$&()*+,;=:@')}"
+
+
+def _first_author(data: dict[str, Any]) -> Any:
+    """jekyll-feed's author: `author`, else the first of `authors`."""
+    authors = data.get("authors")
+    if data.get("author") or not isinstance(authors, list) or not authors:
+        return data.get("author")
+    return authors[0]
 
 
 def _post_author(value: Any, site: Site) -> Author | None:
