@@ -11,11 +11,13 @@ import pytest
 
 from tests.helpers import (
     CONFIG,
+    JEKYLL_CONFIG,
     MAIL_CONFIG,
     NEWSLETTER_CONFIG,
     ROOT,
     SEED_NAME,
     Hub,
+    JekyllDir,
     Sink,
     SiteDir,
     SmtpServer,
@@ -35,6 +37,15 @@ def site(tmp_path: Path) -> SiteDir:
     site = SiteDir(tmp_path / "site")
     site.root.mkdir()
     site.config(CONFIG)
+    return site
+
+
+@pytest.fixture
+def jekyll(tmp_path: Path) -> JekyllDir:
+    """A Jekyll site with a title and a url in its _config.yml, and no posts yet."""
+    site = JekyllDir(tmp_path / "jekyll")
+    site.root.mkdir()
+    site.config(JEKYLL_CONFIG)
     return site
 
 

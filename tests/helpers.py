@@ -93,6 +93,39 @@ class SiteDir:
         return parse_feed(self.output(path))
 
 
+JEKYLL_CONFIG = """
+title: Jekyll Blog
+url: https://jekyll.example.com
+"""
+
+
+@dataclass
+class JekyllDir(SiteDir):
+    """A Jekyll site: _config.yml, and files anywhere in its tree."""
+
+    def config(self, text: str) -> None:
+        (self.root / "_config.yml").write_text(textwrap.dedent(text), encoding="utf-8")
+
+    def file(self, name: str, text: str) -> Path:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def post(self, name: str, front_matter: str = "title: A post", body: str = "Hello.") -> Path:
+        folder = "" if "_posts/" in name or "_drafts/" in name else "_posts/"
+        text = f"---\n{textwrap.dedent(front_matter).strip()}\n---\n\n{textwrap.dedent(body)}"
+        return self.file(folder + name, text)
+
+    def entry(self, title: str, path: str = "feed.xml") -> feedparser.FeedParserDict:
+        """The entry of that title, in the feed a fresh build writes."""
+        self.build()
+        return next(e for e in self.feed(path).entries if e.title == title)
+
+    def html(self, title: str) -> str:
+        return self.entry(title).content[0].value
+
+
 def parse_feed(path: Path) -> feedparser.FeedParserDict:
     """Read a feed as a reader would, failing on anything feedparser finds malformed."""
     parsed = feedparser.parse(path.read_bytes())

@@ -28,6 +28,8 @@ from publisher.site.content import Rendered
 from publisher.site.post import Post
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+MEDIA_NS = "http://search.yahoo.com/mrss/"
 GENERATOR = ("publisher", __version__, "https://pypi.org/project/publisher-feeds/")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -50,9 +52,17 @@ class Feed:
     description: str
     folder: str
     posts: tuple[Post, ...]
+    # One of jekyll-feed's category or tag feeds: Atom only, at this path.
+    jekyll_path: str = ""
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return ("atom",) if self.jekyll_path else ("atom", "rss", "json")
 
     def path(self, site: Site, fmt: str) -> str:
         """The feed's path inside the output folder for `fmt` (atom, rss or json)."""
+        if self.jekyll_path:
+            return self.jekyll_path
         configured = getattr(site.feeds, fmt)
         if not self.folder:
             return configured
@@ -84,6 +94,7 @@ def entry_parts(site: Site, entry: Entry) -> EntryParts:
     repeats = entry.rendered.summary_html.strip() == entry.rendered.html.strip()
     if summary is not None and atom.find("content") is not None and repeats:
         atom.remove(summary)
+    _add_jekyll_feed_data(atom, entry.post)
     # Inside a channel that declares the namespaces, content:encoded and dc:creator keep
     # their usual prefixes instead of lxml's ns0.
     holder = etree.Element("rss", nsmap=_RSS_NAMESPACES)
@@ -92,6 +103,18 @@ def entry_parts(site: Site, entry: Entry) -> EntryParts:
     item = b"    <item>" + item.split(b">", 1)[1]
     json_item = json.dumps(_json_item(site, entry), ensure_ascii=False, separators=(",", ":"))
     return EntryParts(_fragment(atom, level=1), item, json_item.encode())
+
+
+def _add_jekyll_feed_data(atom, post: Post) -> None:
+    """What jekyll-feed writes of a post and feedgen does not: its language and its image."""
+    if post.lang:
+        atom.set(f"{{{XML_NS}}}lang", post.lang)
+    if post.image:
+        media = {"media": MEDIA_NS}
+        etree.SubElement(atom, f"{{{MEDIA_NS}}}thumbnail", nsmap=media, url=post.image)
+        etree.SubElement(
+            atom, f"{{{MEDIA_NS}}}content", nsmap=media, medium="image", url=post.image
+        )
 
 
 def _fragment(element, level: int) -> bytes:
@@ -112,11 +135,12 @@ def render_feed(site: Site, feed: Feed, parts: list[EntryParts]) -> dict[str, li
     Pieces, not one joined string: a feed of every post can run to hundreds of megabytes.
     """
     atom, rss = xml_feeds(site, feed)
-    return {
+    documents = {
         "atom": _splice(atom, b"</feed>", [part.atom for part in parts]),
         "rss": _splice(rss, b"</channel>", [part.rss for part in parts]),
         "json": _splice(json_feed(site, feed), b"]}", [part.json for part in parts], b","),
     }
+    return {fmt: documents[fmt] for fmt in feed.formats}
 
 
 def _splice(
@@ -235,8 +259,10 @@ def _json_item(site: Site, entry: Entry) -> dict:
     item["content_html"] = rendered.summary_html if excerpt_only else rendered.html
     if rendered.summary_text:
         item["summary"] = rendered.summary_text
-    if rendered.image:
-        item["image"] = rendered.image.src
+    if post.image or rendered.image:
+        item["image"] = post.image or rendered.image.src
+    if post.lang:
+        item["language"] = post.lang
     item["date_published"] = _rfc3339(post.date)
     item["date_modified"] = _rfc3339(post.updated)
     author = post.author or site.author

@@ -69,6 +69,30 @@ def plan_feeds(site: Site, posts: list[Post], problems: Problems) -> list[Feed]:
                     tuple(groups[key][:limit]),
                 )
             )
+    if site.jekyll is not None:
+        feeds += _jekyll_feed_feeds(site, posts, limit)
+    return feeds
+
+
+def _jekyll_feed_feeds(site: Site, posts: list[Post], limit: int | None) -> list[Feed]:
+    """jekyll-feed's own feeds of a category (`feed: categories:`) or a tag (`feed: tags:`),
+    at its paths, so that their subscribers keep them."""
+    jekyll = site.jekyll
+    feeds = []
+    for category in jekyll.feed_categories:
+        chosen = tuple(p for p in posts if category in p.categories)[:limit]
+        title = f"{site.title} | {category.capitalize()}"
+        path = f"feed/{category}.xml"
+        feeds.append(Feed("category", category, title, site.description, "", chosen, path))
+    if jekyll.feed_tags is None:
+        return feeds
+    every_tag = dict.fromkeys(tag for post in posts for tag in post.tags)
+    for tag in jekyll.feed_tags or every_tag:
+        if tag in jekyll.feed_tags_except or not re.fullmatch(r"[a-zA-Z0-9_]+", tag):
+            continue
+        chosen = tuple(p for p in posts if tag in p.tags)[:limit]
+        path = f"{jekyll.feed_tags_path.strip('/')}/{tag}.xml"
+        feeds.append(Feed("tag", tag, site.title, site.description, "", chosen, path))
     return feeds
 
 

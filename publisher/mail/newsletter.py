@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from publisher.mail.embeds import for_mail
 from publisher.site.config import Site
 from publisher.site.content import Rendered, render
 from publisher.site.markdown import Heading
@@ -131,10 +132,10 @@ def _item(post: Post, rendered: Rendered, *, full: bool) -> dict:
         "iso_date": post.date.date().isoformat(),
         "categories": post.categories,
         "tags": post.tags,
-        "summary_html": rendered.summary_html,
-        "summary_text": _html_to_text(rendered.summary_html),
-        "content_html": rendered.html if full else "",
-        "content_text": _html_to_text(rendered.html) if full else "",
+        "summary_html": for_mail(rendered.summary_html),
+        "summary_text": _html_to_text(for_mail(rendered.summary_html)),
+        "content_html": for_mail(rendered.html) if full else "",
+        "content_text": _html_to_text(for_mail(rendered.html)) if full else "",
         "outline": [(h.text, f"{post.url}#{h.id}") for h in _outline(rendered.headings)],
         "image": rendered.image,
         "call_to_action": _call_to_action(post),
@@ -233,8 +234,19 @@ def _inline_css(page: str) -> str:
     """Styles go inline, where every mail client reads them; media queries stay in <style>."""
     import css_inline
 
-    inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True)
+    # Highlighted code (Jekyll's highlight tag) keeps its colours as inline styles.
+    extra = _code_colours() if 'class="highlight"' in page else None
+    inliner = css_inline.CSSInliner(
+        load_remote_stylesheets=False, keep_at_rules=True, extra_css=extra
+    )
     return inliner.inline(page)
+
+
+@functools.cache
+def _code_colours() -> str:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(style="default").get_style_defs(".highlight")
 
 
 def _html_to_text(fragment: str) -> str:

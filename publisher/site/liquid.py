@@ -80,6 +80,7 @@ def render_liquid(
 ) -> Rendering:
     """The post's body with its Liquid rendered, as Jekyll renders it before Markdown."""
     env = _environment(site)
+    _plugin_tags(env, body)
     facts = _Facts(site, posts)
     blocks: list[str] = []
     try:
@@ -98,17 +99,80 @@ def render_liquid(
 
 
 def check_liquid(site: Site, post: Post, body: str) -> list[Problem]:
-    """The errors in the post's Liquid that reading it finds (its syntax, unknown tags)."""
+    """What reading the post's Liquid finds: errors in its syntax, and (warnings) tags of
+    Jekyll plugins that publisher does not have, which render as nothing but their body."""
+    env = _environment(site)
+    problems = []
+    for name, offset in _plugin_tags(env, body).items():
+        problems.append(
+            Problem(
+                "warning",
+                post.source,
+                f"Liquid: {{% {name} %}} is a Jekyll plugin's tag, which publisher does not "
+                "have: it is left out",
+                post.body_line + body[:offset].count("\n"),
+                "publisher has Jekyll's own tags and gist; write the HTML the tag made instead",
+            )
+        )
     try:
-        _environment(site).from_string(body, name=post.source)
+        env.from_string(body, name=post.source)
     except LiquidError as exc:
         problem = _problem(exc, post.source)
         line = post.body_line + problem.line - 1 if problem.line else None
-        hint = problem.hint
-        if "unexpected tag" in problem.message or "unknown tag" in problem.message:
-            hint = "a Jekyll plugin's tag? publisher knows Jekyll's own tags and gist; " + hint
-        return [Problem("error", post.source, problem.message, line, hint)]
-    return []
+        problems.append(Problem("error", post.source, problem.message, line, problem.hint))
+    return problems
+
+
+# Words that open a tag without being one: parts of the blocks of Liquid's own tags.
+_INNER_WORDS = {"else", "elsif", "when", "endraw", "empty"}
+_TAG_NAME = re.compile(r"\{%-?\s*([A-Za-z_]\w*)")
+
+
+def _plugin_tags(env: Environment, body: str) -> dict[str, int]:
+    """Tags in the body that no one registered (a plugin's), by name, with where each is
+    first used; each is registered, as a block rendering its body if `end<name>` follows."""
+    unknown: dict[str, int] = {}
+    for match in _TAG_NAME.finditer(body):
+        name = match.group(1)
+        known = name in env.tags and not isinstance(env.tags[name], _PluginTag)
+        if known or name in _INNER_WORDS or name.startswith("end") or name == "raw":
+            continue
+        unknown.setdefault(name, match.start())
+    for name in unknown:
+        if name in env.tags:
+            continue
+        block = re.search(rf"\{{%-?\s*end{name}\b", body) is not None
+        env.add_tag(type(f"_Plugin_{name}", (_PluginTag,), {"name": name, "block": block}))
+    return unknown
+
+
+class _PluginTag(Tag):
+    """A tag of a plugin publisher does not have: nothing, or its body for a block."""
+
+    def parse(self, stream: TokenStream) -> Node:
+        token, _ = _markup(stream)
+        if not self.block:
+            return _TextNode(token, "", lambda context, markup: "")
+        if stream.current.kind == TOKEN_EXPRESSION:
+            next(stream)
+        block = get_parser(self.env).parse_block(stream, (f"end{self.name}",))
+        stream.expect(TOKEN_TAG, value=f"end{self.name}")
+        return _BodyNode(token, block)
+
+
+class _BodyNode(Node):
+    def __init__(self, token, block: BlockNode) -> None:
+        super().__init__(token)
+        self.block = block
+
+    def render_to_output(self, context, buffer) -> int:
+        return self.block.render(context, buffer)
+
+    async def render_to_output_async(self, context, buffer) -> int:
+        return self.render_to_output(context, buffer)
+
+    def children(self, static_context, *, include_partials: bool = True):
+        yield self.block
 
 
 def restore_blocks(content: str, blocks: list[str]) -> str:

@@ -69,6 +69,9 @@ class Post:
     newsletter: bool = True
     # The body has Liquid to render: `{{` or `{%`, and no `render_with_liquid: false`.
     liquid: bool = False
+    # jekyll-feed's per-post data: the post's language, and its image (absolute).
+    lang: str | None = None
+    image: str | None = None
     # The body is Markdown; else (HTML, or a kind Jekyll has no converter for) it goes out
     # as it is.
     markdown: bool = True
@@ -439,6 +442,8 @@ def _make_post(
         newsletter_content=newsletter_content,
         newsletter=wants_newsletter,
         markdown=markdown,
+        lang=str(data["lang"]) if data.get("lang") else None,
+        image=_image(data.get("image"), site),
     )
 
 
@@ -503,13 +508,19 @@ def _parse_date(value: Any, tz: ZoneInfo, key: str, error, warn) -> datetime | N
         return _in_range(datetime.combine(value, time(), tz), tz, key, error)
     match = _DATE_TEXT.match(str(value).strip())
     if not match:
-        error(key, f"unknown date format {value!r} in {key}", DATE_HINT)
-        return None
+        return _loose_date(value, tz, key, error, warn)
     year, month, day, hour, minute, second, fraction, stray_year, zone = match.groups()
     if stray_year:
-        # Ruby's Time.parse, and so Jekyll, skips a year between the time and the zone.
+        # Ruby's Time.parse, and so Jekyll, reads no zone after a second year: the time is
+        # in the site's zone.
         report = warn if stray_year == year else error
-        report(key, f"the {key} {value!r} names its year twice", DATE_HINT)
+        report(
+            key,
+            f"the {key} {value!r} names its year twice; as Jekyll does, its zone is ignored "
+            "and the time is in the site's timezone",
+            DATE_HINT,
+        )
+        zone = None
     iso = f"{year}-{int(month):02}-{int(day):02}T{int(hour or 0):02}:{minute or '00'}"
     iso += f":{second or '00'}{fraction or ''}"
     if zone and zone.upper() not in ("Z", "UTC", "GMT"):
@@ -522,6 +533,21 @@ def _parse_date(value: Any, tz: ZoneInfo, key: str, error, warn) -> datetime | N
         error(key, f"impossible date {value!r} in {key}", DATE_HINT)
         return None
     return _in_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=tz), tz, key, error)
+
+
+def _loose_date(value: Any, tz: ZoneInfo, key: str, error, warn) -> datetime | None:
+    """A date in another form that Ruby's Time.parse, and so Jekyll, reads (`11-9-2017`,
+    `Nov 22, 2013`), with a warning; an unreadable one is an error."""
+    from dateutil import parser
+
+    try:
+        parsed = parser.parse(str(value), dayfirst=True)
+    except (ValueError, OverflowError):
+        error(key, f"unknown date format {value!r} in {key}", DATE_HINT)
+        return None
+    moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    warn(key, f"the {key} {value!r} is read as {moment.isoformat()}, as Jekyll reads it", DATE_HINT)
+    return _in_range(moment, tz, key, error)
 
 
 def _in_range(moment: datetime, tz: ZoneInfo, key: str, error) -> datetime | None:
@@ -573,6 +599,15 @@ def _post_id(data, site: Site, day: date, file_slug: str, error) -> str | None:
             return None
         return value
     return f"tag:{site.domain},{day.isoformat()}:{quote(file_slug, safe='-._~!$&()*+,;=:@')}"
+
+
+def _image(value: Any, site: Site) -> str | None:
+    """jekyll-feed's post image: `image`, or `image.path`, made absolute."""
+    if isinstance(value, dict):
+        value = value.get("path")
+    if not isinstance(value, str) or not value.strip() or re.search(r"[\s<>\"]", value.strip()):
+        return None
+    return site.absolute(value.strip())
 
 
 def _first_author(data: dict[str, Any]) -> Any:
