@@ -125,6 +125,18 @@ class JekyllDir(SiteDir):
     def html(self, title: str) -> str:
         return self.entry(title).content[0].value
 
+    def raw_html(self, title: str) -> str:
+        """The entry's content as the feed holds it, before a reader's sanitizer drops
+        scripts and data- attributes."""
+        from lxml import etree
+
+        self.build()
+        atom = "{http://www.w3.org/2005/Atom}"
+        for entry in etree.parse(self.output("feed.xml")).iter(f"{atom}entry"):
+            if entry.findtext(f"{atom}title") == title:
+                return entry.findtext(f"{atom}content")
+        raise KeyError(title)
+
 
 def parse_feed(path: Path) -> feedparser.FeedParserDict:
     """Read a feed as a reader would, failing on anything feedparser finds malformed."""

@@ -80,7 +80,13 @@ def build(
         report.counts = Counts(**cache.build["counts"])
         report.unchanged = list(cache.build["outputs"])
     else:
-        from publisher.feeds.writer import RenderError, plan_feeds, prepare_entry, write_feeds
+        from publisher.feeds.writer import (
+            RenderError,
+            liquid_problems,
+            plan_feeds,
+            prepare_entry,
+            write_feeds,
+        )
         from publisher.site.catalog import load_posts, select
 
         first_problem = len(problems.items)
@@ -91,6 +97,8 @@ def build(
             selection = report.selection = select(posts, now, drafts=drafts, future=future)
             feeds = plan_feeds(site, selection.published, problems)
             report.counts = _counts(selection, feeds)
+            if not write:
+                problems.extend(liquid_problems(site, feeds, selection.published))
             if write:
                 try:
                     report.written, report.unchanged = write_feeds(

@@ -187,6 +187,17 @@ def remove_leftovers(folders: set[Path]) -> None:
                         os.unlink(entry.path)
 
 
+def liquid_problems(site: Site, feeds: list[Feed], published: Sequence[Post]) -> list[Problem]:
+    """What rendering the Liquid of the feeds' posts would find, for a run that writes
+    nothing (`check`): the same errors a build stops on."""
+    wanted = {post.source: post for feed in feeds for post in feed.posts if post.liquid}
+    problems: list[Problem] = []
+    for post in wanted.values():
+        rendered = render(site, post, read_body(site, post), posts=lambda: published)
+        problems.extend(rendered.problems)
+    return problems
+
+
 def prepare_entry(site: Site, post: Post, body: str) -> EntryParts | None:
     """The post rendered and serialized for every feed format, while it is read; None for a
     post with Liquid, which may need the other posts, and waits until all are read."""

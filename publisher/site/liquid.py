@@ -30,7 +30,7 @@ from liquid.exceptions import LiquidError
 from liquid.parser import get_parser
 from liquid.stream import TokenStream
 from liquid.tag import Tag
-from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG
+from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG, Token
 
 from publisher.site.config import Site
 from publisher.site.markdown import markdown_to_html, smartify
@@ -93,9 +93,22 @@ def render_liquid(
         )
     except LiquidError as exc:
         raise _problem(exc, post.source) from exc
-    except LiquidProblem:
-        raise
+    except _FILTER_FAILURES as exc:
+        # A filter given what it cannot take (a number to split, a date that is not one).
+        raise LiquidProblem(f"Liquid: {exc}", None, "check the filters' arguments") from exc
     return Rendering(text, blocks)
+
+
+_FILTER_FAILURES = (
+    TypeError,
+    ValueError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    ZeroDivisionError,
+    OverflowError,
+    RecursionError,
+)
 
 
 def check_liquid(site: Site, post: Post, body: str) -> list[Problem]:
@@ -363,8 +376,9 @@ def _markup(stream: TokenStream) -> tuple[Any, str]:
     return token, stream.current.value.strip()
 
 
-def _evaluate(env: Environment, text: str, token, context) -> Any:
+def _evaluate(env: Environment, text: str, context) -> Any:
     """A Liquid expression (a variable and filters) evaluated where the tag stands."""
+    token = Token(TOKEN_EXPRESSION, text, 0, text)
     stream = TokenStream(tokenize(text, parent_token=token))
     return FilteredExpression.parse(env, stream).evaluate(context)
 
@@ -428,7 +442,7 @@ class _Include(_SimpleTag):
         values = {}
         for key, double, single, variable in _INCLUDE_PARAM.findall(params):
             if variable:
-                values[key] = _evaluate(self.env, variable, None, context)
+                values[key] = _evaluate(self.env, variable, context)
             else:
                 values[key] = (double or single).replace('\\"', '"').replace("\\'", "'")
         template = self.env.from_string(source, name=file)
@@ -676,8 +690,8 @@ def _filters(site: Site, env: Environment) -> dict[str, Callable[..., Any]]:
         "normalize_whitespace": lambda value: " ".join(str(value or "").split()),
         "number_of_words": _number_of_words,
         "array_to_sentence_string": _array_to_sentence,
-        "jsonify": lambda value: json.dumps(_plain(value), ensure_ascii=False),
-        "inspect": lambda value: json.dumps(_plain(value), ensure_ascii=False),
+        "jsonify": _jsonify,
+        "inspect": _jsonify,
         "where": _where,
         "where_exp": where_exp,
         "find": lambda items, key, value: next(iter(_where(items, key, value)), None),
@@ -788,6 +802,10 @@ def _array_to_sentence(items: Any, connector: str = "and") -> str:
     if len(words) == 2:
         return f"{words[0]} {connector} {words[1]}"
     return f"{', '.join(words[:-1])}, {connector} {words[-1]}"
+
+
+def _jsonify(value: Any) -> str:
+    return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"))
 
 
 def _plain(value: Any) -> Any:
