@@ -18,6 +18,7 @@ from publisher.console import (
     EXIT_INVALID,
     EXIT_OK,
     audience_line,
+    jekyll_notes,
     print_problems,
     publish_summary,
     send_exit_code,
@@ -111,8 +112,15 @@ def main(ctx: click.Context, root: Path | None) -> None:
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 def check(root: Path, drafts: bool, future: bool, now_text: str | None, strict: bool) -> None:
     """Report every problem in the configuration and posts; write nothing."""
-    report = run_build(root, now_text, drafts=drafts, future=future, write=False)
+    site, problems = load_site(root)
+    report = build(
+        site, problems, moment(site, now_text), drafts=drafts, future=future, write=False
+    )
     print_problems(report.problems)
+    if site.jekyll is not None:
+        click.echo("On this Jekyll site, compared with jekyll-feed, publisher writes:")
+        for note in jekyll_notes(site):
+            click.echo(f"  - {note}")
     click.echo(summary_line(report, "Checked"))
     failed = report.problems.errors or (strict and report.problems.warnings)
     sys.exit(EXIT_INVALID if failed else EXIT_OK)

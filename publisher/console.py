@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from publisher.feeds.build import Report
     from publisher.mail.delivery import SendReport
     from publisher.publish import PublishReport
+    from publisher.site.config import Site
 
 T = TypeVar("T")
 # How a run ends: 0 done, 1 invalid input, 3 deliveries left for a later run, 4 stopped.
@@ -34,6 +35,28 @@ def track(items: Iterable[T], label: str, length: int) -> Iterator[T]:
         return
     with click.progressbar(items, label=label, length=length, file=sys.stderr) as bar:
         yield from bar
+
+
+def jekyll_notes(site: Site) -> list[str]:
+    """What publisher does on a Jekyll site that jekyll-feed does not, for `check`."""
+    feeds = site.feeds
+    ids = (
+        "the ids jekyll-feed gives (the post's URL), so readers see no entry again"
+        if feeds.ids == "url"
+        else "tag: ids, not jekyll-feed's: readers that followed jekyll-feed see every entry again"
+    )
+    notes = [
+        f"{feeds.atom}: the entries jekyll-feed would write ({feeds.limit or 'all'}), with {ids}",
+        f"also {feeds.rss} and {feeds.json}, and feeds of each category ({feeds.categories}/) "
+        f"and tag ({feeds.tags}/)",
+        "links and images in content are absolute; summaries keep their HTML",
+    ]
+    if site.jekyll and site.jekyll.has_jekyll_feed:
+        notes.append(
+            f"run it after `jekyll build`: both write {feeds.atom} into {feeds.output}/, "
+            "and publisher's goes last"
+        )
+    return notes
 
 
 def print_problems(problems: Problems) -> None:

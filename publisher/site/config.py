@@ -326,7 +326,15 @@ def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Prob
         if close and key not in close:
             problems.error(name, f"unknown setting {key!r}", hint=f"did you mean {close[0]}?")
     made = _make_site(root, name, site, sections, problems, _fingerprint(raw))
-    return replace(made, jekyll=_jekyll_options(raw, feed, name, problems))
+    jekyll = _jekyll_options(raw, feed, name, problems)
+    if jekyll.has_jekyll_feed:
+        problems.warning(
+            name,
+            f"jekyll-feed is in the plugins: `jekyll build` writes {made.feeds.atom} too",
+            hint="run publisher build after jekyll build, so that its feeds replace "
+            "jekyll-feed's, or take jekyll-feed out of the plugins",
+        )
+    return replace(made, jekyll=jekyll)
 
 
 def _jekyll_title(raw: dict[str, Any], name: str, problems: Problems) -> str:

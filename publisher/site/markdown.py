@@ -36,6 +36,7 @@ _ALD = re.compile(r"^ {0,3}\{:[\w-]+:[^}]*\}\s*$")
 _HEADER_ID = re.compile(r"^(#{1,6}[ \t].*?)[ \t]+\{#([\w-]+)\}[ \t]*#*[ \t]*$")
 # A span IAL stands right after the span it decorates: a link, image, emphasis or code.
 _SPAN_IAL = re.compile(r"(?<=[)\]*_`>])\{:(?!:)[^}\n]*\}")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
 _WRAPPING = re.compile(r"\{::(comment|nomarkdown)(?:[^}]*)\}(.*?)\{:/(?:\1)?\}", re.DOTALL)
 _STANDALONE = re.compile(r"\{::\w+[^}]*/\}")
@@ -152,8 +153,19 @@ def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
         header = _HEADER_ID.match(line)
         if header:
             line = f"{header.group(1)} \ue004#{header.group(2)}\ue005"
-        out.append(_SPAN_IAL.sub("", line) if "{:" in line else line)
+        out.append(_without_span_ials(line) if "{:" in line else line)
     return "\n".join(out), raw
+
+
+def _without_span_ials(line: str) -> str:
+    """The line without span IALs, except inside code spans (where `{:ok, 1}` is Elixir)."""
+    code = [span.span() for span in _CODE_SPAN.finditer(line)]
+
+    def drop(match: re.Match[str]) -> str:
+        inside = any(start < match.start() < end for start, end in code)
+        return match.group(0) if inside else ""
+
+    return _SPAN_IAL.sub(drop, line)
 
 
 def _html_block(lines: list[str], start: int) -> int | None:
