@@ -4,7 +4,7 @@ Atom feeds entry by entry.
     python bench/jekyll_compare.py SITE [SITE ...] [--keep DIR] [--show N] [--drop FILE ...]
 
 Each SITE is copied to a scratch folder, where its _config.yml gets an unlimited feed and
-only the plugins Debian packages (jekyll-feed, jekyll-seo-tag); layouts are removed, since
+jekyll-feed as its only plugin; layouts are removed, since
 a feed holds a post's content without its layout, and pages other than posts are emptied.
 Needs Debian's `jekyll` and `ruby-jekyll-feed`. Prints, per site, the entries on each side
 and every mismatch by field.
@@ -27,7 +27,7 @@ import feedparser
 import lxml.html
 import yaml
 
-PLUGINS = ["jekyll-feed", "jekyll-seo-tag"]
+PLUGINS = ["jekyll-feed"]
 LIMIT = 1_000_000
 # What Markdown or Liquid left as text: a sign that a post was not rendered as Jekyll renders it.
 # The text of an entry outside code, where Liquid or kramdown markup would be left over.
