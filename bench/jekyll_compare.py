@@ -58,6 +58,8 @@ def prepare(site: Path, scratch: Path, drop: list[str]) -> Path:
         "theme": None,
         "remote_theme": None,
     }
+    # A feed page of the site's own would stop jekyll-feed from writing its feed there.
+    (copy / str(feed.get("path", "feed.xml")).lstrip("/")).unlink(missing_ok=True)
     lines = [f"{key}: {json.dumps(value)}" for key, value in overrides.items()]
     # Debian's Jekyll 4.3.1 refuses YAML symbols (`permalink: :title`); newer ones read
     # them as text, as publisher does.

@@ -222,3 +222,30 @@ def test_a_publisher_site_keeps_braces_as_text(site):
     )
     site.build()
     assert "{{ name }}" in site.feed().entries[0].content[0].value
+
+
+@pytest.mark.parametrize("name", ["/etc/hostname", "link.html"])
+def test_include_cannot_reach_files_outside_the_site(jekyll, name):
+    (jekyll.root / "_includes").mkdir()
+    (jekyll.root / "_includes" / "link.html").symlink_to("/etc/hostname")
+    jekyll.post("2024-01-01-note.md", "title: Noted", f"{{% include {name} %}}")
+    result = jekyll.run("build")
+    assert result.exit_code == 1
+    assert "is not a file name Jekyll accepts" in result.output
+
+
+def test_an_include_that_includes_itself_is_stopped(jekyll):
+    jekyll.file("_includes/loop.html", "again {% include loop.html %}")
+    jekyll.post("2024-01-01-loop.md", "title: Loop", "{% include loop.html %}")
+    result = jekyll.run("build")
+    assert result.exit_code == 1
+    assert "_posts/2024-01-01-loop.md" in result.output and "Liquid:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_output_beyond_the_limit_is_stopped(jekyll):
+    body = "{% for i in (1..9000) %}{% for j in (1..10) %}" + "x" * 200 + "{% endfor %}{% endfor %}"
+    jekyll.post("2024-01-01-big.md", "title: Big", body)
+    result = jekyll.run("build")
+    assert result.exit_code == 1
+    assert "limit" in result.output

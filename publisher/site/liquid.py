@@ -452,14 +452,8 @@ class _Include(_SimpleTag):
         return buffer.getvalue()
 
     def locate(self, context, file: str) -> Path:
-        if not _INCLUDE_FILE.match(file) or re.search(r"[./]{2,}", file):
-            raise LiquidProblem(
-                f"include {file!r} is not a file name Jekyll accepts",
-                None,
-                f"name a file in {self.folder}/ with letters, digits and ./-_ only",
-            )
         site = _registers(context)["facts"].site
-        return site.root / self.folder / file
+        return _inside(site.root / self.folder, file, self.name)
 
 
 class _IncludeRelative(_Include):
@@ -468,11 +462,23 @@ class _IncludeRelative(_Include):
     name = "include_relative"
 
     def locate(self, context, file: str) -> Path:
-        if not _INCLUDE_FILE.match(file) or re.search(r"[./]{2,}", file):
-            raise LiquidProblem(f"include_relative {file!r} leaves the post's folder", None)
         registers = _registers(context)
         folder = posixpath.dirname(registers["post"].source)
-        return registers["facts"].site.root / folder / file
+        return _inside(registers["facts"].site.root / folder, file, self.name)
+
+
+def _inside(folder: Path, file: str, tag: str) -> Path:
+    """The file in `folder`, named as Jekyll allows (no `..`, no absolute path), and not a
+    link that leads out of it: a post must not include the machine's files."""
+    valid = _INCLUDE_FILE.match(file) and not re.search(r"[./]{2,}", file)
+    path = folder / file
+    if not valid or file.startswith("/") or not path.resolve().is_relative_to(folder.resolve()):
+        raise LiquidProblem(
+            f"{tag} {file!r} is not a file name Jekyll accepts, inside {folder.name}/",
+            None,
+            f"name a file in {folder.name}/ with letters, digits and ./-_ only",
+        )
+    return path
 
 
 class _Buffer:
