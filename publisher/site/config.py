@@ -158,6 +158,16 @@ class Site:
         return ZoneInfo(self.timezone)
 
     @property
+    def base_path(self) -> str:
+        """The path the site lives under (a Jekyll `baseurl` such as "/blog"), or ""."""
+        return urlsplit(self.url).path.rstrip("/")
+
+    @property
+    def origin(self) -> str:
+        """The site's url without its base path: Jekyll's `site.url`."""
+        return self.url[: len(self.url) - len(self.base_path)]
+
+    @property
     def domain(self) -> str:
         return urlsplit(self.url).hostname or ""
 
