@@ -123,7 +123,8 @@ def substance(content: str) -> dict[str, object]:
         return {"links": [], "images": [], "code": [], "headings": [], "raw": []}
     tree = lxml.html.fromstring(f"<div>{content}</div>")
     return {
-        "links": sorted(unquote(a.get("href", "")) for a in tree.iter("a")),
+        # An empty fragment ("page.html#") is the page itself; kramdown drops it.
+        "links": sorted(unquote(a.get("href", "")).removesuffix("#") for a in tree.iter("a")),
         "images": sorted(img.get("src", "").rsplit("/", 1)[-1] for img in tree.iter("img")),
         "code": [" ".join(pre.text_content().split()) for pre in tree.iter("pre")],
         "headings": [

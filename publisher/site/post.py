@@ -37,6 +37,8 @@ _DATE_TEXT = re.compile(
 # Jekyll's YAML_FRONT_MATTER_REGEXP: closed by "---" or "...".
 _FRONT_MATTER = re.compile(r"\A(---\s*\n.*?\n?)^((---|\.\.\.)\s*$\n?)", re.MULTILINE | re.DOTALL)
 _HTML_TAG = re.compile(r"<[^>]+>")
+# Ruby's \s, which normalize_whitespace collapses: a no-break space is not one.
+_ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
 _TAG_ID = re.compile(r"tag:[^,]+,(.+)")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 # Front matter may nest YAML aliases: a few hundred bytes can stand for billions of values.
@@ -376,7 +378,7 @@ def _make_post(
     title = title or titleize_slug(file_slug)
     if site.jekyll is not None:
         # jekyll-feed's title: smartify | strip_html | normalize_whitespace.
-        title = " ".join(smartify(_HTML_TAG.sub("", title)).split())
+        title = _ASCII_SPACE.sub(" ", smartify(_HTML_TAG.sub("", title))).strip()
     categories = _taxonomy(data, "category", "categories")
     if site.jekyll is not None:
         categories = tuple(dict.fromkeys([*_path_categories(name), *categories]))
@@ -611,11 +613,12 @@ def _image(value: Any, site: Site) -> str | None:
 
 
 def _first_author(data: dict[str, Any]) -> Any:
-    """jekyll-feed's author: `author`, else the first of `authors`."""
-    authors = data.get("authors")
-    if data.get("author") or not isinstance(authors, list) or not authors:
-        return data.get("author")
-    return authors[0]
+    """jekyll-feed's author: `author`, else the first of `authors`; of a list written as
+    `author` (which jekyll-feed prints as a list), the first too."""
+    author = data.get("author") or data.get("authors")
+    if isinstance(author, list):
+        return author[0] if author else None
+    return author
 
 
 def _post_author(value: Any, site: Site) -> Author | None:
