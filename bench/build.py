@@ -5,7 +5,8 @@
 
 Prints wall time, posts per second and peak memory (the build process's own maximum RSS),
 median of --runs runs, for: a cold build with the default limit of 20, a cold build with every
-entry in every feed, and a rebuild where nothing changed.
+entry in every feed, a rebuild where nothing changed, and a cold build of the same posts as a
+Jekyll site (limit 20).
 """
 
 from __future__ import annotations
@@ -55,6 +56,15 @@ def make_site(root: Path, count: int, limit: int) -> None:
         (posts / f"{day}-review-{number}.md").write_text(post_text(number, rng), encoding="utf-8")
     (root / "publisher.toml").write_text(
         f"[site]\ntitle = 'Bench'\nurl = 'https://example.com'\n[feeds]\nlimit = {limit}\n"
+    )
+
+
+def make_jekyll_site(source: Path, root: Path) -> None:
+    """The same posts as a Jekyll site (in _posts/, with _config.yml), which publisher reads
+    as Jekyll does: the tree walked for _posts/ folders, kramdown's dialect, smart titles."""
+    shutil.copytree(source / "posts", root / "_posts")
+    (root / "_config.yml").write_text(
+        "title: Bench\nurl: https://example.com\nfeed: {posts_limit: 20}\n"
     )
 
 
@@ -110,6 +120,9 @@ def bench(count: int, runs: int, work: Path) -> None:
         cases[f"publisher, {count} posts, {which}"] = (publisher, site, True)
         if limit:
             cases[f"publisher, {count} posts, nothing changed"] = (publisher, site, False)
+    jekyll_site = work / f"jekyll-{count}"
+    make_jekyll_site(work / f"site-{count}-20", jekyll_site)
+    cases[f"publisher, {count} posts, Jekyll site"] = (publisher, jekyll_site, True)
     hugo = shutil.which("hugo")
     if hugo:
         hugo_site = work / f"hugo-{count}"
@@ -131,6 +144,7 @@ def bench(count: int, runs: int, work: Path) -> None:
         report(label, count, measured)
     full = f"publisher, {count} posts, default limit"
     compare(f"publisher, {count} posts, nothing changed", "the default build's", results, full)
+    compare(f"publisher, {count} posts, Jekyll site", "the default build's", results, full)
     if not hugo:
         print("hugo: not installed (apt-get install hugo) - no side-by-side figure")
         return

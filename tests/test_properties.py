@@ -5,6 +5,7 @@ import email
 import email.header
 import email.utils
 import json
+import os
 import re
 import tempfile
 from email import policy
@@ -59,7 +60,7 @@ EXPECTED_HEADERS = {
     "content-type",
 }
 EXAMPLES = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -173,3 +174,58 @@ def test_any_name_and_subject_reach_the_server_as_exactly_our_headers(server, ti
     written = strip_forbidden(subject).strip() or strip_forbidden(title).strip()
     assert message["Subject"] == (written or "Generated")  # untitled: named from the file
     assert displayed_name(data) == name.strip()
+
+
+# What a Jekyll post's body holds that Liquid and kramdown read: whole tags, broken ones,
+# and pieces of blocks, in any order.
+JEKYLL_PIECES = [
+    "{% include note.html x=page.title %}",
+    "{% include ../secret %}",
+    "{% include /etc/hostname %}",
+    "{% link ../../etc/passwd %}",
+    "{% post_url 2020-01-01-missing %}",
+    "{% if %}",
+    "{% for post in site.posts %}",
+    "{% endfor %}",
+    "{% highlight ruby linenos %}",
+    "{% endhighlight %}",
+    "{% raw %}",
+    "{% endraw %}",
+    "{% unknown_plugin_tag a b %}",
+    "{{ 1 | divided_by: 0 }}",
+    "{{ 'not a date' | date_to_string }}",
+    "{{ site.posts | where_exp: 'p', 'p.title contains' | jsonify }}",
+    "{{ page.title | markdownify }}",
+    "{:toc}",
+    "{: #id .class}",
+    "{::comment}",
+    "{:/comment}",
+    "{::nomarkdown}",
+    "{:/}",
+    "<div>\n\n",
+    "</div>",
+    "## Heading {#x}",
+    "\n* TOC\n{:toc}\n",
+    "\n```\n",
+]
+jekyll_body = st.lists(st.one_of(st.sampled_from(JEKYLL_PIECES), text), max_size=6).map("".join)
+
+
+@EXAMPLES
+@given(title=text, body=jekyll_body)
+def test_any_jekyll_post_is_checked_and_built_without_a_traceback(title, body):
+    site = SiteDir(Path(tempfile.mkdtemp(prefix="publisher-property-")) / "site")
+    (site.root / "_includes").mkdir(parents=True)
+    (site.root / "_includes" / "note.html").write_text("<aside>{{ include.x }}</aside>\n")
+    (site.root / "_config.yml").write_text("title: Blog\nurl: https://example.com\n")
+    path = site.root / "_posts" / "2024-01-01-generated.md"
+    path.parent.mkdir()
+    front_matter = yaml.safe_dump({"title": title})
+    path.write_text(f"---\n{front_matter}---\n\n{body}\n", encoding="utf-8")
+    before = set(site.root.rglob("*"))
+    for command in ("check", "build"):
+        result = site.run(command)
+        assert result.exit_code in (0, 1), (command, result.output, result.exception)
+        assert_reported_cleanly(site, result.output)
+    if site.run("build").exit_code == 0:
+        assert_feeds_are_well_formed(site, before)

@@ -542,7 +542,8 @@ def _author(value: Any, name: str, problems: Problems) -> Author | None:
         return None
     author = author_from(value)
     if author is None:
-        problems.error(name, "site author must be a name or a table with a name")
+        kind = "mapping" if name == JEKYLL_CONFIG_FILE else "table"
+        problems.error(name, f"site author must be a name or a {kind} with a name")
     return author
 
 
@@ -723,9 +724,12 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
     if options.smtp_security not in ("starttls", "ssl", "none"):
         problems.error(name, "mail smtp_security must be starttls, ssl or none")
     if options.dkim_key and not options.dkim_selector:
-        problems.error(
-            name, "mail dkim_key needs a dkim_selector", hint='add dkim_selector = "..."'
+        example = (
+            "dkim_selector: ... under mail:"
+            if name == JEKYLL_CONFIG_FILE
+            else ('dkim_selector = "..." under [mail]')
         )
+        problems.error(name, "mail dkim_key needs a dkim_selector", hint=f"add {example}")
     if options.concurrency < 1 or options.retries < 0 or options.rate < 0:
         problems.error(name, "mail concurrency must be 1 or more, retries and rate 0 or more")
     if options.timeout <= 0 or options.retry_delay <= 0:
