@@ -249,3 +249,16 @@ def test_output_beyond_the_limit_is_stopped(jekyll):
     result = jekyll.run("build")
     assert result.exit_code == 1
     assert "limit" in result.output
+
+
+def test_a_changed_include_or_data_file_is_built_again(jekyll):
+    jekyll.file("_includes/sign.html", "Ann")
+    jekyll.file("_data/site.yml", "motto: Old\n")
+    jekyll.post(
+        "2024-01-01-s.md", "title: S", "{% include sign.html %}, {{ site.data.site.motto }}"
+    )
+    assert jekyll.html("S") == "<p>Ann, Old</p>"
+    jekyll.file("_includes/sign.html", "Bob")
+    assert jekyll.html("S") == "<p>Bob, Old</p>"
+    jekyll.file("_data/site.yml", "motto: New motto\n")
+    assert jekyll.html("S") == "<p>Bob, New motto</p>"

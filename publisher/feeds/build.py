@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from publisher.site.cache import Cache, stamp
 from publisher.site.config import Site
-from publisher.site.discovery import discover
+from publisher.site.discovery import discover, liquid_inputs
 from publisher.site.files import UnsafePath, inside
 from publisher.site.parallel import Track, no_progress
 from publisher.site.problems import Problem, Problems
@@ -73,7 +73,7 @@ def build(
     started = time.perf_counter()
     cache = Cache(site)
     sources = discover(site)
-    inputs = _inputs_key(sources, drafts=drafts, future=future)
+    inputs = _inputs_key({**sources, **liquid_inputs(site)}, drafts=drafts, future=future)
     report = Report(problems)
     if write and _up_to_date(cache, site, inputs, now):
         problems.extend([Problem(**p) for p in cache.build["problems"]])
@@ -165,7 +165,8 @@ def _counts(selection: Selection, feeds: list[Feed]) -> Counts:
 
 
 def _inputs_key(sources: dict[str, os.stat_result], *, drafts: bool, future: bool) -> str:
-    """A digest of the options and of every post file's name, size and mtime (in name order)."""
+    """A digest of the options and of every input file's name, size and mtime (in name
+    order): the posts, and what their Liquid reads."""
     lines = [f"{drafts} {future}"]
     lines += [f"{name}\0{s.st_size}\0{s.st_mtime_ns}" for name, s in sources.items()]
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()

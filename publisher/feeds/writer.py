@@ -192,8 +192,12 @@ def liquid_problems(site: Site, feeds: list[Feed], published: Sequence[Post]) ->
     nothing (`check`): the same errors a build stops on."""
     wanted = {post.source: post for feed in feeds for post in feed.posts if post.liquid}
     problems: list[Problem] = []
+
+    def every_post() -> Sequence[Post]:
+        return published
+
     for post in wanted.values():
-        rendered = render(site, post, read_body(site, post), posts=lambda: published)
+        rendered = render(site, post, read_body(site, post), posts=every_post)
         problems.extend(rendered.problems)
     return problems
 
@@ -210,8 +214,12 @@ def _entry_parts(
     site: Site, catalog: tuple[Post, ...], posts: list[Post]
 ) -> tuple[dict[str, EntryParts], list[Problem]]:
     parts, problems = {}, []
+
+    def every_post() -> tuple[Post, ...]:
+        return catalog
+
     for post in posts:
-        rendered = render(site, post, read_body(site, post), posts=lambda: catalog)
+        rendered = render(site, post, read_body(site, post), posts=every_post)
         problems.extend(rendered.problems)
         parts[post.source] = entry_parts(site, Entry(post, rendered))
     return parts, problems

@@ -14,6 +14,8 @@ from pathlib import Path
 from publisher.site.config import DRAFTS_DIR, JEKYLL_EXCLUDE, POSTS_DIR, POSTS_DIRS, Site
 
 POST_FOLDERS = (POSTS_DIR, DRAFTS_DIR)
+# What a Jekyll post's Liquid reads besides posts: a change there changes the feeds.
+LIQUID_FOLDERS = ("_includes", "_data")
 
 
 def discover(site: Site) -> dict[str, os.stat_result]:
@@ -23,6 +25,17 @@ def discover(site: Site) -> dict[str, os.stat_result]:
     extensions = None if site.jekyll else site.markdown_extensions
     for folder in posts_dirs(site):
         _scan(folder, folder.relative_to(site.root).as_posix(), extensions, found)
+    return dict(sorted(found.items()))
+
+
+def liquid_inputs(site: Site) -> dict[str, os.stat_result]:
+    """The files of a Jekyll site's _includes/ and _data/, with their stats."""
+    found: dict[str, os.stat_result] = {}
+    if site.jekyll is None:
+        return found
+    for name in LIQUID_FOLDERS:
+        if (site.root / name).is_dir():
+            _scan(site.root / name, name, None, found)
     return dict(sorted(found.items()))
 
 

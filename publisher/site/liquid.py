@@ -80,7 +80,7 @@ def render_liquid(
     """The post's body with its Liquid rendered, as Jekyll renders it before Markdown."""
     env = _environment(site)
     _plugin_tags(env, body)
-    facts = _Facts(site, posts)
+    facts = _facts(site, posts)
     blocks: list[str] = []
     try:
         template = env.from_string(body, name=post.source)
@@ -232,16 +232,28 @@ def _environment(site: Site) -> Environment:
 # The site, as Liquid sees it.
 
 
+_LAST_FACTS: list[_Facts] = []
+
+
+def _facts(site: Site, posts: Callable[[], Sequence[Post]]) -> _Facts:
+    """The site's facts, shared by the posts one run renders with the same `posts`: a
+    Jekyll site's posts may each ask for site.posts or site.data, thousands of times."""
+    if _LAST_FACTS and _LAST_FACTS[0].site is site and _LAST_FACTS[0].source is posts:
+        return _LAST_FACTS[0]
+    _LAST_FACTS[:] = [_Facts(site, posts)]
+    return _LAST_FACTS[0]
+
+
 class _Facts:
     """What `site` and the Jekyll tags know of the site, each part read only when asked for."""
 
     def __init__(self, site: Site, posts: Callable[[], Sequence[Post]]) -> None:
         self.site = site
-        self._posts = posts
+        self.source = posts
 
     @cached_property
     def posts(self) -> list[Post]:
-        return sorted(self._posts(), key=lambda p: (p.date, p.source), reverse=True)
+        return sorted(self.source(), key=lambda p: (p.date, p.source), reverse=True)
 
     @cached_property
     def post_variables(self) -> list[dict[str, Any]]:
@@ -282,7 +294,7 @@ class _Facts:
 
     @cached_property
     def data(self) -> dict[str, Any]:
-        return _read_data(self.site.root / DATA_DIR)
+        return _site_data(self.site.root / DATA_DIR)
 
 
 class _SiteVariables(Mapping):
@@ -324,6 +336,19 @@ class _SiteVariables(Mapping):
 
     def __len__(self) -> int:
         return len(self._config) + 5
+
+
+_DATA: dict[Path, tuple[tuple, dict[str, Any]]] = {}
+
+
+def _site_data(folder: Path) -> dict[str, Any]:
+    """site.data, read again only when a file of _data/ changed: a site's data files can be
+    large, and every post may ask for them."""
+    files = sorted(path for path in folder.rglob("*") if path.is_file()) if folder.is_dir() else []
+    stamp = tuple((str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in files)
+    if folder not in _DATA or _DATA[folder][0] != stamp:
+        _DATA[folder] = (stamp, _read_data(folder))
+    return _DATA[folder][1]
 
 
 def _read_data(folder: Path) -> dict[str, Any]:
