@@ -220,3 +220,28 @@ def test_a_missing_url_is_explained_in_yaml(jekyll):
 def test_a_wordpress_number_id_is_not_an_error(jekyll):
     jekyll.post("2010-01-01-imported.md", "title: Imported\nid: 1234")
     assert jekyll.entry("Imported").id == "https://jekyll.example.com/2010/01/01/imported"
+
+
+def test_a_publisher_toml_beside_config_yml_keeps_jekylls_reading(jekyll):
+    jekyll.config("title: Jekyll Blog\nurl: https://jekyll.example.com\npermalink: /:title/\n")
+    (jekyll.root / "publisher.toml").write_text(
+        '[site]\ntitle = "From TOML"\nurl = "https://toml.example.com"\n'
+    )
+    jekyll.post("en/_posts/2024-03-01-hello.md", "title: Hello")
+    jekyll.build()
+    feed = jekyll.feed()
+    assert feed.feed.title == "From TOML"
+    entry = feed.entries[0]
+    assert entry.link == "https://toml.example.com/hello/"
+    assert entry.id == "https://toml.example.com/hello"
+    assert [tag.term for tag in entry.tags] == ["en"]
+
+
+def test_future_and_show_drafts_in_config_yml_publish_those_posts(jekyll):
+    jekyll.config(
+        "title: Jekyll Blog\nurl: https://jekyll.example.com\nfuture: true\nshow_drafts: true\n"
+    )
+    jekyll.post("2999-01-01-later.md", "title: Later")
+    jekyll.post("_drafts/draft.md", "title: Draft\ndate: 2024-01-01")
+    jekyll.build()
+    assert {e.title for e in jekyll.feed().entries} == {"Later", "Draft"}

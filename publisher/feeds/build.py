@@ -71,6 +71,9 @@ def build(
     file changed since the last build and no scheduled post fell due, nothing is read again.
     """
     started = time.perf_counter()
+    if site.jekyll is not None:
+        drafts = drafts or site.jekyll.show_drafts
+        future = future or site.jekyll.future
     cache = Cache(site)
     sources = discover(site)
     inputs = _inputs_key({**sources, **liquid_inputs(site)}, drafts=drafts, future=future)

@@ -125,6 +125,9 @@ class JekyllOptions:
     feed_tags_path: str = "/feed/by_tag/"
     # jekyll-feed is in the plugins: `jekyll build` writes feed.xml too.
     has_jekyll_feed: bool = False
+    # Jekyll's `future: true` and `show_drafts: true`: such posts are published.
+    future: bool = False
+    show_drafts: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,8 @@ def load_site(root: Path) -> tuple[Site, Problems]:
     if toml_path.is_file():
         raw = _read_toml(toml_path, problems)
         site = _site_from_toml(root, CONFIG_FILE, raw, problems) if raw is not None else None
+        if site is not None and jekyll_path.is_file():
+            site = _beside_jekyll(site, raw, _read_yaml(jekyll_path, problems), problems)
     elif jekyll_path.is_file():
         raw = _read_yaml(jekyll_path, problems)
         site = (
@@ -347,6 +352,31 @@ def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Prob
     return replace(made, jekyll=jekyll)
 
 
+def _beside_jekyll(
+    site: Site, toml: dict[str, Any], raw: dict[str, Any] | None, problems: Problems
+) -> Site:
+    """A Jekyll site with a publisher.toml: its settings come from the TOML, but its posts are
+    still Jekyll's, read as Jekyll reads them, with jekyll-feed's ids unless the TOML says."""
+    if raw is None:
+        return site
+    feed = raw.get("feed") if isinstance(raw.get("feed"), dict) else {}
+    jekyll = _jekyll_options(raw, feed, JEKYLL_CONFIG_FILE, problems)
+    feeds = site.feeds
+    if not feeds.ids:
+        feeds = replace(feeds, ids="url")
+    # Jekyll builds the pages, so its permalink and timezone make their URLs.
+    table = toml.get("site") if isinstance(toml.get("site"), dict) else {}
+    urls = {
+        key: _string(raw, key, JEKYLL_CONFIG_FILE, problems)
+        for key in ("permalink", "timezone")
+        if key not in table and raw.get(key)
+    }
+    if "timezone" in urls:
+        urls["timezone"] = _timezone(urls["timezone"], JEKYLL_CONFIG_FILE, problems)
+    fingerprint = _fingerprint({"toml": toml, "jekyll": raw})
+    return replace(site, jekyll=jekyll, feeds=feeds, fingerprint=fingerprint, **urls)
+
+
 def _jekyll_title(raw: dict[str, Any], name: str, problems: Problems) -> str:
     """jekyll-feed's title (the site's title, else its name); a feed needs one, so the
     site's host stands in for a site with neither."""
@@ -397,6 +427,8 @@ def _jekyll_options(
         if isinstance(tags, dict)
         else "/feed/by_tag/",
         has_jekyll_feed="jekyll-feed" in plugins,
+        future=raw.get("future") is True,
+        show_drafts=raw.get("show_drafts") is True,
     )
 
 
