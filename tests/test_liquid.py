@@ -262,3 +262,10 @@ def test_a_changed_include_or_data_file_is_built_again(jekyll):
     assert jekyll.html("S") == "<p>Bob, Old</p>"
     jekyll.file("_data/site.yml", "motto: New motto\n")
     assert jekyll.html("S") == "<p>Bob, New motto</p>"
+
+
+def test_a_post_cannot_print_publishers_internals(jekyll):
+    jekyll.post(
+        "2024-01-01-peek.md", "title: Peek", "[{{ _publisher }}{{ _publisher.facts.site }}]"
+    )
+    assert jekyll.html("Peek") == "<p>[]</p>"

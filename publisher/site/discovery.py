@@ -21,7 +21,7 @@ LIQUID_FOLDERS = ("_includes", "_data")
 def discover(site: Site) -> dict[str, os.stat_result]:
     """Every post file of the site, by site-relative name, with its stat."""
     found: dict[str, os.stat_result] = {}
-    # Jekyll reads a file of any kind in _posts/ (post.py skips those without front matter).
+    # Jekyll reads a file of any kind in _posts/ (post.py skips YAML, and what is not text).
     extensions = None if site.jekyll else site.markdown_extensions
     for folder in posts_dirs(site):
         _scan(folder, folder.relative_to(site.root).as_posix(), extensions, found)

@@ -88,7 +88,7 @@ def render_liquid(
             site=facts.site_variables(),
             page=facts.page(post, data),
             jekyll={"version": "4.3.1", "environment": os.environ.get("JEKYLL_ENV", "development")},
-            _publisher={"facts": facts, "post": post, "blocks": blocks},
+            _publisher=_Registers(facts, post, blocks),
         )
     except LiquidError as exc:
         raise _problem(exc, post.source) from exc
@@ -381,7 +381,20 @@ def _read_data(folder: Path) -> dict[str, Any]:
 # Jekyll's tags.
 
 
-def _registers(context) -> dict[str, Any]:
+@dataclass
+class _Registers:
+    """What Jekyll's tags need of a render (Jekyll's context registers), out of the
+    template's reach: not a mapping, so Liquid finds nothing in it, and it prints as nothing."""
+
+    facts: _Facts
+    post: Post
+    blocks: list[str]
+
+    def __str__(self) -> str:
+        return ""
+
+
+def _registers(context) -> _Registers:
     return context.resolve("_publisher")
 
 
@@ -470,7 +483,7 @@ class _Include(_SimpleTag):
         return buffer.getvalue()
 
     def locate(self, context, file: str) -> Path:
-        site = _registers(context)["facts"].site
+        site = _registers(context).facts.site
         return _inside(site.root / self.folder, file, self.name)
 
 
@@ -481,8 +494,8 @@ class _IncludeRelative(_Include):
 
     def locate(self, context, file: str) -> Path:
         registers = _registers(context)
-        folder = posixpath.dirname(registers["post"].source)
-        return _inside(registers["facts"].site.root / folder, file, self.name)
+        folder = posixpath.dirname(registers.post.source)
+        return _inside(registers.facts.site.root / folder, file, self.name)
 
 
 def _inside(folder: Path, file: str, tag: str) -> Path:
@@ -533,7 +546,7 @@ class _PostUrl(_SimpleTag):
             raise LiquidError(f"post_url {markup!r} has no date and title", token=token)
 
     def output(self, context, markup: str) -> str:
-        facts = _registers(context)["facts"]
+        facts = _registers(context).facts
         folders, day, slug = _POST_NAME.match(markup.lstrip("/")).groups()
         folders = folders or ""
         name = re.compile(
@@ -554,7 +567,7 @@ class _Link(_SimpleTag):
     name = "link"
 
     def output(self, context, markup: str) -> str:
-        facts = _registers(context)["facts"]
+        facts = _registers(context).facts
         path = _expand(self.env, markup, context).strip().lstrip("/")
         for post in facts.posts:
             if post.source == path:
@@ -618,7 +631,7 @@ class _HighlightNode(Node):
         inner = _Buffer()
         self.block.render(context, inner)
         code = inner.getvalue().strip("\r\n")
-        blocks = _registers(context)["blocks"]
+        blocks = _registers(context).blocks
         blocks.append(highlight(code, self.language, linenos=self.linenos))
         buffer.write(f"\ue000{len(blocks) - 1}\ue001")
         return True
