@@ -114,3 +114,13 @@ def test_jekyll_titles_are_smart_and_plain(jekyll):
     jekyll.post("2024-01-01-t.md", "title: \"It's <em>the</em>  'best'\"")
     jekyll.build()
     assert jekyll.feed().entries[0].title == "It’s the ‘best’"
+
+
+def test_footnote_anchors_are_kramdowns():
+    content, _ = to_html("Text[^1].\n\n[^1]: The note.\n", kramdown="GFM")
+    assert 'href="#fn:1" id="fnref:1"' in content and '<li id="fn:1">' in content
+
+
+def test_a_line_break_tag_before_text_starts_a_paragraph():
+    content, _ = to_html("<br/>\nSee [the fix](https://example.com/pr).\n", kramdown="GFM")
+    assert '<a href="https://example.com/pr">the fix</a>' in content

@@ -47,6 +47,14 @@ _BLOCK_HTML = re.compile(
     r"table|ul|video)\b[^>]*>",
     re.IGNORECASE,
 )
+# A span element alone on its line, such as `<br/>`.
+_SPAN_TAG_LINE = re.compile(
+    r"^ {0,3}</?(a|abbr|b|br|cite|code|em|i|img|kbd|mark|q|s|small|span|strong|sub|sup|u|wbr)"
+    r"\b[^>]*>\s*$",
+    re.IGNORECASE,
+)
+# cmark's footnote anchors (fn-1, fnref-1), which kramdown writes fn:1 and fnref:1.
+_FOOTNOTE_ANCHOR = re.compile(r'((?:href="#|id=")fn(?:ref)?)-')
 _LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
 # What the source's kramdown syntax leaves for after cmark: attributes on a heading, the
@@ -84,6 +92,8 @@ def to_html(text: str, *, kramdown: str | None = None) -> tuple[str, tuple[Headi
     content = cmarkgfm.cmark.markdown_to_html_with_extensions(
         source, options=options, extensions=extensions
     )
+    if kramdown is not None and "footnote" in content:
+        content = _FOOTNOTE_ANCHOR.sub(r"\1:", content)
     gfm_ids = kramdown is None or kramdown.upper() == "GFM"
     content, headings, hidden = _add_heading_ids(content, gfm=gfm_ids)
     content = _TOC.sub(lambda m: _toc(headings, hidden, m.group(1)), content)
@@ -139,6 +149,12 @@ def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
             out.append(line)
             continue
         if _ALD.match(line):
+            continue
+        if _SPAN_TAG_LINE.match(line) and index + 1 < len(lines) and lines[index + 1].strip():
+            # kramdown starts a paragraph with it; cmark would make the lines after it raw
+            # HTML, links and all.
+            out.append(f"{line.rstrip()} {lines[index + 1]}")
+            skip_until = index + 1
             continue
         end = _html_block(lines, index) if "<" in line else None
         if end is not None:
