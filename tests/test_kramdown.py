@@ -117,8 +117,9 @@ def test_jekyll_titles_are_smart_and_plain(jekyll):
 
 
 def test_footnote_anchors_are_kramdowns():
-    content, _ = to_html("Text[^1].\n\n[^1]: The note.\n", kramdown="GFM")
+    content, _ = to_html("Text[^1], again[^1].\n\n[^1]: The note.\n", kramdown="GFM")
     assert 'href="#fn:1" id="fnref:1"' in content and '<li id="fn:1">' in content
+    assert 'id="fnref:1:1"' in content and 'href="#fnref:1:1"' in content
 
 
 def test_a_line_break_tag_before_text_starts_a_paragraph():

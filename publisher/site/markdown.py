@@ -53,8 +53,9 @@ _SPAN_TAG_LINE = re.compile(
     r"\b[^>]*>\s*$",
     re.IGNORECASE,
 )
-# cmark's footnote anchors (fn-1, fnref-1), which kramdown writes fn:1 and fnref:1.
-_FOOTNOTE_ANCHOR = re.compile(r'((?:href="#|id=")fn(?:ref)?)-')
+# cmark's footnote anchors: fn-1, fnref-1, and fnref-1-2 for the second reference to one
+# note, which kramdown writes fn:1, fnref:1 and fnref:1:1.
+_FOOTNOTE_ANCHOR = re.compile(r'(href="#|id=")(fn|fnref)-([^"]+?)(?:-(\d+))?"')
 _LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
 # What the source's kramdown syntax leaves for after cmark: attributes on a heading, the
@@ -93,11 +94,18 @@ def to_html(text: str, *, kramdown: str | None = None) -> tuple[str, tuple[Headi
         source, options=options, extensions=extensions
     )
     if kramdown is not None and "footnote" in content:
-        content = _FOOTNOTE_ANCHOR.sub(r"\1:", content)
+        content = _FOOTNOTE_ANCHOR.sub(_kramdown_footnote, content)
     gfm_ids = kramdown is None or kramdown.upper() == "GFM"
     content, headings, hidden = _add_heading_ids(content, gfm=gfm_ids)
     content = _TOC.sub(lambda m: _toc(headings, hidden, m.group(1)), content)
     return _RAW.sub(lambda m: raw[int(m.group(1))], content), headings
+
+
+def _kramdown_footnote(match: re.Match[str]) -> str:
+    attribute, kind, label, repeat = match.groups()
+    if repeat and kind == "fnref":
+        return f'{attribute}fnref:{label}:{int(repeat) - 1}"'
+    return f'{attribute}{kind}:{label}{"-" + repeat if repeat else ""}"'
 
 
 def smartify(text: str) -> str:
