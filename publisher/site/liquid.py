@@ -651,9 +651,9 @@ def highlight(code: str, language: str, *, linenos: bool = False) -> str:
     from pygments.util import ClassNotFound
 
     try:
-        lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False)
+        lexer = get_lexer_by_name(language)
     except ClassNotFound:
-        lexer = TextLexer(stripnl=False, ensurenl=False)
+        lexer = TextLexer()
     spans = pygmentize(code, lexer, HtmlFormatter(nowrap=True)).rstrip("\n")
     if linenos:
         numbers = "\n".join(str(n) for n in range(1, spans.count("\n") + 2))

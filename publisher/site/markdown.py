@@ -36,6 +36,7 @@ _ALD = re.compile(r"^ {0,3}\{:[\w-]+:[^}]*\}\s*$")
 _HEADER_ID = re.compile(r"^(#{1,6}[ \t].*?)[ \t]+\{#([\w-]+)\}[ \t]*#*[ \t]*$")
 # A span IAL stands right after the span it decorates: a link, image, emphasis or code.
 _SPAN_IAL = re.compile(r"(?<=[)\]*_`>])\{:(?!:)[^}\n]*\}")
+_OPEN_SPAN_IAL = re.compile(r"(?<=[)\]*_`>])\{:(?!:)[^}]*$")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
 _WRAPPING = re.compile(r"\{::(comment|nomarkdown)(?:[^}]*)\}(.*?)\{:/(?:\1)?\}", re.DOTALL)
@@ -157,6 +158,10 @@ def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
             out.append(line)
             continue
         if _ALD.match(line):
+            continue
+        if _OPEN_SPAN_IAL.search(line) and index + 1 < len(lines):
+            # A span IAL that goes on to the next line.
+            lines[index + 1] = f"{line} {lines[index + 1]}"
             continue
         if _SPAN_TAG_LINE.match(line) and index + 1 < len(lines) and lines[index + 1].strip():
             # kramdown starts a paragraph with it; cmark would make the lines after it raw
