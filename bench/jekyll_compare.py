@@ -32,6 +32,7 @@ LIMIT = 1_000_000
 # What Markdown or Liquid left as text: a sign that a post was not rendered as Jekyll renders it.
 # The text of an entry outside code, where Liquid or kramdown markup would be left over.
 PROSE = "//text()[not(ancestor::pre or ancestor::code or ancestor::script)]"
+EMPTY_PARTS = re.compile(r"\?(?=#|$)|#$")
 SYMBOL = re.compile(r"^(\s*[\w-]+:[ \t]+)(:[^\s#'\"]+)[ \t]*$", re.MULTILINE)
 RAW_MARKUP = re.compile(r"\{%|\{\{|\{:|\{::")
 
@@ -123,8 +124,9 @@ def substance(content: str) -> dict[str, object]:
         return {"links": [], "images": [], "code": [], "headings": [], "raw": []}
     tree = lxml.html.fromstring(f"<div>{content}</div>")
     return {
-        # An empty fragment ("page.html#") is the page itself; kramdown drops it.
-        "links": sorted(unquote(a.get("href", "")).removesuffix("#") for a in tree.iter("a")),
+        # An empty query or fragment ("page.html?#x", "page.html#") is no query or fragment;
+        # kramdown drops them.
+        "links": sorted(EMPTY_PARTS.sub("", unquote(a.get("href", ""))) for a in tree.iter("a")),
         "images": sorted(img.get("src", "").rsplit("/", 1)[-1] for img in tree.iter("img")),
         "code": [" ".join(pre.text_content().split()) for pre in tree.iter("pre")],
         "headings": [

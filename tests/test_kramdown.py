@@ -125,3 +125,14 @@ def test_footnote_anchors_are_kramdowns():
 def test_a_line_break_tag_before_text_starts_a_paragraph():
     content, _ = to_html("<br/>\nSee [the fix](https://example.com/pr).\n", kramdown="GFM")
     assert '<a href="https://example.com/pr">the fix</a>' in content
+
+
+def test_an_address_with_spaces_is_an_image_as_in_kramdown():
+    content, _ = to_html('![Flow](Live Auction flow.png "The flow")', kramdown="GFM")
+    assert '<img src="Live%20Auction%20flow.png" alt="Flow" title="The flow" />' in content
+
+
+def test_a_raw_html_heading_gets_no_id_as_in_kramdown():
+    content, found = to_html("<h3>Asked</h3>\n\n## Written\n", kramdown="GFM")
+    assert "<h3>Asked</h3>" in content and '<h2 id="written">Written</h2>' in content
+    assert [heading.id for heading in found] == ["written"]

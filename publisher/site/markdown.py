@@ -37,6 +37,10 @@ _HEADER_ID = re.compile(r"^(#{1,6}[ \t].*?)[ \t]+\{#([\w-]+)\}[ \t]*#*[ \t]*$")
 # A span IAL stands right after the span it decorates: a link, image, emphasis or code.
 _SPAN_IAL = re.compile(r"(?<=[)\]*_`>])\{:(?!:)[^}\n]*\}")
 _OPEN_SPAN_IAL = re.compile(r"(?<=[)\]*_`>])\{:(?!:)[^}]*$")
+# `](address with spaces)` or `](address with spaces "title")`.
+_SPACED_DESTINATION = re.compile(
+    r"""\]\(([^()<>"'\s]+(?:[ \t][^()<>"'\s]+)+)(\s+"[^"]*"|\s+'[^']*')?\)"""
+)
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
 _WRAPPING = re.compile(r"\{::(comment|nomarkdown)(?:[^}]*)\}(.*?)\{:/(?:\1)?\}", re.DOTALL)
@@ -44,8 +48,8 @@ _STANDALONE = re.compile(r"\{::\w+[^}]*/\}")
 # Block elements that kramdown reads as one raw HTML block, blank lines and all.
 _BLOCK_HTML = re.compile(
     r"^ {0,3}<(address|article|aside|audio|blockquote|canvas|center|details|dialog|div|dl|"
-    r"fieldset|figure|footer|form|header|iframe|main|nav|noscript|object|ol|section|svg|"
-    r"table|ul|video)\b[^>]*>",
+    r"fieldset|figure|footer|form|h[1-6]|header|iframe|main|nav|noscript|object|ol|section|"
+    r"svg|table|ul|video)\b[^>]*>",
     re.IGNORECASE,
 )
 # A span element alone on its line, such as `<br/>`.
@@ -120,7 +124,7 @@ def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
     """The source with kramdown's own syntax turned into what cmark keeps or drops, and the
     raw HTML that kramdown keeps whole (`{::nomarkdown}`, HTML blocks with blank lines),
     which stands as placeholders until after cmark."""
-    if "{:" not in text and "{#" not in text and "<" not in text:
+    if "{:" not in text and "{#" not in text and "<" not in text and "](" not in text:
         return text, []
     raw: list[str] = []
 
@@ -182,8 +186,23 @@ def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
         header = _HEADER_ID.match(line)
         if header:
             line = f"{header.group(1)} \ue004#{header.group(2)}\ue005"
+        if "](" in line:
+            line = _spaced_destinations(line)
         out.append(_without_span_ials(line) if "{:" in line else line)
     return "\n".join(out), raw
+
+
+def _spaced_destinations(line: str) -> str:
+    """Links and images whose address holds spaces, which kramdown takes and CommonMark
+    takes only in angle brackets: `![x](My Photo.png)` becomes `![x](<My Photo.png>)`."""
+    code = [span.span() for span in _CODE_SPAN.finditer(line)]
+
+    def bracket(match: re.Match[str]) -> str:
+        if any(start < match.start() < end for start, end in code):
+            return match.group(0)
+        return f"]({'<' + match.group(1).strip() + '>'}{match.group(2) or ''})"
+
+    return _SPACED_DESTINATION.sub(bracket, line)
 
 
 def _without_span_ials(line: str) -> str:
@@ -200,7 +219,8 @@ def _without_span_ials(line: str) -> str:
 def _html_block(lines: list[str], start: int) -> int | None:
     """Where the raw HTML block opening at `start` ends (the index of its last line), when
     kramdown would read it whole and cmark would not: a block element, at the start of a
-    line, holding a blank line before its closing tag. None for any other line."""
+    line, holding a blank line before its closing tag; or a heading, which kramdown gives no
+    id. None for any other line."""
     opening = _BLOCK_HTML.match(lines[start])
     if not opening or re.search(r"\bmarkdown\s*=", lines[start]):
         return None
@@ -215,7 +235,7 @@ def _html_block(lines: list[str], start: int) -> int | None:
                 continue
             depth += -1 if tag.group(1) else 1
             if depth == 0:
-                return index if blank else None
+                return index if blank or name.startswith("h") else None
     return None
 
 
