@@ -127,7 +127,9 @@ def substance(content: str) -> dict[str, object]:
         # An empty query or fragment ("page.html?#x", "page.html#") is no query or fragment;
         # kramdown drops them.
         "links": sorted(EMPTY_PARTS.sub("", unquote(a.get("href", ""))) for a in tree.iter("a")),
-        "images": sorted(img.get("src", "").rsplit("/", 1)[-1] for img in tree.iter("img")),
+        "images": sorted(
+            unquote(img.get("src", "")).rsplit("/", 1)[-1] for img in tree.iter("img")
+        ),
         "code": [" ".join(pre.text_content().split()) for pre in tree.iter("pre")],
         "headings": [
             (h.tag, " ".join(h.text_content().split()), h.get("id"))

@@ -25,8 +25,13 @@ _GFM = (
     Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES,
     ["table", "strikethrough", "tasklist", "autolink"],
 )
-_KRAMDOWN = (_GFM[0] | Options.CMARK_OPT_SMART, ["table", "strikethrough", "tasklist"])
-_HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
+# Source positions mark what cmark made, so that raw HTML headings get no id, as in kramdown.
+_KRAMDOWN = (
+    _GFM[0] | Options.CMARK_OPT_SMART | Options.CMARK_OPT_SOURCEPOS,
+    ["table", "strikethrough", "tasklist"],
+)
+_HEADING = re.compile(r'<h([1-6])( data-sourcepos="[^"]*")?>(.*?)</h\1>', re.DOTALL)
+_SOURCEPOS = re.compile(r' data-sourcepos="[^"]*"')
 _TAG = re.compile(r"<[^>]+>")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # kramdown's syntax, in the source: a block IAL or ALD on a line of its own, a header id, an
@@ -48,8 +53,8 @@ _STANDALONE = re.compile(r"\{::\w+[^}]*/\}")
 # Block elements that kramdown reads as one raw HTML block, blank lines and all.
 _BLOCK_HTML = re.compile(
     r"^ {0,3}<(address|article|aside|audio|blockquote|canvas|center|details|dialog|div|dl|"
-    r"fieldset|figure|footer|form|h[1-6]|header|iframe|main|nav|noscript|object|ol|section|"
-    r"svg|table|ul|video)\b[^>]*>",
+    r"fieldset|figure|footer|form|header|iframe|main|nav|noscript|object|ol|section|svg|"
+    r"table|ul|video)\b[^>]*>",
     re.IGNORECASE,
 )
 # A span element alone on its line, such as `<br/>`.
@@ -101,7 +106,11 @@ def to_html(text: str, *, kramdown: str | None = None) -> tuple[str, tuple[Headi
     if kramdown is not None and "footnote" in content:
         content = _FOOTNOTE_ANCHOR.sub(_kramdown_footnote, content)
     gfm_ids = kramdown is None or kramdown.upper() == "GFM"
-    content, headings, hidden = _add_heading_ids(content, gfm=gfm_ids)
+    content, headings, hidden = _add_heading_ids(
+        content, gfm=gfm_ids, only_made=kramdown is not None
+    )
+    if kramdown is not None:
+        content = _SOURCEPOS.sub("", content)
     content = _TOC.sub(lambda m: _toc(headings, hidden, m.group(1)), content)
     return _RAW.sub(lambda m: raw[int(m.group(1))], content), headings
 
@@ -219,8 +228,7 @@ def _without_span_ials(line: str) -> str:
 def _html_block(lines: list[str], start: int) -> int | None:
     """Where the raw HTML block opening at `start` ends (the index of its last line), when
     kramdown would read it whole and cmark would not: a block element, at the start of a
-    line, holding a blank line before its closing tag; or a heading, which kramdown gives no
-    id. None for any other line."""
+    line, holding a blank line before its closing tag. None for any other line."""
     opening = _BLOCK_HTML.match(lines[start])
     if not opening or re.search(r"\bmarkdown\s*=", lines[start]):
         return None
@@ -235,7 +243,7 @@ def _html_block(lines: list[str], start: int) -> int | None:
                 continue
             depth += -1 if tag.group(1) else 1
             if depth == 0:
-                return index if blank or name.startswith("h") else None
+                return index if blank else None
     return None
 
 
@@ -257,8 +265,11 @@ def _apply_block_ial(attributes: str, out: list[str]) -> None:
     out[target] = f"{out[target].rstrip()} \ue004{attributes.strip()}\ue005"
 
 
-def _add_heading_ids(content: str, *, gfm: bool) -> tuple[str, tuple[Heading, ...], frozenset[int]]:
-    """Give each heading the id kramdown gives it, so anchors match the pages Jekyll builds.
+def _add_heading_ids(
+    content: str, *, gfm: bool, only_made: bool
+) -> tuple[str, tuple[Heading, ...], frozenset[int]]:
+    """Give each heading the id kramdown gives it, so anchors match the pages Jekyll builds;
+    with `only_made`, only those Markdown made (marked with their source position).
 
     Returns the HTML, the headings, and which of them a `.no_toc` class keeps out of a table
     of contents."""
@@ -267,7 +278,9 @@ def _add_heading_ids(content: str, *, gfm: bool) -> tuple[str, tuple[Heading, ..
     hidden: set[int] = set()
 
     def with_id(match: re.Match[str]) -> str:
-        level, inner = int(match.group(1)), match.group(2)
+        level, made, inner = int(match.group(1)), match.group(2), match.group(3)
+        if only_made and not made:
+            return match.group(0)
         attributes = ""
         marked = _HEADING_ATTRS.search(inner)
         if marked:
