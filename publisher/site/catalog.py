@@ -15,7 +15,6 @@ from typing import TypeVar
 from publisher.site.cache import Cache
 from publisher.site.config import Site
 from publisher.site.discovery import discover, posts_dirs
-from publisher.site.liquid import check_liquid
 from publisher.site.parallel import Track, map_parts, no_progress, split
 from publisher.site.post import Post, is_future, read_post
 from publisher.site.problems import Problems, Refusal
@@ -89,6 +88,9 @@ def _read_part(
     for name in names:
         post, found, body = read_post(site, site.root / name)
         if post and post.liquid:
+            # Imported here: a site whose posts have no Liquid never loads python-liquid.
+            from publisher.site.liquid import check_liquid
+
             found = [*found, *check_liquid(site, post, body)]
             if any(problem.level == "error" for problem in found):
                 post = None

@@ -11,8 +11,7 @@ from urllib.parse import urljoin
 
 from publisher.site.catalog import read_posts
 from publisher.site.config import Site
-from publisher.site.liquid import LiquidProblem, has_liquid, render_liquid, restore_blocks
-from publisher.site.markdown import Heading, markdown_to_html, to_html
+from publisher.site.markdown import Heading, markdown_to_html, restore_raw, to_html
 from publisher.site.post import Post, front_matter
 from publisher.site.problems import Problem, Problems
 
@@ -63,24 +62,15 @@ def render(
     without it they are read when asked for."""
     problems: tuple[Problem, ...] = ()
     blocks: list[str] = []
-    if post.liquid and has_liquid(body):
-        try:
-            rendering = render_liquid(
-                site, post, front_matter(site, post), body, posts or _all_posts(site)
-            )
-        except LiquidProblem as exc:
-            line = post.body_line + exc.line - 1 if exc.line else None
-            problems = (Problem("error", post.source, exc.message, line, exc.hint),)
-        else:
-            body, blocks = rendering.text, rendering.blocks
+    if post.liquid:
+        body, blocks, problems = _render_liquid(site, post, body, posts or _all_posts(site))
     kramdown = site.jekyll.kramdown_input if site.jekyll else None
     if post.markdown:
-        content, headings = to_html(body, kramdown=kramdown)
+        content, headings = to_html(body, kramdown=kramdown, raw=blocks)
     else:
-        content, headings = body.strip(), ()
-    content = absolute_urls(restore_blocks(content, blocks), post.url)
-    summary = restore_blocks(_summary_html(post, body, content, kramdown), blocks)
-    summary_html = absolute_urls(summary, post.url)
+        content, headings = restore_raw(body.strip(), blocks), ()
+    content = absolute_urls(content, post.url)
+    summary_html = absolute_urls(_summary_html(post, body, content, kramdown, blocks), post.url)
     return Rendered(
         html=content,
         summary_html=summary_html,
@@ -89,6 +79,21 @@ def render(
         image=first_image(content),
         problems=problems,
     )
+
+
+def _render_liquid(
+    site: Site, post: Post, body: str, posts: Callable[[], Sequence[Post]]
+) -> tuple[str, list[str], tuple[Problem, ...]]:
+    """The body with its Liquid rendered, the raw HTML it made, and what went wrong. Liquid
+    is imported here, for the posts that use it: it costs a site without any nothing."""
+    from publisher.site.liquid import LiquidProblem, render_liquid
+
+    try:
+        rendering = render_liquid(site, post, front_matter(site, post), body, posts)
+    except LiquidProblem as exc:
+        line = post.body_line + exc.line - 1 if exc.line else None
+        return body, [], (Problem("error", post.source, exc.message, line, exc.hint),)
+    return rendering.text, rendering.blocks, ()
 
 
 def _all_posts(site: Site) -> Callable[[], Sequence[Post]]:
@@ -152,12 +157,12 @@ def html_to_line(fragment: str) -> str:
     return " ".join(html.unescape(_TAG.sub("", fragment)).split())
 
 
-def _summary_html(post: Post, body: str, content: str, kramdown: str | None) -> str:
+def _summary_html(post: Post, body: str, content: str, kramdown: str | None, raw: list[str]) -> str:
     if post.summary is not None:
         return _drop_tldr(markdown_to_html(post.summary, kramdown=kramdown).strip())
     if post.excerpt_separator and post.excerpt_separator in body.lstrip("\n"):
         excerpt = body.lstrip("\n").split(post.excerpt_separator, 1)[0]
-        return _drop_tldr(markdown_to_html(excerpt, kramdown=kramdown).strip())
+        return _drop_tldr(markdown_to_html(excerpt, kramdown=kramdown, raw=raw).strip())
     match = _FIRST_PARAGRAPH.search(content)
     return f"<p>{_drop_tldr(match.group(1))}</p>" if match else ""
 

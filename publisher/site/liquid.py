@@ -2,8 +2,8 @@
 post_url, link, highlight, ...), its filters and its `site` and `page` variables.
 
 A post is input, so rendering is bounded (loops, output, nesting). A post without `{{` or
-`{%` never gets here. Blocks of HTML that Markdown must not touch (highlighted code) come
-back as placeholders, which `restore_blocks` puts back after Markdown.
+`{%` never gets here, and python-liquid is not even imported. Blocks of HTML that Markdown
+must not touch (highlighted code) come back as Markdown's raw placeholders.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG, Token
 
 from publisher.site.config import Site
 from publisher.site.liquid_filters import jekyll_filters
+from publisher.site.markdown import raw_placeholder
 from publisher.site.post import Post, jekyll_id
 from publisher.site.problems import Problem
 
@@ -42,8 +43,6 @@ LOOP_LIMIT = 100_000
 OUTPUT_LIMIT = 10_000_000
 INCLUDES_DIR = "_includes"
 DATA_DIR = "_data"
-# Where a block of finished HTML stands until Markdown is done: U+E000 n U+E001.
-_PLACEHOLDER = re.compile("(?:<p>)?\ue000(\\d+)\ue001(?:</p>)?")
 _INCLUDE_PARAM = re.compile(
     r"""([\w-]+)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'|([\w.-]+))"""
 )
@@ -60,10 +59,6 @@ class LiquidProblem(Exception):
         self.message = message
         self.line = line
         self.hint = hint
-
-
-def has_liquid(body: str) -> bool:
-    return "{{" in body or "{%" in body
 
 
 @dataclass
@@ -185,13 +180,6 @@ class _BodyNode(Node):
 
     def children(self, static_context, *, include_partials: bool = True):
         yield self.block
-
-
-def restore_blocks(content: str, blocks: list[str]) -> str:
-    """Put each HTML block back where its placeholder stands, in place of its paragraph."""
-    if not blocks:
-        return content
-    return _PLACEHOLDER.sub(lambda m: blocks[int(m.group(1))], content)
 
 
 def _problem(exc: LiquidError, source: str) -> LiquidProblem:
@@ -633,7 +621,7 @@ class _HighlightNode(Node):
         code = inner.getvalue().strip("\r\n")
         blocks = _registers(context).blocks
         blocks.append(highlight(code, self.language, linenos=self.linenos))
-        buffer.write(f"\ue000{len(blocks) - 1}\ue001")
+        buffer.write(raw_placeholder(len(blocks) - 1))
         return True
 
     async def render_to_output_async(self, context, buffer) -> int:

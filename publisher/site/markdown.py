@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cmarkgfm
@@ -84,21 +85,24 @@ class Heading:
     id: str
 
 
-def markdown_to_html(text: str, *, kramdown: str | None = None) -> str:
+def markdown_to_html(text: str, *, kramdown: str | None = None, raw: Sequence[str] = ()) -> str:
     """A fragment of Markdown (an excerpt, a summary, `markdownify`) as HTML."""
-    content, _ = to_html(text, kramdown=kramdown)
+    content, _ = to_html(text, kramdown=kramdown, raw=raw)
     return content
 
 
-def to_html(text: str, *, kramdown: str | None = None) -> tuple[str, tuple[Heading, ...]]:
+def to_html(
+    text: str, *, kramdown: str | None = None, raw: Sequence[str] = ()
+) -> tuple[str, tuple[Heading, ...]]:
     """A post's Markdown as HTML, and its headings with their ids.
 
-    `kramdown` is a Jekyll site's kramdown input ("GFM" or "kramdown"), None for GFM."""
+    `kramdown` is a Jekyll site's kramdown input ("GFM" or "kramdown"), None for GFM. `raw`
+    is finished HTML (highlighted code) that the text holds as `raw_placeholder`s."""
     text = without_forbidden_references(text)
     if kramdown is None:
-        source, raw, (options, extensions) = text, [], _GFM
+        source, raw, (options, extensions) = text, list(raw), _GFM
     else:
-        source, raw = _kramdown_syntax(text)
+        source, raw = _kramdown_syntax(text, list(raw))
         options, extensions = _KRAMDOWN
     content = cmarkgfm.cmark.markdown_to_html_with_extensions(
         source, options=options, extensions=extensions
@@ -112,7 +116,17 @@ def to_html(text: str, *, kramdown: str | None = None) -> tuple[str, tuple[Headi
     if kramdown is not None:
         content = _SOURCEPOS.sub("", content)
     content = _TOC.sub(lambda m: _toc(headings, hidden, m.group(1)), content)
-    return _RAW.sub(lambda m: raw[int(m.group(1))], content), headings
+    return restore_raw(content, raw), headings
+
+
+def raw_placeholder(index: int) -> str:
+    """What stands for the `index`th block of raw HTML until Markdown is done."""
+    return f"\ue006{index}\ue007"
+
+
+def restore_raw(content: str, raw: Sequence[str]) -> str:
+    """Each block of raw HTML where its placeholder stands, in place of its paragraph."""
+    return _RAW.sub(lambda m: raw[int(m.group(1))], content) if raw else content
 
 
 def _kramdown_footnote(match: re.Match[str]) -> str:
@@ -129,19 +143,18 @@ def smartify(text: str) -> str:
     return html.unescape(_TAG.sub("", rendered)).strip()
 
 
-def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
+def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
     """The source with kramdown's own syntax turned into what cmark keeps or drops, and the
     raw HTML that kramdown keeps whole (`{::nomarkdown}`, HTML blocks with blank lines),
     which stands as placeholders until after cmark."""
     if "{:" not in text and "{#" not in text and "<" not in text and "](" not in text:
-        return text, []
-    raw: list[str] = []
+        return text, raw
 
     def wrapping(match: re.Match[str]) -> str:
         if match.group(1) == "comment":
             return ""
         raw.append(match.group(2))
-        return f"\ue006{len(raw) - 1}\ue007"
+        return raw_placeholder(len(raw) - 1)
 
     text = _STANDALONE.sub("", _WRAPPING.sub(wrapping, text))
     lines = text.split("\n")
@@ -185,7 +198,7 @@ def _kramdown_syntax(text: str) -> tuple[str, list[str]]:
         end = _html_block(lines, index) if "<" in line else None
         if end is not None:
             raw.append("\n".join(lines[index : end + 1]))
-            out.extend(["", f"\ue006{len(raw) - 1}\ue007", ""])
+            out.extend(["", raw_placeholder(len(raw) - 1), ""])
             skip_until = end if end > index else None
             continue
         block = _BLOCK_IAL.match(line)
