@@ -115,7 +115,8 @@ def to_html(
     )
     if kramdown is not None:
         content = _SOURCEPOS.sub("", content)
-    content = _TOC.sub(lambda m: _toc(headings, hidden, m.group(1)), content)
+    if "\ue002" in content:
+        content = _TOC.sub(lambda m: _toc(headings, hidden, m.group(1)), content)
     return restore_raw(content, raw), headings
 
 
