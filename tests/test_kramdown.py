@@ -136,3 +136,9 @@ def test_a_raw_html_heading_gets_no_id_as_in_kramdown():
     content, found = to_html("<h3>Asked</h3>\n\n## Written\n", kramdown="GFM")
     assert "<h3>Asked</h3>" in content and '<h2 id="written">Written</h2>' in content
     assert [heading.id for heading in found] == ["written"]
+
+
+def test_the_last_definition_of_a_link_label_wins_as_in_kramdown():
+    source = "See [tag][t].\n\n[t]: https://first.example\n\n[t]: https://last.example\n"
+    content, _ = to_html(source, kramdown="GFM")
+    assert '<a href="https://last.example">tag</a>' in content

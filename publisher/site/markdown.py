@@ -47,6 +47,7 @@ _OPEN_SPAN_IAL = re.compile(r"(?<=[)\]*_`>])\{:(?!:)[^}]*$")
 _SPACED_DESTINATION = re.compile(
     r"""\]\(([^()<>"'\s]+(?:[ \t][^()<>"'\s]+)+)(\s+"[^"]*"|\s+'[^']*')?\)"""
 )
+_LINK_DEFINITION = re.compile(r"^ {0,3}\[([^\]\n]+)\]:[ \t]*\S")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
 _WRAPPING = re.compile(r"\{::(comment|nomarkdown)(?:[^}]*)\}(.*?)\{:/(?:\1)?\}", re.DOTALL)
@@ -148,7 +149,7 @@ def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
     """The source with kramdown's own syntax turned into what cmark keeps or drops, and the
     raw HTML that kramdown keeps whole (`{::nomarkdown}`, HTML blocks with blank lines),
     which stands as placeholders until after cmark."""
-    if "{:" not in text and "{#" not in text and "<" not in text and "](" not in text:
+    if not any(mark in text for mark in ("{:", "{#", "<", "](", "]:")):
         return text, raw
 
     def wrapping(match: re.Match[str]) -> str:
@@ -158,7 +159,7 @@ def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
         return raw_placeholder(len(raw) - 1)
 
     text = _STANDALONE.sub("", _WRAPPING.sub(wrapping, text))
-    lines = text.split("\n")
+    lines = _last_definitions(text.split("\n"))
     out: list[str] = []
     fence = ""
     indented = False
@@ -213,6 +214,23 @@ def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
             line = _spaced_destinations(line)
         out.append(_without_span_ials(line) if "{:" in line else line)
     return "\n".join(out), raw
+
+
+def _last_definitions(lines: list[str]) -> list[str]:
+    """The lines without link definitions that a later one of the same label replaces:
+    kramdown keeps the last definition, CommonMark the first."""
+    last: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        definition = _LINK_DEFINITION.match(line)
+        if definition:
+            last[definition.group(1).casefold()] = index
+    if len(last) == sum(1 for line in lines if _LINK_DEFINITION.match(line)):
+        return lines
+    return [
+        line
+        for index, line in enumerate(lines)
+        if not (match := _LINK_DEFINITION.match(line)) or last[match.group(1).casefold()] == index
+    ]
 
 
 def _spaced_destinations(line: str) -> str:
