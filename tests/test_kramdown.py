@@ -142,3 +142,9 @@ def test_the_last_definition_of_a_link_label_wins_as_in_kramdown():
     source = "See [tag][t].\n\n[t]: https://first.example\n\n[t]: https://last.example\n"
     content, _ = to_html(source, kramdown="GFM")
     assert '<a href="https://last.example">tag</a>' in content
+
+
+def test_lines_of_code_that_look_like_definitions_stay():
+    source = "```\n[17:03:54]: Decrypting\n[17:03:54]: Installing\n```\n"
+    content, _ = to_html(source, kramdown="GFM")
+    assert "[17:03:54]: Decrypting\n[17:03:54]: Installing" in content

@@ -47,6 +47,7 @@ _OPEN_SPAN_IAL = re.compile(r"(?<=[)\]*_`>])\{:(?!:)[^}]*$")
 _SPACED_DESTINATION = re.compile(
     r"""\]\(([^()<>"'\s]+(?:[ \t][^()<>"'\s]+)+)(\s+"[^"]*"|\s+'[^']*')?\)"""
 )
+# A link definition; indented four spaces, it would be code.
 _LINK_DEFINITION = re.compile(r"^ {0,3}\[([^\]\n]+)\]:[ \t]*\S")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
@@ -219,17 +220,24 @@ def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
 def _last_definitions(lines: list[str]) -> list[str]:
     """The lines without link definitions that a later one of the same label replaces:
     kramdown keeps the last definition, CommonMark the first."""
-    last: dict[str, int] = {}
+    definitions: dict[int, str] = {}
+    fence = ""
     for index, line in enumerate(lines):
+        opening = _FENCE.match(line)
+        if fence or opening:  # code: `[17:03:54]: Done` in a log is no definition
+            if opening and (not fence or opening.group(1).startswith(fence)):
+                fence = "" if fence else opening.group(1)
+            continue
         definition = _LINK_DEFINITION.match(line)
         if definition:
-            last[definition.group(1).casefold()] = index
-    if len(last) == sum(1 for line in lines if _LINK_DEFINITION.match(line)):
+            definitions[index] = definition.group(1).casefold()
+    last = {label: index for index, label in definitions.items()}
+    if len(last) == len(definitions):
         return lines
     return [
         line
         for index, line in enumerate(lines)
-        if not (match := _LINK_DEFINITION.match(line)) or last[match.group(1).casefold()] == index
+        if index not in definitions or last[definitions[index]] == index
     ]
 
 
