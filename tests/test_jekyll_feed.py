@@ -141,3 +141,12 @@ def test_jekylls_own_test_site_gives_the_entries_jekyll_feed_gives():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Jekyll 58 entries, publisher 58" in result.stdout
     assert "mismatches: none" in result.stdout
+
+
+def test_a_post_can_ask_for_its_excerpt_alone(jekyll):
+    jekyll.post("2024-03-01-a.md", "title: A\nfeed: {excerpt_only: true}", "First.\n\nSecond.")
+    jekyll.post("2024-03-02-b.md", "title: B", "First.\n\nSecond.")
+    jekyll.build()
+    entries = {entry.title: entry for entry in jekyll.feed().entries}
+    assert "content" not in entries["A"] and entries["A"].summary == "<p>First.</p>"
+    assert "Second." in entries["B"].content[0].value

@@ -269,3 +269,27 @@ def test_a_post_cannot_print_publishers_internals(jekyll):
         "2024-01-01-peek.md", "title: Peek", "[{{ _publisher }}{{ _publisher.facts.site }}]"
     )
     assert jekyll.html("Peek") == "<p>[]</p>"
+
+
+def test_link_finds_a_collections_document_at_its_permalink(jekyll):
+    jekyll.config(
+        """
+        title: Jekyll Blog
+        url: https://jekyll.example.com
+        collections:
+          docs: {output: true, permalink: "/:collection/:path/"}
+          recipes: {output: true}
+        """
+    )
+    jekyll.file("_docs/sub/page.md", "---\ntitle: Page\n---\nx\n")
+    jekyll.file("_recipes/soup.md", "---\ntitle: Soup\n---\nx\n")
+    jekyll.file("_recipes/stew.md", "---\ntitle: Stew\npermalink: /food/:name/\n---\nx\n")
+    jekyll.post(
+        "2024-01-01-l.md",
+        "title: L",
+        "[a]({% link _docs/sub/page.md %}) [b]({% link _recipes/soup.md %}) "
+        "[c]({% link _recipes/stew.md %})",
+    )
+    content = jekyll.html("L")
+    for url in ("/docs/sub/page/", "/recipes/soup.html", "/food/stew/"):
+        assert f'href="https://jekyll.example.com{url}"' in content

@@ -205,8 +205,13 @@ def _fill_entry(fe, site: Site, entry: Entry) -> None:
         fe.category([{"term": term} for term in terms])
     if rendered.summary_html:
         fe.summary(rendered.summary_html, type="html")
-    if not site.feeds.excerpt_only or not rendered.summary_html:
+    if not _excerpt_only(site, post) or not rendered.summary_html:
         fe.content(rendered.html, type="html")
+
+
+def _excerpt_only(site: Site, post: Post) -> bool:
+    """Whether the feeds carry the post's summary alone: the post's say, else the site's."""
+    return site.feeds.excerpt_only if post.excerpt_only is None else post.excerpt_only
 
 
 def _insert_hubs(parent, site: Site, tag: str) -> None:
@@ -255,7 +260,7 @@ def json_feed(site: Site, feed: Feed) -> bytes:
 def _json_item(site: Site, entry: Entry) -> dict:
     post, rendered = entry.post, entry.rendered
     item: dict = {"id": post.id, "url": post.url, "title": post.title}
-    excerpt_only = site.feeds.excerpt_only and rendered.summary_html
+    excerpt_only = _excerpt_only(site, post) and rendered.summary_html
     item["content_html"] = rendered.summary_html if excerpt_only else rendered.html
     if rendered.summary_text:
         item["summary"] = rendered.summary_text

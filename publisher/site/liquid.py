@@ -567,24 +567,46 @@ class _Link(_SimpleTag):
 
 
 def _page_url(site: Site, path: str, file: Path) -> str:
-    """Where Jekyll writes a page: its permalink, else its path with .html for Markdown."""
+    """Where Jekyll writes a page or a collection's document: its permalink (the document's,
+    else its collection's), else its path, with .html for Markdown."""
     head = file.read_bytes()[:4096].decode("utf-8", "replace")
     if not head.startswith("---"):
         return "/" + path
-    match = re.search(r"^permalink:\s*['\"]?([^'\"\n]+)", head, re.MULTILINE)
-    if match:
-        return "/" + match.group(1).strip().lstrip("/")
     folder, name = posixpath.split(path)
     stem, ext = posixpath.splitext(name)
     markdown = site.jekyll.markdown_ext if site.jekyll else ("md", "markdown")
     output_ext = ".html" if ext.lstrip(".") in (*markdown, "html") else ext
     output_ext = ".css" if ext in (".scss", ".sass") else output_ext
+    label, _, inside = path.partition("/")
+    collection = _collection(site, label)
+    values = {"basename": stem, "name": stem, "title": stem, "output_ext": output_ext}
+    if collection is not None:
+        values.update(collection=label[1:], path=posixpath.splitext(inside)[0])
+    match = re.search(r"^permalink:\s*['\"]?([^'\"\n]+)", head, re.MULTILINE)
+    template = match.group(1).strip() if match else (collection or {}).get("permalink")
+    if template or collection is not None:
+        template = str(template or "/:collection/:path:output_ext")
+        url = re.sub(r":([a-z_]+)", lambda m: values.get(m.group(1), m.group(0)), template)
+        return "/" + url.lstrip("/")
     pretty = site.permalink == "pretty" or site.permalink.endswith("/")
     if stem == "index" and output_ext == ".html":
         return posixpath.join("/", folder, "")
     if pretty and output_ext == ".html":
         return posixpath.join("/", folder, stem, "")
     return posixpath.join("/", folder, stem + output_ext)
+
+
+def _collection(site: Site, folder: str) -> dict[str, Any] | None:
+    """The settings of the collection whose folder this is (`_docs` for `docs`), if any."""
+    collections = site.jekyll.config.get("collections") if site.jekyll else None
+    if not folder.startswith("_") or not collections:
+        return None
+    if isinstance(collections, list):
+        return {} if folder[1:] in map(str, collections) else None
+    settings = collections.get(folder[1:], None) if isinstance(collections, dict) else None
+    if settings is None and folder[1:] not in (collections or {}):
+        return None
+    return settings if isinstance(settings, dict) else {}
 
 
 class _Highlight(Tag):

@@ -74,6 +74,8 @@ class Post:
     # jekyll-feed's per-post data: the post's language, and its image (absolute).
     lang: str | None = None
     image: str | None = None
+    # jekyll-feed's `feed: excerpt_only:` of the post, over the site's.
+    excerpt_only: bool | None = None
     # The body is Markdown; else (HTML, or a kind Jekyll has no converter for) it goes out
     # as it is.
     markdown: bool = True
@@ -445,6 +447,7 @@ def _make_post(
         newsletter=wants_newsletter,
         markdown=markdown,
         lang=str(data["lang"]) if data.get("lang") else None,
+        excerpt_only=_feed_excerpt_only(data.get("feed")),
         image=_image(data.get("image"), site),
     )
 
@@ -601,6 +604,11 @@ def _post_id(data, site: Site, day: date, file_slug: str, error) -> str | None:
             return None
         return value
     return f"tag:{site.domain},{day.isoformat()}:{quote(file_slug, safe='-._~!$&()*+,;=:@')}"
+
+
+def _feed_excerpt_only(value: Any) -> bool | None:
+    excerpt_only = value.get("excerpt_only") if isinstance(value, dict) else None
+    return excerpt_only if isinstance(excerpt_only, bool) else None
 
 
 def _image(value: Any, site: Site) -> str | None:
