@@ -5,8 +5,8 @@
 
 Prints wall time, posts per second and peak memory (the build process's own maximum RSS),
 median of --runs runs, for: a cold build with the default limit of 20, a cold build with every
-entry in every feed, a rebuild where nothing changed, and a cold build of the same posts as a
-Jekyll site (limit 20).
+entry in every feed, a rebuild where nothing changed, a rebuild with one post edited (with
+either limit), and a cold build of the same posts as a Jekyll site (limit 20).
 """
 
 from __future__ import annotations
@@ -120,6 +120,10 @@ def bench(count: int, runs: int, work: Path) -> None:
         cases[f"publisher, {count} posts, {which}"] = (publisher, site, True)
         if limit:
             cases[f"publisher, {count} posts, nothing changed"] = (publisher, site, False)
+        # One post edited since the build before (the case above, in the same round).
+        edited = sorted((site / "posts").iterdir())[count // 2]
+        edit = ["sh", "-c", f'echo "Edited." >> "{edited}" && exec "$@"', "edit", *publisher]
+        cases[f"publisher, {count} posts, one edited, {which}"] = (edit, site, False)
     jekyll_site = work / f"jekyll-{count}"
     make_jekyll_site(work / f"site-{count}-20", jekyll_site)
     cases[f"publisher, {count} posts, Jekyll site"] = (publisher, jekyll_site, True)
@@ -145,6 +149,13 @@ def bench(count: int, runs: int, work: Path) -> None:
     full = f"publisher, {count} posts, default limit"
     compare(f"publisher, {count} posts, nothing changed", "the default build's", results, full)
     compare(f"publisher, {count} posts, Jekyll site", "the default build's", results, full)
+    compare(
+        f"publisher, {count} posts, one edited, default limit", "the default build's", results, full
+    )
+    every = f"publisher, {count} posts, all entries"
+    compare(
+        f"publisher, {count} posts, one edited, all entries", "the cold build's", results, every
+    )
     if not hugo:
         print("hugo: not installed (apt-get install hugo) - no side-by-side figure")
         return

@@ -83,6 +83,7 @@ def build(
         report.counts = Counts(**cache.build["counts"])
         report.unchanged = list(cache.build["outputs"])
     else:
+        from publisher.feeds.entries import EntryCache
         from publisher.feeds.writer import (
             RenderError,
             liquid_problems,
@@ -93,6 +94,7 @@ def build(
         from publisher.site.catalog import load_posts, select
 
         first_problem = len(problems.items)
+        entries = EntryCache(cache, {name: stamp(s) for name, s in sources.items()})
         # With no limit every post is rendered: render each while its file is read.
         prepare = partial(prepare_entry, site) if write and not site.feeds.limit else None
         posts, ready = load_posts(site, sources, cache, problems, track=track, prepare=prepare)
@@ -105,13 +107,14 @@ def build(
             if write:
                 try:
                     report.written, report.unchanged = write_feeds(
-                        site, feeds, track, ready, selection.published
+                        site, feeds, track, ready, selection.published, entries
                     )
                 except RenderError as exc:
                     problems.extend(exc.problems)
                 except (OSError, UnsafePath) as exc:
                     _write_failed(site, problems, exc)
                 else:
+                    entries.save()
                     report.removed = _remove_stale(
                         site, cache.build.get("outputs", {}), report.written + report.unchanged
                     )

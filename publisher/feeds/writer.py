@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
+from publisher.feeds.entries import EntryCache
 from publisher.feeds.formats import Entry, EntryParts, Feed, entry_parts, render_feed
 from publisher.site.config import Site
 from publisher.site.content import render
@@ -126,15 +127,21 @@ def write_feeds(
     track: Track,
     ready: dict[str, EntryParts],
     published: Sequence[Post],
+    entries: EntryCache,
 ) -> tuple[list[str], list[str]]:
     """Serialize each post once, on every core, then splice the entries into each feed.
 
     `ready` holds posts serialized already (by `prepare_entry`, while they were read);
-    `published` is every published post, which Liquid may ask for. Returns the paths written
-    and those left alone because their bytes did not change. Raises RenderError, having
-    written nothing, when a post's Liquid fails."""
+    `entries` those an earlier build serialized; `published` is every published post, which
+    Liquid may ask for. Returns the paths written and those left alone because their bytes
+    did not change. Raises RenderError, having written nothing, when a post's Liquid fails."""
     parts = dict(ready)
     wanted = {post.source: post for feed in feeds for post in feed.posts}
+    for source, post in wanted.items():
+        if source in parts:
+            entries.put(post, parts[source])
+        elif (kept := entries.get(post)) is not None:
+            parts[source] = kept
     posts = [post for source, post in wanted.items() if source not in parts]
     if posts:
         # Liquid may ask for every post (site.posts, post_url): give them, when it is there.
@@ -147,6 +154,8 @@ def write_feeds(
             failed.extend(problems)
         if failed:
             raise RenderError(failed)
+        for post in posts:
+            entries.put(post, parts[post.source])
     output = (site.root / site.feeds.output).resolve()
     written: list[str] = []
     unchanged: list[str] = []

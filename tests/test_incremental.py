@@ -1,0 +1,102 @@
+"""A build that reuses the entries of earlier builds writes the very bytes a cold build
+writes, whatever changed in between."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CONFIG, SiteDir
+
+ALL_ENTRIES = CONFIG + "[feeds]\nlimit = 0\n"
+
+
+def outputs(site: SiteDir) -> dict[str, bytes]:
+    folder = site.root / "_site"
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def cold_build(site: SiteDir, scratch: Path) -> dict[str, bytes]:
+    """The same site built from nothing: no cache, no output."""
+    copy = SiteDir(scratch / "cold")
+    ignore = shutil.ignore_patterns("_site", ".publisher")
+    shutil.copytree(site.root, copy.root, ignore=ignore)
+    copy.build()
+    return outputs(copy)
+
+
+def with_posts(site: SiteDir) -> SiteDir:
+    site.config(ALL_ENTRIES)
+    for day in range(1, 6):
+        site.post(
+            f"2024-01-0{day}-post-{day}.md",
+            f"title: Post {day}\ntags: [t{day % 2}]",
+            f"Body of post {day}.\n\n## Part\n\n[A link](../x/).",
+        )
+    site.build()
+    return site
+
+
+def edit(site: SiteDir) -> None:
+    site.post("2024-01-03-post-3.md", "title: Post 3, edited\ntags: [t1]", "New body.")
+
+
+def add(site: SiteDir) -> None:
+    site.post("2024-01-09-added.md", "title: Added\ntags: [new]", "Fresh.")
+
+
+def delete(site: SiteDir) -> None:
+    (site.root / "posts" / "2024-01-02-post-2.md").unlink()
+
+
+def rename(site: SiteDir) -> None:
+    posts = site.root / "posts"
+    (posts / "2024-01-04-post-4.md").rename(posts / "2024-01-04-renamed.md")
+
+
+def retag(site: SiteDir) -> None:
+    site.post("2024-01-05-post-5.md", "title: Post 5\ntags: [t1, other]", "Body of post 5.")
+
+
+def change_a_setting(site: SiteDir) -> None:
+    site.config(ALL_ENTRIES.replace('title = "Test Site"', 'title = "Renamed Site"'))
+
+
+@pytest.mark.parametrize("change", [edit, add, delete, rename, retag, change_a_setting])
+def test_an_incremental_build_writes_what_a_cold_build_writes(site, tmp_path, change):
+    with_posts(site)
+    change(site)
+    site.build()
+    assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_an_unchanged_post_is_not_rendered_again(site, monkeypatch):
+    with_posts(site)
+    edit(site)
+    rendered = []
+    import publisher.feeds.writer as writer
+
+    real = writer.render
+
+    def counting(site_, post, body, **kwargs):
+        rendered.append(post.source)
+        return real(site_, post, body, **kwargs)
+
+    monkeypatch.setattr(writer, "render", counting)
+    site.build()
+    assert rendered == ["posts/2024-01-03-post-3.md"]
+
+
+def test_a_damaged_kept_entry_is_made_again(site, tmp_path):
+    with_posts(site)
+    for kept in (site.root / ".publisher" / "cache" / "entries").iterdir():
+        kept.write_bytes(kept.read_bytes()[:-10])  # cut short
+    edit(site)
+    site.build()
+    assert outputs(site) == cold_build(site, tmp_path)
