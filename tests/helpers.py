@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import collections
 import http.server
 import socket
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -136,6 +139,23 @@ class JekyllDir(SiteDir):
             if entry.findtext(f"{atom}title") == title:
                 return entry.findtext(f"{atom}content")
         raise KeyError(title)
+
+
+def modules_a_build_loads(site: SiteDir, names: set[str]) -> list[str]:
+    """Which of the packages `names` a `publisher build` of the site imports, in a fresh
+    interpreter."""
+    script = (
+        "import sys\n"
+        "from publisher.cli import main\n"
+        "try:\n"
+        f"    main(['build', '--site', {str(site.root)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(set({sorted(names)!r}) & {{name.split('.')[0] for name in sys.modules}}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return ast.literal_eval(result.stdout.splitlines()[-1])
 
 
 def parse_feed(path: Path) -> feedparser.FeedParserDict:

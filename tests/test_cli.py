@@ -1,11 +1,9 @@
 """The command line itself: where --site goes, and refusals as messages, never tracebacks."""
 
-import subprocess
-import sys
-
 from click.testing import CliRunner
 
 from publisher.cli import main
+from tests.helpers import modules_a_build_loads
 
 
 def test_site_may_come_before_the_command(site):
@@ -31,18 +29,7 @@ def test_a_command_on_a_folder_without_a_site_says_so_without_a_traceback(tmp_pa
 
 def test_a_build_of_posts_without_liquid_does_not_load_liquid(jekyll):
     jekyll.post("2024-01-01-a.md", body="No braces here.")
-    script = (
-        "import sys\n"
-        "from publisher.cli import main\n"
-        "try:\n"
-        f"    main(['build', '--site', {str(jekyll.root)!r}])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print('liquid' in sys.modules, 'pygments' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "False False", result.stdout
+    assert modules_a_build_loads(jekyll, {"liquid", "pygments"}) == []
 
 
 def test_a_refusal_is_one_line_of_error(letters):
@@ -54,16 +41,5 @@ def test_a_refusal_is_one_line_of_error(letters):
 def test_a_build_with_nothing_to_do_imports_no_parser_renderer_or_database(site):
     site.post("2024-01-01-a.md")
     site.build()
-    script = (
-        "import sys\n"
-        "from publisher.cli import main\n"
-        "try:\n"
-        f"    main(['build', '--site', {str(site.root)!r}])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = {'yaml', 'cmarkgfm', 'feedgen', 'lxml', 'sqlite3', 'jinja2', 'liquid'}\n"
-        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "[]", result.stdout
+    heavy = {"yaml", "cmarkgfm", "feedgen", "lxml", "sqlite3", "jinja2", "liquid"}
+    assert modules_a_build_loads(site, heavy) == []
