@@ -270,3 +270,12 @@ def test_a_recipe_not_yet_set_up_says_what_to_set_first(
     assert outcome == "failure"
     assert message in output
     assert "Publish" not in log
+
+
+def test_the_build_cache_is_kept_between_runs_before_publishing():
+    _, steps = workflow_steps()
+    names = [step.get("name") for step in steps]
+    cache = next(step for step in steps if step.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == ".publisher/cache"
+    assert cache["with"]["key"].startswith(cache["with"]["restore-keys"])
+    assert names.index(cache["name"]) < names.index("Publish")
