@@ -68,6 +68,24 @@ def make_jekyll_site(source: Path, root: Path) -> None:
     )
 
 
+# The shared corpus that the issues' figures use: review-sized posts, written by a script
+# beside the project (not in it), for publisher as a Jekyll site and for Hugo.
+MAKE_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "make-corpus"
+
+
+def make_corpus(work: Path, count: int) -> tuple[Path, Path]:
+    """The shared corpus as a Jekyll site with only its site feed, every entry in it, and
+    as a Hugo site; returns both folders."""
+    jekyll, hugo = work / f"corpus-{count}", work / f"corpus-hugo-{count}"
+    subprocess.run([sys.executable, str(MAKE_CORPUS), str(count), str(jekyll)], check=True)
+    subprocess.run([sys.executable, str(MAKE_CORPUS), "--hugo", str(count), str(hugo)], check=True)
+    (jekyll / "publisher.toml").write_text(
+        "[site]\ntitle = 'Gadgets'\nurl = 'https://blog.example.org'\n"
+        "[feeds]\nlimit = 0\ncategories = ''\ntags = ''\n"
+    )
+    return jekyll, hugo
+
+
 def make_hugo_site(source: Path, root: Path) -> None:
     """The same posts as a Hugo site that renders only its RSS feeds."""
     content = root / "content" / "posts"
@@ -108,7 +126,7 @@ def report(label: str, count: int, runs: list[tuple[float, float]]) -> None:
     )
 
 
-def bench(count: int, runs: int, work: Path) -> None:
+def bench(count: int, runs: int, work: Path, *, corpus: bool) -> None:
     """Each round times every case once, so a slow spell of this noisy machine falls on all
     of them alike rather than on whichever case happened to run then."""
     publisher = [str(Path(sys.executable).with_name("publisher")), "build"]
@@ -124,6 +142,24 @@ def bench(count: int, runs: int, work: Path) -> None:
         edited = sorted((site / "posts").iterdir())[count // 2]
         edit = ["sh", "-c", f'echo "Edited." >> "{edited}" && exec "$@"', "edit", *publisher]
         cases[f"publisher, {count} posts, one edited, {which}"] = (edit, site, False)
+    if corpus:
+        corpus_site, corpus_hugo = make_corpus(work, count)
+        which = "corpus, every entry"
+        cases[f"publisher, {count} posts, {which}"] = (publisher, corpus_site, True)
+        edited = sorted((corpus_site / "_posts").iterdir())[count // 2]
+        edit = ["sh", "-c", f'echo "Edited." >> "{edited}" && exec "$@"', "edit", *publisher]
+        cases[f"publisher, {count} posts, {which}, one edited"] = (edit, corpus_site, False)
+        added = corpus_site / "_posts" / "2030-01-01-added.md"
+        add = ["sh", "-c", f'printf -- "---\\ntitle: New\\n---\\nNew.\\n" > "{added}" && exec "$@"']
+        cases[f"publisher, {count} posts, {which}, one added"] = (
+            [*add, "add", *publisher],
+            corpus_site,
+            False,
+        )
+        if shutil.which("hugo"):
+            hugo_full = [shutil.which("hugo"), "--quiet", "--noBuildLock", "-t", "fullrss"]
+            hugo_full += ["--config", "hugo.toml,rss-only.toml"]
+            cases[f"hugo, {count} posts, {which}"] = (hugo_full, corpus_hugo, True)
     jekyll_site = work / f"jekyll-{count}"
     make_jekyll_site(work / f"site-{count}-20", jekyll_site)
     cases[f"publisher, {count} posts, Jekyll site"] = (publisher, jekyll_site, True)
@@ -160,8 +196,15 @@ def bench(count: int, runs: int, work: Path) -> None:
         print("hugo: not installed (apt-get install hugo) - no side-by-side figure")
         return
     for label, (_, _, cold) in cases.items():
-        if label.startswith("publisher") and cold:
+        if label.startswith("publisher") and cold and "corpus" not in label:
             compare(label, "Hugo's", results, f"hugo, {count} posts, RSS only")
+    if corpus:
+        which = f"{count} posts, corpus, every entry"
+        compare(f"publisher, {which}", "Hugo's", results, f"hugo, {which}")
+        for change in ("one edited", "one added"):
+            compare(
+                f"publisher, {which}, {change}", "the cold build's", results, f"publisher, {which}"
+            )
 
 
 def compare(label: str, whose: str, results: dict, other: str) -> None:
@@ -186,11 +229,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--corpus", action="store_true", help="also the shared corpus (../shared/bench/make-corpus)"
+    )
     args = parser.parse_args()
+    if args.corpus and not MAKE_CORPUS.exists():
+        raise SystemExit(f"--corpus needs {MAKE_CORPUS}")
     compile_publisher()
     with tempfile.TemporaryDirectory(prefix="publisher-bench-") as folder:
         for count in args.sizes:
-            bench(count, args.runs, Path(folder))
+            bench(count, args.runs, Path(folder), corpus=args.corpus)
 
 
 if __name__ == "__main__":

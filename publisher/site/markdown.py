@@ -49,6 +49,8 @@ _SPACED_DESTINATION = re.compile(
 )
 # A link definition; indented four spaces, it would be code.
 _LINK_DEFINITION = re.compile(r"^ {0,3}\[([^\]\n]+)\]:[ \t]*\S")
+# A line that starts with a tag, which kramdown may read as raw HTML.
+_LINE_TAG = re.compile(r"^ {0,3}<[a-zA-Z/]", re.MULTILINE)
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
 _WRAPPING = re.compile(r"\{::(comment|nomarkdown)(?:[^}]*)\}(.*?)\{:/(?:\1)?\}", re.DOTALL)
@@ -150,7 +152,7 @@ def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
     """The source with kramdown's own syntax turned into what cmark keeps or drops, and the
     raw HTML that kramdown keeps whole (`{::nomarkdown}`, HTML blocks with blank lines),
     which stands as placeholders until after cmark."""
-    if not any(mark in text for mark in ("{:", "{#", "<", "](", "]:")):
+    if not _has_kramdown_syntax(text):
         return text, raw
 
     def wrapping(match: re.Match[str]) -> str:
@@ -159,8 +161,11 @@ def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
         raw.append(match.group(2))
         return raw_placeholder(len(raw) - 1)
 
-    text = _STANDALONE.sub("", _WRAPPING.sub(wrapping, text))
-    lines = _last_definitions(text.split("\n"))
+    text = _STANDALONE.sub("", _WRAPPING.sub(wrapping, text)) if "{::" in text else text
+    lines = text.split("\n")
+    if "]:" in text:
+        lines = _last_definitions(lines)
+    spaced = "](" in text and _SPACED_DESTINATION.search(text) is not None
     out: list[str] = []
     fence = ""
     indented = False
@@ -186,35 +191,52 @@ def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
             fence = opening.group(1)
             out.append(line)
             continue
-        if _ALD.match(line):
+        ial = "{:" in line
+        if ial and _ALD.match(line):
             continue
-        if _OPEN_SPAN_IAL.search(line) and index + 1 < len(lines):
+        if ial and _OPEN_SPAN_IAL.search(line) and index + 1 < len(lines):
             # A span IAL that goes on to the next line.
             lines[index + 1] = f"{line} {lines[index + 1]}"
             continue
-        if _SPAN_TAG_LINE.match(line) and index + 1 < len(lines) and lines[index + 1].strip():
+        tag = line.lstrip(" ").startswith("<")
+        if (
+            tag
+            and _SPAN_TAG_LINE.match(line)
+            and index + 1 < len(lines)
+            and lines[index + 1].strip()
+        ):
             # kramdown starts a paragraph with it; cmark would make the lines after it raw
             # HTML, links and all.
             out.append(f"{line.rstrip()} {lines[index + 1]}")
             skip_until = index + 1
             continue
-        end = _html_block(lines, index) if "<" in line else None
+        end = _html_block(lines, index) if tag else None
         if end is not None:
             raw.append("\n".join(lines[index : end + 1]))
             out.extend(["", raw_placeholder(len(raw) - 1), ""])
             skip_until = end if end > index else None
             continue
-        block = _BLOCK_IAL.match(line)
+        block = _BLOCK_IAL.match(line) if ial else None
         if block:
             _apply_block_ial(block.group(1), out)
             continue
-        header = _HEADER_ID.match(line)
+        header = _HEADER_ID.match(line) if "{#" in line else None
         if header:
             line = f"{header.group(1)} \ue004#{header.group(2)}\ue005"
-        if "](" in line:
+        if spaced and "](" in line:
             line = _spaced_destinations(line)
         out.append(_without_span_ials(line) if "{:" in line else line)
     return "\n".join(out), raw
+
+
+def _has_kramdown_syntax(text: str) -> bool:
+    """Whether the text holds anything `_kramdown_syntax` changes, found without going
+    through it line by line (most posts hold none of it)."""
+    if "{:" in text or "{#" in text or "]:" in text:
+        return True
+    if "<" in text and _LINE_TAG.search(text):
+        return True
+    return "](" in text and _SPACED_DESTINATION.search(text) is not None
 
 
 def _last_definitions(lines: list[str]) -> list[str]:

@@ -18,6 +18,8 @@ STYLES = {
 
 # What Jekyll's pretty slugs keep besides letters, marks and digits.
 _PRETTY_KEEPS = frozenset("._~!$&'()+,;=@")
+_ASCII_PRETTY = re.compile(r"[^A-Za-z0-9._~!$&'()+,;=@]+")
+_ASCII_DEFAULT = re.compile(r"[^A-Za-z0-9]+")
 _PLACEHOLDER = re.compile(r":([a-z_]+)")
 _SLASHES = re.compile("/+")
 _ESCAPED_UNRESERVED = re.compile(r"%(2[dDeE]|5[fF]|7[eE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA])")
@@ -30,6 +32,11 @@ class PermalinkError(ValueError):
 def jekyll_slugify(text: str, pretty: bool = False, cased: bool = False) -> str:
     """Jekyll's Utils.slugify in its default and pretty modes: every run of characters other
     than letters, marks and decimal digits (and, pretty, `._~!$&'()+,;=@`) becomes one hyphen."""
+    if text.isascii():  # the same rule, where letters and digits are ASCII's own
+        slug = (_ASCII_PRETTY if pretty else _ASCII_DEFAULT).sub("-", text)
+        slug = slug[1:] if slug.startswith("-") else slug
+        slug = slug[:-1] if slug.endswith("-") else slug
+        return slug if cased else slug.lower()
     keeps = _PRETTY_KEEPS if pretty else frozenset()
     pieces: list[str] = []
     for char in text:
