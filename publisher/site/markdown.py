@@ -166,67 +166,79 @@ def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
     if "]:" in text:
         lines = _last_definitions(lines)
     spaced = "](" in text and _SPACED_DESTINATION.search(text) is not None
-    out: list[str] = []
-    fence = ""
-    indented = False
-    skip_until: int | None = None
-    for index, line in enumerate(lines):
-        if skip_until is not None:  # inside a raw HTML block, kept whole
-            if index == skip_until:
-                skip_until = None
-            continue
-        # An indented code block starts after a blank line and goes on while lines are
-        # indented or blank.
-        indented = bool(_INDENTED.match(line)) and (indented or not out or not out[-1].strip())
-        if indented or (not line.strip() and out and _INDENTED.match(out[-1])):
-            out.append(line)
-            continue
+    return "\n".join(_KramdownLines(lines, raw, spaced=spaced).rewrite()), raw
+
+
+class _KramdownLines:
+    """One pass over a post's lines outside code, rewriting kramdown's syntax line by line."""
+
+    def __init__(self, lines: list[str], raw: list[str], *, spaced: bool) -> None:
+        self.lines = lines
+        self.raw = raw
+        self.spaced = spaced
+        self.out: list[str] = []
+        self.fence = ""
+        self.indented = False
+
+    def rewrite(self) -> list[str]:
+        index = 0
+        while index < len(self.lines):
+            line = self.lines[index]
+            index = index + 1 if self._is_code(line) else self._rewrite(index, line)
+        return self.out
+
+    def _is_code(self, line: str) -> bool:
+        """Whether the line is code (kept as it is): in a fence, or in an indented block,
+        which starts after a blank line and goes on while lines are indented or blank."""
+        out = self.out
+        self.indented = bool(_INDENTED.match(line)) and (
+            self.indented or not out or not out[-1].strip()
+        )
         opening = _FENCE.match(line)
-        if fence:
-            if opening and opening.group(1).startswith(fence):
-                fence = ""
-            out.append(line)
-            continue
-        if opening:
-            fence = opening.group(1)
-            out.append(line)
-            continue
+        if self.indented or (not line.strip() and out and _INDENTED.match(out[-1])):
+            pass
+        elif self.fence:
+            if opening and opening.group(1).startswith(self.fence):
+                self.fence = ""
+        elif opening:
+            self.fence = opening.group(1)
+        else:
+            return False
+        out.append(line)
+        return True
+
+    def _rewrite(self, index: int, line: str) -> int:
+        """Rewrite the line at `index` (and the lines it takes with it); the next index."""
+        following = self.lines[index + 1] if index + 1 < len(self.lines) else None
         ial = "{:" in line
         if ial and _ALD.match(line):
-            continue
-        if ial and _OPEN_SPAN_IAL.search(line) and index + 1 < len(lines):
+            return index + 1
+        if ial and following is not None and _OPEN_SPAN_IAL.search(line):
             # A span IAL that goes on to the next line.
-            lines[index + 1] = f"{line} {lines[index + 1]}"
-            continue
+            self.lines[index + 1] = f"{line} {following}"
+            return index + 1
         tag = line.lstrip(" ").startswith("<")
-        if (
-            tag
-            and _SPAN_TAG_LINE.match(line)
-            and index + 1 < len(lines)
-            and lines[index + 1].strip()
-        ):
+        if tag and following and following.strip() and _SPAN_TAG_LINE.match(line):
             # kramdown starts a paragraph with it; cmark would make the lines after it raw
             # HTML, links and all.
-            out.append(f"{line.rstrip()} {lines[index + 1]}")
-            skip_until = index + 1
-            continue
-        end = _html_block(lines, index) if tag else None
+            self.out.append(f"{line.rstrip()} {following}")
+            return index + 2
+        end = _html_block(self.lines, index) if tag else None
         if end is not None:
-            raw.append("\n".join(lines[index : end + 1]))
-            out.extend(["", raw_placeholder(len(raw) - 1), ""])
-            skip_until = end if end > index else None
-            continue
+            self.raw.append("\n".join(self.lines[index : end + 1]))
+            self.out.extend(["", raw_placeholder(len(self.raw) - 1), ""])
+            return end + 1
         block = _BLOCK_IAL.match(line) if ial else None
         if block:
-            _apply_block_ial(block.group(1), out)
-            continue
+            _apply_block_ial(block.group(1), self.out)
+            return index + 1
         header = _HEADER_ID.match(line) if "{#" in line else None
         if header:
             line = f"{header.group(1)} \ue004#{header.group(2)}\ue005"
-        if spaced and "](" in line:
+        if self.spaced and "](" in line:
             line = _spaced_destinations(line)
-        out.append(_without_span_ials(line) if "{:" in line else line)
-    return "\n".join(out), raw
+        self.out.append(_without_span_ials(line) if "{:" in line else line)
+        return index + 1
 
 
 def _has_kramdown_syntax(text: str) -> bool:
