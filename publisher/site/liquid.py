@@ -133,6 +133,7 @@ def check_liquid(site: Site, post: Post, body: str) -> list[Problem]:
 # Words that open a tag without being one: parts of the blocks of Liquid's own tags.
 _INNER_WORDS = {"else", "elsif", "when", "endraw", "empty"}
 _TAG_NAME = re.compile(r"\{%-?\s*([A-Za-z_]\w*)")
+_END_TAG_NAME = re.compile(r"\{%-?\s*end(\w+)")
 
 
 def _plugin_tags(env: Environment, body: str) -> dict[str, int]:
@@ -145,10 +146,11 @@ def _plugin_tags(env: Environment, body: str) -> dict[str, int]:
         if known or name in _INNER_WORDS or name.startswith("end") or name == "raw":
             continue
         unknown.setdefault(name, match.start())
+    ends = set(_END_TAG_NAME.findall(body)) if unknown else set()
     for name in unknown:
         if name in env.tags:
             continue
-        block = re.search(rf"\{{%-?\s*end{name}\b", body) is not None
+        block = name in ends
         env.add_tag(type(f"_Plugin_{name}", (_PluginTag,), {"name": name, "block": block}))
     return unknown
 

@@ -53,15 +53,16 @@ _LINK_DEFINITION = re.compile(r"^ {0,3}\[([^\]\n]+)\]:[ \t]*\S")
 _LINE_TAG = re.compile(r"^ {0,3}<[a-zA-Z/]", re.MULTILINE)
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
-_WRAPPING = re.compile(r"\{::(comment|nomarkdown)(?:[^}]*)\}(.*?)\{:/(?:\1)?\}", re.DOTALL)
+_WRAPPING_START = re.compile(r"\{::(comment|nomarkdown)[^}]*\}")
+_WRAPPING_END = {name: re.compile(rf"\{{:/(?:{name})?\}}") for name in ("comment", "nomarkdown")}
 _STANDALONE = re.compile(r"\{::\w+[^}]*/\}")
 # Block elements that kramdown reads as one raw HTML block, blank lines and all.
-_BLOCK_HTML = re.compile(
-    r"^ {0,3}<(address|article|aside|audio|blockquote|canvas|center|details|dialog|div|dl|"
-    r"fieldset|figure|footer|form|header|iframe|main|nav|noscript|object|ol|section|svg|"
-    r"table|ul|video)\b[^>]*>",
-    re.IGNORECASE,
+_BLOCK_ELEMENTS = (
+    "address|article|aside|audio|blockquote|canvas|center|details|dialog|div|dl|fieldset|"
+    "figure|footer|form|header|iframe|main|nav|noscript|object|ol|section|svg|table|ul|video"
 )
+_BLOCK_HTML = re.compile(rf"^ {{0,3}}<({_BLOCK_ELEMENTS})\b[^>]*>", re.IGNORECASE)
+_BLOCK_TAG = re.compile(rf"<(/?)({_BLOCK_ELEMENTS})\b[^>]*?(/?)>", re.IGNORECASE)
 # A span element alone on its line, such as `<br/>`.
 _SPAN_TAG_LINE = re.compile(
     r"^ {0,3}</?(a|abbr|b|br|cite|code|em|i|img|kbd|mark|q|s|small|span|strong|sub|sup|u|wbr)"
@@ -155,13 +156,7 @@ def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
     if not _has_kramdown_syntax(text):
         return text, raw
 
-    def wrapping(match: re.Match[str]) -> str:
-        if match.group(1) == "comment":
-            return ""
-        raw.append(match.group(2))
-        return raw_placeholder(len(raw) - 1)
-
-    text = _STANDALONE.sub("", _WRAPPING.sub(wrapping, text)) if "{::" in text else text
+    text = _STANDALONE.sub("", _wrapping_extensions(text, raw)) if "{::" in text else text
     lines = text.split("\n")
     if "]:" in text:
         lines = _last_definitions(lines)
@@ -179,6 +174,7 @@ class _KramdownLines:
         self.out: list[str] = []
         self.fence = ""
         self.indented = False
+        self.html_blocks = _html_blocks(lines) if any("<" in line for line in lines) else {}
 
     def rewrite(self) -> list[str]:
         index = 0
@@ -213,8 +209,14 @@ class _KramdownLines:
         ial = "{:" in line
         if ial and _ALD.match(line):
             return index + 1
-        if ial and following is not None and _OPEN_SPAN_IAL.search(line):
-            # A span IAL that goes on to the next line.
+        if (
+            ial
+            and following
+            and "}" in following
+            and len(line) < 1000
+            and _OPEN_SPAN_IAL.search(line)
+        ):
+            # A span IAL that goes on to the next line (and ends there).
             self.lines[index + 1] = f"{line} {following}"
             return index + 1
         tag = line.lstrip(" ").startswith("<")
@@ -223,7 +225,7 @@ class _KramdownLines:
             # HTML, links and all.
             self.out.append(f"{line.rstrip()} {following}")
             return index + 2
-        end = _html_block(self.lines, index) if tag else None
+        end = self.html_blocks.get(index) if tag else None
         if end is not None:
             self.raw.append("\n".join(self.lines[index : end + 1]))
             self.out.extend(["", raw_placeholder(len(self.raw) - 1), ""])
@@ -239,6 +241,32 @@ class _KramdownLines:
             line = _spaced_destinations(line)
         self.out.append(_without_span_ials(line) if "{:" in line else line)
         return index + 1
+
+
+def _wrapping_extensions(text: str, raw: list[str]) -> str:
+    """The text without `{::comment}...{:/}`, and with each `{::nomarkdown}...{:/}` as a
+    placeholder of its raw HTML. One pass: an extension never closed ends the search for
+    its kind, so a post of unclosed openings costs no more than one of text."""
+    pieces: list[str] = []
+    position = 0
+    unclosed: set[str] = set()
+    while match := _WRAPPING_START.search(text, position):
+        kind = match.group(1)
+        end = None if kind in unclosed else _WRAPPING_END[kind].search(text, match.end())
+        if end is None:
+            unclosed.add(kind)
+            pieces.append(text[position : match.end()])
+            position = match.end()
+            if len(unclosed) == len(_WRAPPING_END):
+                break
+            continue
+        pieces.append(text[position : match.start()])
+        if kind == "nomarkdown":
+            raw.append(text[match.end() : end.start()])
+            pieces.append(raw_placeholder(len(raw) - 1))
+        position = end.end()
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _has_kramdown_syntax(text: str) -> bool:
@@ -299,26 +327,32 @@ def _without_span_ials(line: str) -> str:
     return _SPAN_IAL.sub(drop, line)
 
 
-def _html_block(lines: list[str], start: int) -> int | None:
-    """Where the raw HTML block opening at `start` ends (the index of its last line), when
-    kramdown would read it whole and cmark would not: a block element, at the start of a
-    line, holding a blank line before its closing tag. None for any other line."""
-    opening = _BLOCK_HTML.match(lines[start])
-    if not opening or re.search(r"\bmarkdown\s*=", lines[start]):
-        return None
-    name = opening.group(1).lower()
-    tags = re.compile(rf"<(/?){name}\b[^>]*?(/?)>", re.IGNORECASE)
-    depth = 0
-    blank = False
-    for index in range(start, len(lines)):
-        blank = blank or not lines[index].strip()
-        for tag in tags.finditer(lines[index]):
-            if tag.group(2):
+def _html_blocks(lines: list[str]) -> dict[int, int]:
+    """Where each raw HTML block that kramdown reads whole and cmark would not ends, by the
+    line it starts on: a block element at the start of a line, holding a blank line before
+    its closing tag. One pass pairs each element's tags, as brackets are paired."""
+    blanks = [0]
+    for line in lines:
+        blanks.append(blanks[-1] + (not line.strip()))
+    opened: dict[str, list[tuple[int, bool]]] = {}
+    ends: dict[int, int] = {}
+    for index, line in enumerate(lines):
+        if "<" not in line:
+            continue
+        block = _BLOCK_HTML.match(line)
+        starts = block is not None and not re.search(r"\bmarkdown\s*=", line)
+        for tag in _BLOCK_TAG.finditer(line):
+            if tag.group(3):  # self-closing
                 continue
-            depth += -1 if tag.group(1) else 1
-            if depth == 0:
-                return index if blank else None
-    return None
+            name = tag.group(2).lower()
+            if not tag.group(1):
+                first = starts and tag.start() == block.start(1) - 1
+                opened.setdefault(name, []).append((index, first))
+            elif opened.get(name):
+                start, first = opened[name].pop()
+                if first and blanks[index + 1] > blanks[start]:
+                    ends[start] = index
+    return ends
 
 
 def _apply_block_ial(attributes: str, out: list[str]) -> None:
