@@ -245,3 +245,10 @@ def test_future_and_show_drafts_in_config_yml_publish_those_posts(jekyll):
     jekyll.post("_drafts/draft.md", "title: Draft\ndate: 2024-01-01")
     jekyll.build()
     assert {e.title for e in jekyll.feed().entries} == {"Later", "Draft"}
+
+
+def test_trailing_dots_leave_the_slug_as_jekyll_does(jekyll):
+    jekyll.file("_posts/2024-01-01-hello....md", "---\ntitle: Dots\n---\nx\n")
+    entry = jekyll.entry("Dots")
+    assert entry.link == "https://jekyll.example.com/2024/01/01/hello.html"
+    assert entry.id == "https://jekyll.example.com/2024/01/01/hello"
