@@ -100,6 +100,7 @@ def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
     if split is None:
         return None, problems.items, ""
     data, fm_lines, body_line, dirty = split
+    data = _with_defaults(site, name, data)
     body = _body(text, body_line)
     post = _make_post(site, path, name, data, fm_lines, body_line, problems)
     if post is not None and ("{{" in body or "{%" in body):
@@ -124,30 +125,35 @@ def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
 
 def front_matter(site: Site, post: Post) -> dict[str, Any]:
     """The post's front matter over the defaults Jekyll gives it, for Liquid's `page`."""
-    raw = (site.root / post.source).read_bytes().decode("utf-8-sig")
-    text, _ = repair(raw.replace("\r\n", "\n"))
-    match = _FRONT_MATTER.match(text)
-    data = yaml.load(match.group(1)[3:], Loader=yaml.CSafeLoader) if match else None
-    data = data if isinstance(data, dict) else {}
-    if site.jekyll is not None:
-        data = deep_merge(defaults_for(site.jekyll, site.root, post.source), data)
-    return data
+    split = _split_front_matter(_source_text(site, post), post.source, Problems())
+    return _with_defaults(site, post.source, split[0] if split else {})
+
+
+def _with_defaults(site: Site, name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The front matter over the values a Jekyll site's `defaults:` give the post."""
+    if site.jekyll is None:
+        return data
+    defaults = defaults_for(site.jekyll, site.root, name)
+    return deep_merge(defaults, data) if defaults else data
 
 
 def _with_liquid(site: Site, post: Post, data: dict[str, Any]) -> Post:
     """The post, marked for Liquid unless it, or its defaults, say render_with_liquid: false.
     Only a Jekyll site's posts are Liquid templates: publisher's own keep `{{` as text."""
-    if site.jekyll is None:
+    if site.jekyll is None or data.get("render_with_liquid") is False:
         return post
-    data = deep_merge(defaults_for(site.jekyll, site.root, post.source), data)
-    return post if data.get("render_with_liquid") is False else replace(post, liquid=True)
+    return replace(post, liquid=True)
 
 
 def read_body(site: Site, post: Post) -> str:
     """The post's Markdown body, repaired the same way as when the post was first read."""
+    return _body(_source_text(site, post), post.body_line)
+
+
+def _source_text(site: Site, post: Post) -> str:
     raw = (site.root / post.source).read_bytes().decode("utf-8-sig")
     text, _ = repair(raw.replace("\r\n", "\n"))
-    return _body(text, post.body_line)
+    return text
 
 
 def _body(text: str, body_line: int) -> str:
@@ -334,10 +340,6 @@ def _make_post(
     def warn(key: str, message: str, hint: str = "") -> None:
         problems.warning(name, message, _line_of(fm_lines, key), hint)
 
-    if site.jekyll is not None:
-        defaults = defaults_for(site.jekyll, site.root, name)
-        if defaults:
-            data = deep_merge(defaults, data)
     stem = path.stem
     named = _DATED_NAME.match(stem)
     file_date = None
