@@ -112,10 +112,7 @@ def main(ctx: click.Context, root: Path | None) -> None:
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 def check(root: Path, drafts: bool, future: bool, now_text: str | None, strict: bool) -> None:
     """Report every problem in the configuration and posts; write nothing."""
-    site, problems = load_site(root)
-    report = build(
-        site, problems, moment(site, now_text), drafts=drafts, future=future, write=False
-    )
+    site, report = run_build(root, now_text, drafts=drafts, future=future, write=False)
     print_problems(report.problems)
     if site.jekyll is not None:
         click.echo("On this Jekyll site, compared with jekyll-feed, publisher writes:")
@@ -132,7 +129,7 @@ def check(root: Path, drafts: bool, future: bool, now_text: str | None, strict: 
 @now_option
 def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) -> None:
     """Check the posts, then write the Atom, RSS and JSON feeds."""
-    report = run_build(root, now_text, drafts=drafts, future=future, write=True)
+    _, report = run_build(root, now_text, drafts=drafts, future=future, write=True)
     print_problems(report.problems)
     if report.problems.errors:
         click.echo("Nothing was written: fix the errors above and build again.", err=True)
@@ -141,9 +138,11 @@ def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) 
 
 
 def run_build(root: Path, now_text: str | None, *, drafts: bool, future: bool, write: bool):
+    """The site, and the report of a build of it (that writes nothing, without `write`)."""
     site, problems = load_site(root)
     now = moment(site, now_text)
-    return build(site, problems, now, drafts=drafts, future=future, write=write, track=track)
+    report = build(site, problems, now, drafts=drafts, future=future, write=write, track=track)
+    return site, report
 
 
 # Newsletters

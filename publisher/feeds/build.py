@@ -94,7 +94,6 @@ def build(
         from publisher.site.catalog import load_posts, select
 
         first_problem = len(problems.items)
-        entries = EntryCache(cache, {name: stamp(s) for name, s in sources.items()})
         # With no limit every post is rendered: render each while its file is read.
         prepare = partial(prepare_entry, site) if write and not site.feeds.limit else None
         posts, ready = load_posts(site, sources, cache, problems, track=track, prepare=prepare)
@@ -104,7 +103,8 @@ def build(
             report.counts = _counts(selection, feeds)
             if not write:
                 problems.extend(liquid_problems(site, feeds, selection.published))
-            if write:
+            else:
+                entries = EntryCache(cache, {name: stamp(s) for name, s in sources.items()})
                 try:
                     report.written, report.unchanged = write_feeds(
                         site, feeds, track, ready, selection.published, entries

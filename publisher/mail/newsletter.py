@@ -125,6 +125,8 @@ def personalize(newsletter: Newsletter, recipient: Recipient) -> tuple[str, str]
 
 
 def _item(post: Post, rendered: Rendered, *, full: bool) -> dict:
+    summary = for_mail(rendered.summary_html)
+    content = for_mail(rendered.html) if full else ""
     return {
         "title": post.title,
         "url": post.url,
@@ -132,10 +134,10 @@ def _item(post: Post, rendered: Rendered, *, full: bool) -> dict:
         "iso_date": post.date.date().isoformat(),
         "categories": post.categories,
         "tags": post.tags,
-        "summary_html": for_mail(rendered.summary_html),
-        "summary_text": _html_to_text(for_mail(rendered.summary_html)),
-        "content_html": for_mail(rendered.html) if full else "",
-        "content_text": _html_to_text(for_mail(rendered.html)) if full else "",
+        "summary_html": summary,
+        "summary_text": _html_to_text(summary),
+        "content_html": content,
+        "content_text": _html_to_text(content),
         "outline": [(h.text, f"{post.url}#{h.id}") for h in _outline(rendered.headings)],
         "image": rendered.image,
         "call_to_action": _call_to_action(post),
