@@ -410,6 +410,7 @@ def _jekyll_options(
     markdown_ext = str(raw.get("markdown_ext") or ",".join(MARKDOWN_EXT))
     kramdown = raw.get("kramdown") if isinstance(raw.get("kramdown"), dict) else {}
     tags = feed.get("tags")
+    tag_options = tags if isinstance(tags, dict) else {}
     plugins = [*_names(raw.get("plugins")), *_names(raw.get("gems"))]
     return JekyllOptions(
         config=raw,
@@ -420,12 +421,8 @@ def _jekyll_options(
         kramdown_input=str(kramdown.get("input") or "GFM"),
         feed_categories=tuple(str(c) for c in _names(feed.get("categories"))),
         feed_tags=_feed_tags(tags),
-        feed_tags_except=tuple(map(str, _names(tags.get("except"))))
-        if isinstance(tags, dict)
-        else (),
-        feed_tags_path=str(tags.get("path") or "/feed/by_tag/")
-        if isinstance(tags, dict)
-        else "/feed/by_tag/",
+        feed_tags_except=tuple(map(str, _names(tag_options.get("except")))),
+        feed_tags_path=str(tag_options.get("path") or "/feed/by_tag/"),
         has_jekyll_feed="jekyll-feed" in plugins,
         future=raw.get("future") is True,
         show_drafts=raw.get("show_drafts") is True,

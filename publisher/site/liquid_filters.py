@@ -16,9 +16,7 @@ from liquid import Environment
 from publisher.site.config import Site
 from publisher.site.markdown import markdown_to_html, smartify
 from publisher.site.permalinks import jekyll_slugify
-
-# Ruby's \s: a no-break space is not white space to Jekyll's filters.
-_ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+from publisher.site.text import ASCII_SPACE, normalize_whitespace
 
 
 def jekyll_filters(site: Site, env: Environment) -> dict[str, Callable[..., Any]]:
@@ -62,7 +60,7 @@ def jekyll_filters(site: Site, env: Environment) -> dict[str, Callable[..., Any]
         ),
         "cgi_escape": lambda value: quote_plus(str(value or "")),
         "uri_escape": lambda value: quote(str(value or ""), safe="!#$&'()*+,/:;=?@[]~-._%"),
-        "normalize_whitespace": lambda value: _ASCII_SPACE.sub(" ", str(value or "")).strip(),
+        "normalize_whitespace": lambda value: normalize_whitespace(str(value or "")),
         "number_of_words": _number_of_words,
         "array_to_sentence_string": _array_to_sentence,
         "jsonify": _jsonify,
@@ -167,7 +165,7 @@ def _number_of_words(value: Any, mode: str | None = None) -> int:
         if mode == "cjk" or cjk:
             rest = re.sub(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]", " ", text)
             return cjk + len(rest.split())
-    return len(_ASCII_SPACE.split(text.strip())) if text.strip() else 0
+    return len(ASCII_SPACE.split(text.strip())) if text.strip() else 0
 
 
 def _array_to_sentence(items: Any, connector: str = "and") -> str:

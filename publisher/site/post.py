@@ -21,6 +21,7 @@ from publisher.site.problems import Problem, Problems
 from publisher.site.text import (
     forbidden_references,
     header_problem,
+    normalize_whitespace,
     repair,
     strip_forbidden,
 )
@@ -37,8 +38,6 @@ _DATE_TEXT = re.compile(
 # Jekyll's YAML_FRONT_MATTER_REGEXP: closed by "---" or "...".
 _FRONT_MATTER = re.compile(r"\A(---\s*\n.*?\n?)^((---|\.\.\.)\s*$\n?)", re.MULTILINE | re.DOTALL)
 _HTML_TAG = re.compile(r"<[^>]+>")
-# Ruby's \s, which normalize_whitespace collapses: a no-break space is not one.
-_ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
 _TAG_ID = re.compile(r"tag:[^,]+,(.+)")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 # Front matter may nest YAML aliases: a few hundred bytes can stand for billions of values.
@@ -382,7 +381,7 @@ def _make_post(
     title = title or titleize_slug(file_slug)
     if site.jekyll is not None:
         # jekyll-feed's title: smartify | strip_html | normalize_whitespace.
-        title = _ASCII_SPACE.sub(" ", smartify(_HTML_TAG.sub("", title))).strip()
+        title = normalize_whitespace(smartify(_HTML_TAG.sub("", title)))
     categories = _taxonomy(data, "category", "categories")
     if site.jekyll is not None:
         categories = tuple(dict.fromkeys([*_path_categories(name), *categories]))

@@ -17,6 +17,8 @@ _MOJIBAKE_HINT = re.compile(
 # Everything outside XML 1.0's Char production (tab, newline and carriage return are allowed),
 # listed rather than complemented: the complement is slow to compile at every start.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Ruby's \s, which Jekyll's normalize_whitespace collapses: a no-break space is not one.
+ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
 
 
 @dataclass(frozen=True)
@@ -128,3 +130,8 @@ def header_problem(value: str) -> str | None:
     if _ENCODED_WORD.search(value):
         return "contains an RFC 2047 encoded word (=?...?=); write the text itself"
     return None
+
+
+def normalize_whitespace(text: str) -> str:
+    """Jekyll's normalize_whitespace: each run of white space one space, the ends trimmed."""
+    return ASCII_SPACE.sub(" ", text).strip()
