@@ -14,6 +14,7 @@ from publisher.site.config import Site
 from publisher.site.markdown import Heading, markdown_to_html, restore_raw, to_html
 from publisher.site.post import Post, front_matter
 from publisher.site.problems import Problem, Problems
+from publisher.site.text import HTML_TAG
 
 # A start tag with attributes; a quoted value is read whole, since it may hold a ">".
 _START_TAG = re.compile(r"""<[a-zA-Z][^\s/>]*\s(?:[^>"']+|"[^"]*"|'[^']*')*>""")
@@ -26,7 +27,6 @@ _URL_ATTR = re.compile(
 _HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _IMAGE = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]+>")
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 _TLDR = re.compile(
     r"^\s*(?:<(strong|b|em)>\s*)?TL;?\s?DR\s*:?\s*(?:</(?:strong|b|em)>)?\s*[:.\u2013\u2014-]?\s*",
@@ -154,7 +154,7 @@ def first_image(content: str) -> Image | None:
 
 def html_to_line(fragment: str) -> str:
     """Plain text of a small HTML fragment, on one line."""
-    return " ".join(html.unescape(_TAG.sub("", fragment)).split())
+    return " ".join(html.unescape(HTML_TAG.sub("", fragment)).split())
 
 
 def _summary_html(post: Post, body: str, content: str, kramdown: str | None, raw: list[str]) -> str:

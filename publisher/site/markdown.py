@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cmarkgfm
 from cmarkgfm.cmark import Options
 
-from publisher.site.text import without_forbidden_references
+from publisher.site.text import HTML_TAG, without_forbidden_references
 
 # Raw HTML passes in both dialects (no GitHub tag filter): authors' embeds are theirs.
 _GFM = (
@@ -33,7 +33,6 @@ _KRAMDOWN = (
 )
 _HEADING = re.compile(r'<h([1-6])( data-sourcepos="[^"]*")?>(.*?)</h\1>', re.DOTALL)
 _SOURCEPOS = re.compile(r' data-sourcepos="[^"]*"')
-_TAG = re.compile(r"<[^>]+>")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # kramdown's syntax, in the source: a block IAL or ALD on a line of its own, a header id, an
 # IAL after a span, an extension that wraps text, and one that stands alone.
@@ -146,7 +145,7 @@ def smartify(text: str) -> str:
     """Plain text with kramdown's smart quotes and dashes, as Jekyll's smartify filter."""
     escaped = re.sub(r"([!#$%&()*+/:;<=>?@\[\\\]^_`{|}~])", r"\\\1", text)
     rendered = cmarkgfm.cmark.markdown_to_html(escaped, options=Options.CMARK_OPT_SMART)
-    return html.unescape(_TAG.sub("", rendered)).strip()
+    return html.unescape(HTML_TAG.sub("", rendered)).strip()
 
 
 def _kramdown_syntax(text: str, raw: list[str]) -> tuple[str, list[str]]:
@@ -394,7 +393,7 @@ def _add_heading_ids(
         if marked:
             attributes = marked.group(1)
             inner = (inner[: marked.start()] + inner[marked.end() :]).rstrip()
-        text = html.unescape(_TAG.sub("", inner)).strip()
+        text = html.unescape(HTML_TAG.sub("", inner)).strip()
         given = _IAL_ID.search(attributes)
         if given:
             anchor = given.group(1)

@@ -19,6 +19,7 @@ from publisher.site.markdown import smartify
 from publisher.site.permalinks import PermalinkError, normalized_path, permalink
 from publisher.site.problems import Problem, Problems
 from publisher.site.text import (
+    HTML_TAG,
     forbidden_references,
     header_problem,
     normalize_whitespace,
@@ -37,7 +38,6 @@ _DATE_TEXT = re.compile(
 )
 # Jekyll's YAML_FRONT_MATTER_REGEXP: closed by "---" or "...".
 _FRONT_MATTER = re.compile(r"\A(---\s*\n.*?\n?)^((---|\.\.\.)\s*$\n?)", re.MULTILINE | re.DOTALL)
-_HTML_TAG = re.compile(r"<[^>]+>")
 _TAG_ID = re.compile(r"tag:[^,]+,(.+)")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 # Front matter may nest YAML aliases: a few hundred bytes can stand for billions of values.
@@ -381,7 +381,7 @@ def _make_post(
     title = title or titleize_slug(file_slug)
     if site.jekyll is not None:
         # jekyll-feed's title: smartify | strip_html | normalize_whitespace.
-        title = normalize_whitespace(smartify(_HTML_TAG.sub("", title)))
+        title = normalize_whitespace(smartify(HTML_TAG.sub("", title)))
     categories = _taxonomy(data, "category", "categories")
     if site.jekyll is not None:
         categories = tuple(dict.fromkeys([*_path_categories(name), *categories]))

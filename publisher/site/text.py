@@ -17,6 +17,8 @@ _MOJIBAKE_HINT = re.compile(
 # Everything outside XML 1.0's Char production (tab, newline and carriage return are allowed),
 # listed rather than complemented: the complement is slow to compile at every start.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# A tag of HTML, to take out of text.
+HTML_TAG = re.compile(r"<[^>]+>")
 # Ruby's \s, which Jekyll's normalize_whitespace collapses: a no-break space is not one.
 ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
 
