@@ -240,6 +240,7 @@ class _Facts:
     def __init__(self, site: Site, posts: Callable[[], Sequence[Post]]) -> None:
         self.site = site
         self.source = posts
+        self._groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
 
     @cached_property
     def posts(self) -> list[Post]:
@@ -276,11 +277,14 @@ class _Facts:
         return _SiteVariables(self)
 
     def grouped(self, kind: str) -> dict[str, list[dict[str, Any]]]:
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for post, variables in zip(self.posts, self.post_variables, strict=True):
-            for name in getattr(post, kind):
-                groups.setdefault(name, []).append(variables)
-        return groups
+        """`site.categories` or `site.tags`: the posts of each name, made once a run."""
+        if kind not in self._groups:
+            groups: dict[str, list[dict[str, Any]]] = {}
+            for post, variables in zip(self.posts, self.post_variables, strict=True):
+                for name in getattr(post, kind):
+                    groups.setdefault(name, []).append(variables)
+            self._groups[kind] = groups
+        return self._groups[kind]
 
     @cached_property
     def data(self) -> dict[str, Any]:
@@ -316,16 +320,20 @@ class _SiteVariables(Mapping):
         raise KeyError(key)
 
     def __getitem__(self, key: str) -> Any:
-        if key in ("posts", "categories", "tags", "data", "time"):
+        if key in _COMPUTED:
             return self._computed(key)
         return self._config[key]
 
     def __iter__(self):
-        yield from self._config
-        yield from ("posts", "categories", "tags", "data", "time")
+        yield from (key for key in self._config if key not in _COMPUTED)
+        yield from _COMPUTED
 
     def __len__(self) -> int:
-        return len(self._config) + 5
+        return sum(1 for _ in self)
+
+
+# What `site` computes rather than reads from _config.yml.
+_COMPUTED = ("posts", "categories", "tags", "data", "time")
 
 
 _DATA: dict[Path, tuple[tuple, dict[str, Any]]] = {}
