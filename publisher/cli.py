@@ -356,6 +356,26 @@ def unsubscribe(who: str, root: Path) -> None:
         click.echo(f"{subscriber.email} was unsubscribed already.")
 
 
+# The sign-up service
+
+
+@main.command(short_help="Serve the sign-up, confirm and unsubscribe pages.")
+@site_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+def serve(root: Path, host: str, port: int) -> None:
+    """Serve the pages where readers sign up, confirm, and unsubscribe with one click.
+
+    Needs PUBLISHER_SECRET, the key of every link; [service] url in publisher.toml says
+    where readers reach it. See docs/deploy.md to run it behind a TLS proxy.
+    """
+    from publisher.web.server import serve
+
+    site, problems = load_site(root)
+    print_problems(problems)
+    serve(site, host=host, port=port)
+
+
 # Publishing
 
 

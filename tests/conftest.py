@@ -15,9 +15,11 @@ from tests.helpers import (
     MAIL_CONFIG,
     NEWSLETTER_CONFIG,
     ROOT,
+    SECRET,
     SEED_NAME,
     Hub,
     JekyllDir,
+    Service,
     Sink,
     SiteDir,
     SmtpServer,
@@ -98,3 +100,13 @@ def websub_hub():
     hub.url = f"http://127.0.0.1:{server.server_address[1]}/"
     yield hub
     server.shutdown()
+
+
+@pytest.fixture
+def service(site: SiteDir, monkeypatch):
+    """`publisher serve` running on 127.0.0.1 for a site with newsletter and mail settings,
+    behind a trusted proxy (127.0.0.1), so each test's client can name its own network."""
+    monkeypatch.setenv("PUBLISHER_SECRET", SECRET)
+    running = Service(site)
+    yield running
+    running.stop()

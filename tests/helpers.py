@@ -6,6 +6,7 @@ import ast
 import asyncio
 import collections
 import http.server
+import re
 import socket
 import subprocess
 import sys
@@ -14,9 +15,14 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from html import unescape
 from pathlib import Path
 
 import feedparser
+import requests
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
 
@@ -325,3 +331,116 @@ def serve(hub: Hub) -> Hub:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     hub.url = f"http://127.0.0.1:{server.server_address[1]}/"
     return hub
+
+
+SECRET = "test-secret"
+SERVICE_CONFIG = (
+    MAIL_CONFIG.replace('unsubscribe_url = "https://example.com/unsubscribe?token={token}"\n', "")
+    + """
+[service]
+url = "{url}"
+allowed_origins = ["https://example.com"{origins}]
+trusted_proxies = ["127.0.0.1"]
+{extra}
+"""
+)
+
+
+class Service:
+    """`publisher serve`'s application under a real uvicorn on 127.0.0.1, in a thread of the
+    test, over the site's real state and Maildir."""
+
+    def __init__(self, site: SiteDir, *, origins: tuple[str, ...] = (), extra: str = "") -> None:
+        import uvicorn
+
+        from publisher.mail.store import open_store
+        from publisher.site.config import load_site
+        from publisher.web.app import make_app
+        from publisher.web.signup import Desk
+
+        self.site = site
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        more = "".join(f', "{origin}"' for origin in origins)
+        site.config(SERVICE_CONFIG.format(url=self.url, origins=more, extra=extra))
+        loaded, _ = load_site(site.root)
+        self.store = open_store(loaded)
+        self.desk = Desk(loaded, self.store, SECRET, base_url=self.url)
+        config = uvicorn.Config(
+            make_app(self.desk, base_url=self.url), log_level="warning", proxy_headers=False
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, args=([self.socket],))
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+        self.http = requests.Session()
+
+    def get(self, path: str, **options) -> requests.Response:
+        return self.http.get(self.url + path, allow_redirects=False, timeout=10, **options)
+
+    def post(self, path: str, data=None, **options) -> requests.Response:
+        return self.http.post(self.url + path, data=data, timeout=10, **options)
+
+    def sign_up(self, email: str, network: str = "198.51.100.7", **fields) -> requests.Response:
+        """A sign-up form posted from the blog's page, by a client of `network`."""
+        headers = {"Origin": "https://example.com", "X-Forwarded-For": network}
+        return self.post("/subscribe", {"email": email, **fields}, headers=headers)
+
+    def confirm_link(self, email: str) -> str:
+        """The link of the latest confirmation mailed to `email`."""
+        wait_for(lambda: mail_to(self.site, email))
+        return link_in(mail_to(self.site, email)[-1], "/confirm?")
+
+    def confirm(self, email: str) -> requests.Response:
+        token = query(self.confirm_link(email))["token"]
+        return self.post("/confirm", {"token": token})
+
+    def status(self, email: str) -> str | None:
+        subscriber = self.store.find_subscriber(email)
+        return subscriber.status if subscriber else None
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join()
+        self.desk.close()
+        self.store.close()
+
+
+def wait_for(condition, timeout: float = 5.0):
+    """Until `condition()` is true (mail is written after the answer), or fail."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+    return value
+
+
+def mail_to(site: SiteDir, email: str) -> list[EmailMessage]:
+    """The messages in the site's Maildir addressed to `email`, oldest first."""
+    folder = site.root / ".publisher" / "outbox" / "new"
+    found = []
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        if message["To"].addresses[0].addr_spec == email:
+            found.append(message)
+    return found
+
+
+def link_in(message: EmailMessage, part: str) -> str:
+    """The first link of the message's plain text that holds `part`."""
+    text = message.get_body(("plain",)).get_content()
+    return next(word for word in text.split() if word.startswith("http") and part in word)
+
+
+def links_in(message: EmailMessage) -> set[str]:
+    """Every http(s) link of both parts of a message."""
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    found = {m for m in re.findall(r'href="(http[^"]+)"', html)}
+    return {unescape(link) for link in found} | set(re.findall(r"https?://\S+", text))
+
+
+def query(url: str) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))

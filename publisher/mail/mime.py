@@ -53,10 +53,15 @@ def list_id(site: Site) -> str:
 class MessageTemplate:
     """A newsletter's message, built once; `render` makes one subscriber's copy."""
 
-    def __init__(self, site: Site, newsletter: Newsletter, now: datetime) -> None:
+    def __init__(
+        self, site: Site, newsletter: Newsletter, now: datetime, *, list_headers: bool = True
+    ) -> None:
+        """`list_headers`: the List-Unsubscribe headers of a list's mail; a sign-up's
+        confirmation has none, as nobody is on the list yet."""
         options = site.newsletter
         self.site = site
         self.newsletter = newsletter
+        self.list_headers = list_headers
         self.domain = sender_address(site).rpartition("@")[2]
         skeleton = EmailMessage(policy=SMTP)
         sender_name = check_header("From", options.from_name or site.title)
@@ -67,8 +72,9 @@ class MessageTemplate:
             "Subject": newsletter.subject,
             "Date": format_datetime(now),
             "List-Id": list_id(site),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
+        if list_headers:
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         if options.reply_to:
             headers["Reply-To"] = options.reply_to
         for name, value in headers.items():
@@ -82,13 +88,12 @@ class MessageTemplate:
         """The complete message for one subscriber, with only them in To."""
         check_header("the subscriber's name", recipient.name)
         html, text = personalize(self.newsletter, recipient)
-        own_headers = (
-            _to_header(recipient)
-            + SMTP.fold("Message-ID", make_msgid(domain=self.domain))
-            + "List-Unsubscribe: "
-            + ",\r\n ".join(f"<{url}>" for url in unsubscribe_urls(self.site, recipient))
-            + "\r\n"
+        own_headers = _to_header(recipient) + SMTP.fold(
+            "Message-ID", make_msgid(domain=self.domain)
         )
+        if self.list_headers:
+            urls = unsubscribe_urls(self.site, recipient)
+            own_headers += "List-Unsubscribe: " + ",\r\n ".join(f"<{u}>" for u in urls) + "\r\n"
         body = self.skeleton.replace(_TEXT_MARK.encode(), _quoted_printable(text), 1)
         body = body.replace(_HTML_MARK.encode(), _quoted_printable(html), 1)
         return self._signed(own_headers.encode() + body)
@@ -118,7 +123,9 @@ def unsubscribe_urls(site: Site, recipient: Recipient) -> list[str]:
 
 
 def unsubscribe_url(site: Site, token: str) -> str:
-    template = site.newsletter.unsubscribe_url or f"{site.url}/unsubscribe?token={{token}}"
+    """The subscriber's page at `publisher serve` (or at the site, or as configured)."""
+    base = site.service.url or site.url
+    template = site.newsletter.unsubscribe_url or f"{base}/unsubscribe?token={{token}}"
     return template.replace("{token}", token)
 
 

@@ -26,7 +26,8 @@ from publisher.site.text import header_problem
 MAX_HTML_BYTES = 100_000
 GREETING = "%%publisher:greeting%%"
 UNSUBSCRIBE = "%%publisher:unsubscribe_url%%"
-_TOKENS = re.compile("|".join(re.escape(token) for token in (GREETING, UNSUBSCRIBE)))
+CONFIRM = "%%publisher:confirm_url%%"
+_TOKENS = re.compile("|".join(re.escape(token) for token in (GREETING, UNSUBSCRIBE, CONFIRM)))
 _RTL_LANGUAGES = {"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
 
 
@@ -47,6 +48,8 @@ class Recipient:
     email: str
     name: str
     unsubscribe_url: str
+    # The link of a sign-up's confirmation message.
+    confirm_url: str = ""
 
 
 class HeaderError(Refusal):
@@ -103,6 +106,17 @@ def digest_newsletter(site: Site, posts: list[Post], problems: Problems) -> News
     return newsletter
 
 
+def confirmation_newsletter(site: Site) -> Newsletter:
+    """The message that asks whoever signed up to confirm, the same for all until personalized
+    with their link; it greets nobody by name and repeats nothing they typed."""
+    subject = f"Confirm your subscription to {site.title}"
+    context = _context(site, subject, f"One click confirms your subscription to {site.title}.")
+    context |= {"confirm_url": CONFIRM, "confirm_days": site.service.confirm_days}
+    page = _render_template(site, "confirm.html", context)
+    text = _render_template(site, "confirm.txt", context)
+    return Newsletter(subject, _inline_css(page), text, ())
+
+
 def _rendered(site: Site, post: Post, problems: Problems) -> Rendered | None:
     """The post rendered, or None with its Liquid's errors in `problems`."""
     rendered = render(site, post, read_body(site, post))
@@ -113,11 +127,12 @@ def _rendered(site: Site, post: Post, problems: Problems) -> Rendered | None:
 def personalize(newsletter: Newsletter, recipient: Recipient) -> tuple[str, str]:
     """The HTML and text for one subscriber; their name is escaped like any untrusted text."""
     greeting = f"Hi {recipient.name}," if recipient.name else "Hello,"
-    html_values = {
-        GREETING: html.escape(greeting),
-        UNSUBSCRIBE: html.escape(recipient.unsubscribe_url),
+    text_values = {
+        GREETING: greeting,
+        UNSUBSCRIBE: recipient.unsubscribe_url,
+        CONFIRM: recipient.confirm_url,
     }
-    text_values = {GREETING: greeting, UNSUBSCRIBE: recipient.unsubscribe_url}
+    html_values = {token: html.escape(value) for token, value in text_values.items()}
     return (
         _TOKENS.sub(lambda m: html_values[m.group(0)], newsletter.html),
         _TOKENS.sub(lambda m: text_values[m.group(0)], newsletter.text),
@@ -166,11 +181,17 @@ def _render(
     preheader: str,
     more: int = 0,
 ) -> Newsletter:
-    context = {
+    context = _context(site, subject, preheader) | {"items": items, "more": more}
+    page = _render_template(site, f"{kind}.html", context)
+    text = _render_template(site, f"{kind}.txt", context)
+    return Newsletter(subject, _inline_css(page), text, posts)
+
+
+def _context(site: Site, subject: str, preheader: str) -> dict:
+    """What every message's templates see."""
+    return {
         "site": site,
         "subject": subject,
-        "items": items,
-        "more": more,
         "preheader": preheader,
         "direction": "rtl" if site.language.split("-")[0] in _RTL_LANGUAGES else "ltr",
         "feed_url": site.absolute(site.feeds.atom),
@@ -178,16 +199,13 @@ def _render(
         "greeting": GREETING,
         "unsubscribe_url": UNSUBSCRIBE,
     }
-    page = _render_template(site, f"{kind}.html", context)
-    text = _render_template(site, f"{kind}.txt", context)
-    return Newsletter(subject, _inline_css(page), text, posts)
 
 
 def _render_template(site: Site, name: str, context: dict) -> str:
     """Render one template; a broken or overriding template is reported, never a traceback."""
     from jinja2 import TemplateError, TemplateSyntaxError
 
-    environment = _environment(site.root / "templates")
+    environment = template_environment(site.root / "templates")
     try:
         return environment.get_template(name).render(context)
     except TemplateError as exc:
@@ -207,7 +225,7 @@ def _shown_path(site: Site, path: str) -> str:
 
 
 @functools.cache
-def _environment(site_templates: Path):
+def template_environment(site_templates: Path):
     """One Jinja environment per templates folder, so each template is compiled once a run
     (a long digest renders several times while it is cut to size)."""
     from jinja2 import (

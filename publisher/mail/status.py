@@ -19,3 +19,12 @@ class DeliveryStatus(StrEnum):
     UNKNOWN = "unknown"
     BOUNCED = "bounced"
     SKIPPED = "skipped"
+
+
+class Confirmed(StrEnum):
+    """What a sign-up's confirmation did: made a subscriber; found one active already; or
+    found no such sign-up waiting (used already, or expired)."""
+
+    SUBSCRIBED = "subscribed"
+    ALREADY = "already"
+    UNKNOWN = "unknown"

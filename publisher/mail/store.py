@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from publisher.mail.status import DeliveryStatus, SubscriberStatus
+from publisher.mail.status import Confirmed, DeliveryStatus, SubscriberStatus
 from publisher.site.config import Site
 from publisher.site.problems import Refusal
 
@@ -102,6 +102,25 @@ MIGRATIONS = [
     UPDATE newsletters SET key = 'post:' || substr(key, instr(key, ',') + 1)
     WHERE key LIKE 'post:tag:%,%';
     """,
+    # `publisher serve`: sign-ups waiting for their confirmation (never subscribers before
+    # it), and the counters of its rate limits, each forgotten once its period is over.
+    """
+    CREATE TABLE signups (
+        email_key TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        name TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        mailed_at TEXT NOT NULL
+    );
+    CREATE INDEX signups_by_age ON signups (created_at);
+    CREATE TABLE limits (
+        bucket TEXT PRIMARY KEY,
+        hits INTEGER NOT NULL,
+        expires INTEGER NOT NULL
+    );
+    CREATE INDEX limits_by_expiry ON limits (expires);
+    """,
 ]
 # Deliveries are read in batches of this many, so memory stays flat on a long list.
 BATCH = 500
@@ -135,6 +154,14 @@ class StoredNewsletter:
     text: str
 
 
+@dataclass(frozen=True)
+class Offer:
+    """A sign-up's fate: the nonce its confirmation mail carries, or why none is mailed."""
+
+    nonce: str = ""
+    refused: str = ""
+
+
 class Busy(Refusal):
     """Another send holds the state's lock."""
 
@@ -150,6 +177,11 @@ def open_store(site: Site) -> Store:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _at(moment: datetime) -> str:
+    """A moment as the state keeps it: UTC, so that stamps compare as text."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -254,6 +286,93 @@ class Store:
                 "WHERE id = ?",
                 (_now(), _now(), subscriber_id),
             )
+
+    # Sign-ups (`publisher serve`)
+
+    def offer_signup(
+        self,
+        email: str,
+        name: str,
+        *,
+        now: datetime,
+        resend_after: datetime,
+        expire_before: datetime,
+        max_pending: int,
+    ) -> Offer:
+        """Keep a sign-up until it is confirmed. No mail when one went to this address since
+        `resend_after`, or when `max_pending` sign-ups wait already; those older than
+        `expire_before` are forgotten first."""
+        key = email.casefold()
+        with self._transaction():
+            self._db.execute("DELETE FROM signups WHERE created_at < ?", (_at(expire_before),))
+            row = self._one("SELECT nonce, mailed_at FROM signups WHERE email_key = ?", key)
+            if row and row["mailed_at"] >= _at(resend_after):
+                return Offer(refused="a confirmation went to this address recently")
+            if row:
+                self._db.execute(
+                    "UPDATE signups SET name = ?, mailed_at = ? WHERE email_key = ?",
+                    (name, _at(now), key),
+                )
+                return Offer(row["nonce"])
+            if self._one("SELECT count(*) FROM signups")[0] >= max_pending:
+                return Offer(refused=f"{max_pending} sign-ups wait for their confirmation")
+            nonce = secrets.token_hex(8)
+            self._db.execute(
+                "INSERT INTO signups (email_key, email, name, nonce, created_at, mailed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key, email, name, nonce, _at(now), _at(now)),
+            )
+        return Offer(nonce)
+
+    def confirm_signup(self, email: str, nonce: str) -> Confirmed:
+        """The waiting sign-up with this nonce becomes an active subscriber, at most once."""
+        key = email.casefold()
+        with self._transaction():
+            row = self._one("SELECT name, nonce FROM signups WHERE email_key = ?", key)
+            subscriber = self.find_subscriber(email)
+            active = subscriber is not None and subscriber.status == SubscriberStatus.ACTIVE
+            if row is None or not secrets.compare_digest(row["nonce"], nonce):
+                return Confirmed.ALREADY if active else Confirmed.UNKNOWN
+            self._db.execute("DELETE FROM signups WHERE email_key = ?", (key,))
+            if subscriber is None:
+                self.add_subscribers([NewSubscriber(email, row["name"])])
+            elif not active:
+                self.reactivate_subscriber(subscriber.id)
+        return Confirmed.ALREADY if active else Confirmed.SUBSCRIBED
+
+    def drop_signup(self, email: str, nonce: str) -> None:
+        """Forget a sign-up whose confirmation could not be mailed, so it can be asked again."""
+        self._write(
+            "DELETE FROM signups WHERE email_key = ? AND nonce = ?", email.casefold(), nonce
+        )
+
+    def pending_signups(self) -> int:
+        return self._one("SELECT count(*) FROM signups")[0]
+
+    def count_hit(self, bucket: str, *, limit: int, now: float, period: int) -> bool:
+        """Count one more request against `bucket` in the current `period` seconds; False,
+        counting nothing, when `limit` were counted in it already."""
+        window = int(now // period)
+        name = f"{bucket}@{period}:{window}"
+        with self._transaction():
+            self._db.execute("DELETE FROM limits WHERE expires <= ?", (int(now),))
+            row = self._one("SELECT hits FROM limits WHERE bucket = ?", name)
+            if row and row["hits"] >= limit:
+                return False
+            self._db.execute(
+                "INSERT INTO limits (bucket, hits, expires) VALUES (?, 1, ?) "
+                "ON CONFLICT (bucket) DO UPDATE SET hits = hits + 1",
+                (name, (window + 1) * period),
+            )
+        return True
+
+    def readable(self) -> bool:
+        """True when the state answers a query (for a health check)."""
+        try:
+            self._one("SELECT count(*) FROM subscribers")
+        except StateError:
+            return False
+        return True
 
     # Newsletters
 

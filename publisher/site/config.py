@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import ipaddress
 import os
 import re
 import tomllib
@@ -105,6 +106,25 @@ class MailOptions:
 
 
 @dataclass(frozen=True)
+class ServiceOptions:
+    """`publisher serve`: where readers reach it, who may post its form, and its limits."""
+
+    # The public base URL, such as https://news.example.com; "" when there is no service.
+    url: str = ""
+    # The origins whose pages may post the sign-up form; the site's own by default.
+    allowed_origins: tuple[str, ...] = ()
+    # Reverse proxies whose X-Forwarded-For names the client (addresses or networks).
+    trusted_proxies: tuple[str, ...] = ()
+    # How long a confirmation link works, in days.
+    confirm_days: int = 7
+    # Sign-ups an hour from one network (a /24 or a /64), and to one domain.
+    signups_per_network: int = 10
+    signups_per_domain: int = 100
+    # Sign-ups waiting for their confirmation at one time.
+    max_pending: int = 1000
+
+
+@dataclass(frozen=True)
 class JekyllOptions:
     """What a Jekyll site's _config.yml says about reading its posts, kept as Jekyll reads it."""
 
@@ -150,6 +170,7 @@ class Site:
     feeds: FeedOptions = field(default_factory=FeedOptions)
     newsletter: NewsletterOptions = field(default_factory=NewsletterOptions)
     mail: MailOptions = field(default_factory=MailOptions)
+    service: ServiceOptions = field(default_factory=ServiceOptions)
     # Jekyll's _data/authors.yml: a post's `author: key` names one of these.
     authors: dict[str, Author] = field(default_factory=dict)
     # Set for a site configured by _config.yml: it reads its posts as Jekyll does.
@@ -203,7 +224,8 @@ _SITE_KEYS = {
 _FEED_KEYS = set(FeedOptions.__dataclass_fields__)
 _NEWSLETTER_KEYS = set(NewsletterOptions.__dataclass_fields__)
 _MAIL_KEYS = set(MailOptions.__dataclass_fields__)
-_SECTIONS = {"site", "feeds", "newsletter", "mail"}
+_SERVICE_KEYS = set(ServiceOptions.__dataclass_fields__)
+_SECTIONS = {"site", "feeds", "newsletter", "mail", "service"}
 
 
 def load_site(root: Path) -> tuple[Site, Problems]:
@@ -300,14 +322,16 @@ def _site_from_toml(root: Path, name: str, raw: dict[str, Any], problems: Proble
     feeds = _table(raw, "feeds", name, problems)
     newsletter = _table(raw, "newsletter", name, problems)
     mail = _table(raw, "mail", name, problems)
+    service = _table(raw, "service", name, problems)
     for section, table, known in (
         ("site", site, _SITE_KEYS),
         ("feeds", feeds, _FEED_KEYS),
         ("newsletter", newsletter, _NEWSLETTER_KEYS),
         ("mail", mail, _MAIL_KEYS),
+        ("service", service, _SERVICE_KEYS),
     ):
         _unknown_keys(table, known, section, name, problems)
-    sections = {"feeds": feeds, "newsletter": newsletter, "mail": mail}
+    sections = {"feeds": feeds, "newsletter": newsletter, "mail": mail, "service": service}
     return _make_site(root, name, site, sections, problems, _fingerprint(raw))
 
 
@@ -333,11 +357,15 @@ def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Prob
     if (root / JEKYLL_STYLESHEET).is_file():
         feeds["stylesheet"] = f"/{JEKYLL_STYLESHEET}"
     sections = {"feeds": feeds}
-    for key, known in (("newsletter", _NEWSLETTER_KEYS), ("mail", _MAIL_KEYS)):
+    for key, known in (
+        ("newsletter", _NEWSLETTER_KEYS),
+        ("mail", _MAIL_KEYS),
+        ("service", _SERVICE_KEYS),
+    ):
         sections[key] = raw[key] if isinstance(raw.get(key), dict) else {}
         _unknown_keys(sections[key], known, key, name, problems)
     for key in raw:
-        close = difflib.get_close_matches(str(key), ["newsletter"], n=1, cutoff=0.8)
+        close = difflib.get_close_matches(str(key), ["newsletter", "service"], n=1, cutoff=0.8)
         if close and key not in close:
             problems.error(name, f"unknown setting {key!r}", hint=f"did you mean {close[0]}?")
     made = _make_site(root, name, site, sections, problems, _fingerprint(raw))
@@ -497,6 +525,7 @@ def _make_site(
         feeds=_feed_options(sections["feeds"], name, problems),
         newsletter=_newsletter_options(sections["newsletter"], name, problems),
         mail=_mail_options(sections["mail"], name, problems),
+        service=_service_options(sections["service"], url, name, problems),
         fingerprint=fingerprint,
     )
 
@@ -764,6 +793,68 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
     if options.timeout <= 0 or options.retry_delay <= 0:
         problems.error(name, "mail timeout and retry_delay must be more than 0 seconds")
     return options
+
+
+def _service_options(
+    table: dict[str, Any], site_url: str, name: str, problems: Problems
+) -> ServiceOptions:
+    lists = {key: table.get(key, []) for key in ("allowed_origins", "trusted_proxies")}
+    scalars = {key: value for key, value in table.items() if key not in lists}
+    options = _options(ServiceOptions, "service", scalars, name, problems)
+    url = options.url.rstrip("/")
+    if url and not _is_base_url(url):
+        problems.error(
+            name,
+            f"service url {options.url!r} is not an http(s) address without a query",
+            hint='write it like "https://news.example.com"',
+        )
+    origins = _text_list(lists["allowed_origins"], "allowed_origins", name, problems)
+    for origin in origins:
+        if not _is_base_url(origin) or urlsplit(origin).path:
+            problems.error(
+                name,
+                f"service allowed_origins {origin!r} is not an origin",
+                hint='write each like "https://blog.example.com", with no path',
+            )
+    proxies = _text_list(lists["trusted_proxies"], "trusted_proxies", name, problems)
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            problems.error(
+                name,
+                f"service trusted_proxies {proxy!r} is not an IP address or network",
+                hint='write each like "127.0.0.1" or "10.0.0.0/8"',
+            )
+    numbers = ("confirm_days", "signups_per_network", "signups_per_domain", "max_pending")
+    if any(getattr(options, key) < 1 for key in numbers):
+        problems.error(name, f"service {', '.join(numbers)} must each be 1 or more")
+    own = site_url[: len(site_url) - len(urlsplit(site_url).path)] if site_url else ""
+    return replace(
+        options,
+        url=url,
+        allowed_origins=tuple(o.rstrip("/") for o in origins) or ((own,) if own else ()),
+        trusted_proxies=tuple(proxies),
+    )
+
+
+def _is_base_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return (
+        parts.scheme in ("http", "https")
+        and _valid_host(parts)
+        and not (parts.query or parts.fragment or "?" in text or "#" in text)
+        and not re.search(r"\s", text)
+    )
+
+
+def _text_list(value: Any, key: str, name: str, problems: Problems) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        problems.error(name, f"service {key} must be a list of text")
+        return []
+    return value
 
 
 class BadTime(Refusal):

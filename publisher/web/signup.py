@@ -1,0 +1,170 @@
+"""Signing up, confirming and leaving, by the rules of `publisher serve`, without HTTP.
+
+Nobody becomes a subscriber before their confirmation. Every limit is counted in the state,
+so it holds across restarts, and nothing logged names an address in clear: a keyed hash
+stands for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from publisher.mail.confirmation import ConfirmationMailer
+from publisher.mail.status import Confirmed, SubscriberStatus
+from publisher.mail.store import Store, Subscriber
+from publisher.mail.subscribers import SubscriberError, check_name, normalize
+from publisher.mail.tokens import make_confirm_token, read_confirm_token, read_token
+from publisher.mail.transports import Verdict
+from publisher.site.config import Site
+
+log = logging.getLogger("publisher.serve")
+HOUR = 3600
+DAY = 24 * HOUR
+# Sign-ups of one address a day; one confirmation mail a day at most, whatever this says.
+SIGNUPS_PER_ADDRESS = 3
+
+
+@dataclass(frozen=True)
+class SignupForm:
+    """What a sign-up form sent: `trap` is the honeypot field, which people leave empty."""
+
+    email: str
+    name: str
+    trap: str
+    network: str
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A confirmation to mail: to this address, with this link."""
+
+    email: str
+    nonce: str
+    url: str
+
+
+class Desk:
+    """Takes sign-ups, confirmations and unsubscriptions for one site's state."""
+
+    def __init__(self, site: Site, store: Store, secret: str, *, base_url: str) -> None:
+        self.site = site
+        self.options = site.service
+        self.store = store
+        self.secret = secret
+        self.base_url = base_url
+        self.mailer = ConfirmationMailer(site)
+
+    def sign_up(self, form: SignupForm, *, now: datetime) -> Confirmation | None:
+        """The confirmation to mail for a sign-up, or None (the reason logged). Raises
+        SubscriberError for an address that is not one, so the form can say so."""
+        if form.trap:
+            log.warning("ignored a sign-up from %s: the honeypot field was filled", form.network)
+            return None
+        try:
+            email = normalize(form.email)
+        except SubscriberError:
+            log.info("refused a sign-up from %s: not an email address", form.network)
+            raise
+        who = self.fingerprint(email)
+        name = self._name(form.name, who)
+        refused = self._over_limits(email, form.network, now.timestamp())
+        if not refused:
+            offer = self.store.offer_signup(
+                email,
+                name,
+                now=now,
+                resend_after=now - timedelta(days=1),
+                expire_before=now - timedelta(days=self.options.confirm_days),
+                max_pending=self.options.max_pending,
+            )
+            refused = offer.refused
+        if refused:
+            log.warning(
+                "mailed nothing for a sign-up of %s from %s: %s", who, form.network, refused
+            )
+            return None
+        token = make_confirm_token(self.secret, email, offer.nonce)
+        log.info("sign-up of %s from %s: confirmation to mail", who, form.network)
+        return Confirmation(email, offer.nonce, f"{self.base_url}/confirm?token={quote(token)}")
+
+    def mail(self, confirmation: Confirmation) -> None:
+        """Mail one confirmation; when it cannot go, forget the sign-up so it can be asked
+        again at once."""
+        outcome = self.mailer.send(confirmation.email, confirmation.url)
+        who = self.fingerprint(confirmation.email)
+        if outcome.kind in (Verdict.SENT, Verdict.UNKNOWN):
+            log.info("mailed a confirmation to %s", who)
+            return
+        log.error("could not mail a confirmation to %s: %s", who, outcome.detail)
+        self.store.drop_signup(confirmation.email, confirmation.nonce)
+
+    def check_confirmation(self, token: str) -> str:
+        """The address a confirmation link is for; TokenError when it is not genuine."""
+        return read_confirm_token(self.secret, token, max_age=self.options.confirm_days * DAY)[0]
+
+    def confirm(self, token: str) -> Confirmed:
+        """Make the sign-up a subscriber, once; TokenError when the link is not genuine."""
+        max_age = self.options.confirm_days * DAY
+        email, nonce = read_confirm_token(self.secret, token, max_age=max_age)
+        confirmed = self.store.confirm_signup(email, nonce)
+        log.info("confirmation of %s: %s", self.fingerprint(email), confirmed)
+        return confirmed
+
+    def subscriber(self, token: str) -> Subscriber | None:
+        """Who an unsubscribe link names, if they are still on the list; TokenError when the
+        link is not genuine."""
+        named = read_token(self.secret, token)
+        if isinstance(named, int):
+            return self.store.get_subscriber(named)
+        return self.store.subscriber_by_uid(named)
+
+    def unsubscribe(self, token: str, *, how: str) -> Subscriber | None:
+        subscriber = self.subscriber(token)
+        if subscriber and subscriber.status == SubscriberStatus.ACTIVE:
+            self.store.set_subscriber_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED)
+            log.info("unsubscribed %s (%s)", self.fingerprint(subscriber.email), how)
+            return self.store.get_subscriber(subscriber.id)
+        return subscriber
+
+    def resubscribe(self, token: str) -> Subscriber | None:
+        """Undo an unsubscription, from the page its link opened."""
+        subscriber = self.subscriber(token)
+        if subscriber and subscriber.status != SubscriberStatus.ACTIVE:
+            self.store.reactivate_subscriber(subscriber.id)
+            log.info("resubscribed %s", self.fingerprint(subscriber.email))
+            return self.store.get_subscriber(subscriber.id)
+        return subscriber
+
+    def fingerprint(self, email: str) -> str:
+        """An address as logs and limits name it: a keyed hash, the same for every run."""
+        key = email.casefold().encode()
+        return "addr-" + hmac.new(self.secret.encode(), key, hashlib.sha256).hexdigest()[:12]
+
+    def close(self) -> None:
+        self.mailer.close()
+
+    def _name(self, name: str, who: str) -> str:
+        try:
+            return check_name(name)
+        except SubscriberError as exc:
+            log.info("dropped the name of a sign-up of %s: %s", who, exc)
+            return ""
+
+    def _over_limits(self, email: str, network: str, now: float) -> str:
+        """Why this sign-up is over a limit, or ""; each limit counts it."""
+        domain = email.rpartition("@")[2].casefold()
+        limits = (
+            (f"network:{network}", self.options.signups_per_network, HOUR, "from its network"),
+            (f"domain:{domain}", self.options.signups_per_domain, HOUR, "to its domain"),
+            (self.fingerprint(email), SIGNUPS_PER_ADDRESS, DAY, "of the address"),
+        )
+        for bucket, limit, period, what in limits:
+            if not self.store.count_hit(bucket, limit=limit, now=now, period=period):
+                span = "an hour" if period == HOUR else "a day"
+                return f"more than {limit} sign-ups {what} in {span}"
+        return ""
