@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -110,3 +111,31 @@ def service(site: SiteDir, monkeypatch):
     running = Service(site)
     yield running
     running.stop()
+
+
+# Read at import: tests run with the CI variable removed (see conftest.py).
+ON_CI = bool(os.environ.get("CI"))
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright, headless, once a module; on CI it must run."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        if ON_CI:
+            pytest.fail("chromium is missing; .ci/run installs it")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

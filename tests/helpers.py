@@ -402,10 +402,9 @@ class Service:
         return subscriber.status if subscriber else None
 
     def stop(self) -> None:
+        """As SIGTERM would: the application's shutdown closes the desk and the state."""
         self.server.should_exit = True
         self.thread.join()
-        self.desk.close()
-        self.store.close()
 
 
 def wait_for(condition, timeout: float = 5.0):

@@ -1,37 +1,8 @@
 """The newsletter in a real browser: readable at phone and desktop widths, no sideways scroll."""
 
-import os
-import shutil
-
 import pytest
 
 from tests.helpers import SEED, render_newsletter
-
-# Read at import: tests run with the CI variable removed (see conftest.py).
-ON_CI = bool(os.environ.get("CI"))
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        if ON_CI:
-            pytest.fail("chromium is missing; .ci/run installs it")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("width", [375, 600])

@@ -22,15 +22,16 @@ class ConfirmationMailer:
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.letter = confirmation_newsletter(site)
+        letter = confirmation_newsletter(site)
+        self.template = MessageTemplate(site, letter, datetime.now(UTC), list_headers=False)
         self.sender = sender_address(site)
         self.transport = open_transport(site.mail, site.root)
         self.lock = threading.Lock()
 
     def message(self, email: str, confirm_url: str) -> bytes:
         """One sign-up's message, dated now."""
-        template = MessageTemplate(self.site, self.letter, datetime.now(UTC), list_headers=False)
-        return template.render(Recipient(email, "", "", confirm_url))
+        recipient = Recipient(email, "", "", confirm_url)
+        return self.template.render(recipient, date=datetime.now(UTC))
 
     def send(self, email: str, confirm_url: str) -> Outcome:
         """Hand the message over; a failure comes back as an Outcome, never raised."""

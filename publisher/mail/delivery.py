@@ -102,7 +102,7 @@ class Mailer:
     def run(self, *, resend_unknown: bool = False) -> SendReport:
         started = time.monotonic()
         self._settle_interrupted(resend_unknown=resend_unknown)
-        with self.store.sending() as self.flusher:
+        with self.store.group_flushes() as self.flusher:
             for attempt in range(self.options.retries + 1):
                 if attempt:
                     time.sleep(self.options.retry_delay * 2 ** (attempt - 1))

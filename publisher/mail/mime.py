@@ -61,6 +61,7 @@ class MessageTemplate:
         options = site.newsletter
         self.site = site
         self.newsletter = newsletter
+        self.now = now
         self.list_headers = list_headers
         self.domain = sender_address(site).rpartition("@")[2]
         skeleton = EmailMessage(policy=SMTP)
@@ -68,11 +69,7 @@ class MessageTemplate:
         # An Address, not a formatted string, so the email package never reads the name
         # as structure when it folds the line.
         skeleton["From"] = Address(display_name=sender_name, addr_spec=sender_address(site))
-        headers = {
-            "Subject": newsletter.subject,
-            "Date": format_datetime(now),
-            "List-Id": list_id(site),
-        }
+        headers = {"Subject": newsletter.subject, "List-Id": list_id(site)}
         if list_headers:
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         if options.reply_to:
@@ -84,12 +81,15 @@ class MessageTemplate:
         self.skeleton = skeleton.as_bytes()
         self.dkim_key = _read_key(site) if site.mail.dkim_key else b""
 
-    def render(self, recipient: Recipient) -> bytes:
-        """The complete message for one subscriber, with only them in To."""
+    def render(self, recipient: Recipient, *, date: datetime | None = None) -> bytes:
+        """The complete message for one subscriber, with only them in To, dated `date` (by
+        default the moment the template was made for)."""
         check_header("the subscriber's name", recipient.name)
         html, text = personalize(self.newsletter, recipient)
-        own_headers = _to_header(recipient) + SMTP.fold(
-            "Message-ID", make_msgid(domain=self.domain)
+        own_headers = (
+            _to_header(recipient)
+            + SMTP.fold("Date", format_datetime(date or self.now))
+            + SMTP.fold("Message-ID", make_msgid(domain=self.domain))
         )
         if self.list_headers:
             urls = unsubscribe_urls(self.site, recipient)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from contextlib import closing
 
 from publisher.mail.store import open_store
 from publisher.mail.tokens import secret
@@ -26,7 +25,8 @@ def base_url(site: Site, host: str, port: int) -> str:
 
 
 def serve(site: Site, *, host: str, port: int) -> None:
-    """Serve until stopped (Ctrl-C or SIGTERM), logging every refusal on standard error."""
+    """Serve until stopped (Ctrl-C or SIGTERM), logging every refusal on standard error;
+    uvicorn ends the process by the signal that stopped it, once the service has shut down."""
     import uvicorn
 
     key = secret()
@@ -34,28 +34,24 @@ def serve(site: Site, *, host: str, port: int) -> None:
     url = base_url(site, host, port)
     if not site.service.url:
         log.warning("[service] url is not set: links in mail point at %s", url)
-    with closing(open_store(site)) as store:
-        desk = Desk(site, store, key, base_url=url)
-        log.info(
-            "serving %s on http://%s:%s: the form at %s/subscribe; state %s; mail to %s",
-            site.title,
-            host,
-            port,
-            url,
-            store.path,
-            destination(site.mail),
-        )
-        try:
-            uvicorn.run(
-                make_app(desk, base_url=url),
-                host=host,
-                port=port,
-                access_log=False,
-                log_level="warning",
-                proxy_headers=False,
-                server_header=False,
-                limit_concurrency=MAX_CONNECTIONS,
-                timeout_keep_alive=5,
-            )
-        finally:
-            desk.close()
+    desk = Desk(site, open_store(site), key, base_url=url)
+    log.info(
+        "serving %s on http://%s:%s: the form at %s/subscribe; state %s; mail to %s",
+        site.title,
+        host,
+        port,
+        url,
+        desk.store.path,
+        destination(site.mail),
+    )
+    uvicorn.run(
+        make_app(desk, base_url=url),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+        server_header=False,
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_keep_alive=5,
+    )

@@ -10,16 +10,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from dataclasses import dataclass
+import queue
+import threading
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from publisher.mail.confirmation import ConfirmationMailer
 from publisher.mail.status import Confirmed, SubscriberStatus
-from publisher.mail.store import Store, Subscriber
+from publisher.mail.store import Limit, Store, Subscriber
 from publisher.mail.subscribers import SubscriberError, check_name, normalize
 from publisher.mail.tokens import make_confirm_token, read_confirm_token, read_token
-from publisher.mail.transports import Verdict
+from publisher.mail.transports import Verdict, destination
 from publisher.site.config import Site
 
 log = logging.getLogger("publisher.serve")
@@ -27,6 +30,8 @@ HOUR = 3600
 DAY = 24 * HOUR
 # Sign-ups of one address a day; one confirmation mail a day at most, whatever this says.
 SIGNUPS_PER_ADDRESS = 3
+# Confirmations waiting for the mail server; past this, a sign-up is asked to come back.
+MAIL_BACKLOG = 1000
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,20 @@ class Desk:
         self.secret = secret
         self.base_url = base_url
         self.mailer = ConfirmationMailer(site)
+        # What the desk did since it started, for the summary when the service stops.
+        self.tally: Counter[str] = Counter()
+        # Confirmations are mailed on a thread of their own, in order, after the answer: a
+        # slow mail server holds back neither the sign-up's answer nor anyone else's.
+        self.outbox: queue.Queue[Confirmation | None] = queue.Queue(MAIL_BACKLOG)
+        self.mail_thread = threading.Thread(target=self._mail_all, daemon=True)
+        self.mail_thread.start()
 
     def sign_up(self, form: SignupForm, *, now: datetime) -> Confirmation | None:
         """The confirmation to mail for a sign-up, or None (the reason logged). Raises
         SubscriberError for an address that is not one, so the form can say so."""
         if form.trap:
             log.warning("ignored a sign-up from %s: the honeypot field was filled", form.network)
+            self.tally["refused"] += 1
             return None
         try:
             email = normalize(form.email)
@@ -92,6 +105,21 @@ class Desk:
         log.info("sign-up of %s from %s: confirmation to mail", who, form.network)
         return Confirmation(email, offer.nonce, f"{self.base_url}/confirm?token={quote(token)}")
 
+    def post(self, confirmation: Confirmation) -> bool:
+        """Queue a confirmation for mailing; False (and the sign-up forgotten) when too many
+        wait already."""
+        try:
+            self.outbox.put_nowait(confirmation)
+        except queue.Full:
+            log.warning("mailed nothing for a sign-up: %s confirmations wait", MAIL_BACKLOG)
+            self.store.drop_signup(confirmation.email, confirmation.nonce)
+            return False
+        return True
+
+    def _mail_all(self) -> None:
+        while (confirmation := self.outbox.get()) is not None:
+            self.mail(confirmation)
+
     def mail(self, confirmation: Confirmation) -> None:
         """Mail one confirmation; when it cannot go, forget the sign-up so it can be asked
         again at once."""
@@ -99,6 +127,7 @@ class Desk:
         who = self.fingerprint(confirmation.email)
         if outcome.kind in (Verdict.SENT, Verdict.UNKNOWN):
             log.info("mailed a confirmation to %s", who)
+            self.tally["mailed"] += 1
             return
         log.error("could not mail a confirmation to %s: %s", who, outcome.detail)
         self.store.drop_signup(confirmation.email, confirmation.nonce)
@@ -113,6 +142,7 @@ class Desk:
         email, nonce = read_confirm_token(self.secret, token, max_age=max_age)
         confirmed = self.store.confirm_signup(email, nonce)
         log.info("confirmation of %s: %s", self.fingerprint(email), confirmed)
+        self.tally["confirmed"] += confirmed == Confirmed.SUBSCRIBED
         return confirmed
 
     def subscriber(self, token: str) -> Subscriber | None:
@@ -128,7 +158,8 @@ class Desk:
         if subscriber and subscriber.status == SubscriberStatus.ACTIVE:
             self.store.set_subscriber_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED)
             log.info("unsubscribed %s (%s)", self.fingerprint(subscriber.email), how)
-            return self.store.get_subscriber(subscriber.id)
+            self.tally["unsubscribed"] += 1
+            return replace(subscriber, status=SubscriberStatus.UNSUBSCRIBED)
         return subscriber
 
     def resubscribe(self, token: str) -> Subscriber | None:
@@ -137,6 +168,7 @@ class Desk:
         if subscriber and subscriber.status != SubscriberStatus.ACTIVE:
             self.store.reactivate_subscriber(subscriber.id)
             log.info("resubscribed %s", self.fingerprint(subscriber.email))
+            self.tally["resubscribed"] += 1
             return self.store.get_subscriber(subscriber.id)
         return subscriber
 
@@ -145,8 +177,22 @@ class Desk:
         key = email.casefold().encode()
         return "addr-" + hmac.new(self.secret.encode(), key, hashlib.sha256).hexdigest()[:12]
 
+    def summary(self) -> str:
+        """What the desk did, in one line."""
+        tally = self.tally
+        return (
+            f"{tally['mailed']} confirmations mailed to {destination(self.site.mail)}, "
+            f"{tally['confirmed']} confirmed, {tally['unsubscribed']} unsubscribed, "
+            f"{tally['resubscribed']} resubscribed, {tally['refused']} sign-ups refused"
+        )
+
     def close(self) -> None:
+        """Mail what is queued, then close the mail transport and the state, which the desk
+        holds until then."""
+        self.outbox.put(None)
+        self.mail_thread.join()
         self.mailer.close()
+        self.store.close()
 
     def _name(self, name: str, who: str) -> str:
         try:
@@ -156,15 +202,15 @@ class Desk:
             return ""
 
     def _over_limits(self, email: str, network: str, now: float) -> str:
-        """Why this sign-up is over a limit, or ""; each limit counts it."""
+        """Why this sign-up is over a limit, or ""; when it is within all, each counts it."""
         domain = email.rpartition("@")[2].casefold()
-        limits = (
-            (f"network:{network}", self.options.signups_per_network, HOUR, "from its network"),
-            (f"domain:{domain}", self.options.signups_per_domain, HOUR, "to its domain"),
-            (self.fingerprint(email), SIGNUPS_PER_ADDRESS, DAY, "of the address"),
-        )
-        for bucket, limit, period, what in limits:
-            if not self.store.count_hit(bucket, limit=limit, now=now, period=period):
-                span = "an hour" if period == HOUR else "a day"
-                return f"more than {limit} sign-ups {what} in {span}"
-        return ""
+        limits = [
+            Limit(f"network:{network}", self.options.signups_per_network, HOUR, "from its network"),
+            Limit(f"domain:{domain}", self.options.signups_per_domain, HOUR, "to its domain"),
+            Limit(self.fingerprint(email), SIGNUPS_PER_ADDRESS, DAY, "of the address"),
+        ]
+        reached = self.store.count_hits(limits, now=now)
+        if reached is None:
+            return ""
+        span = "an hour" if reached.period == HOUR else "a day"
+        return f"more than {reached.most} sign-ups {reached.what} in {span}"
