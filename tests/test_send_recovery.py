@@ -61,11 +61,12 @@ def test_a_maildir_message_already_read_counts_as_sent(mailing, monkeypatch):
 def test_a_state_that_cannot_be_flushed_stops_the_send(mailing, smtp_sink, monkeypatch):
     subscribe(mailing, "ann@example.com", "bob@example.com", "cy@example.com")
 
-    def failing_fsync(fd):
+    def failing_sync(fd):
         raise OSError(errno.EIO, "Input/output error")
 
     with monkeypatch.context() as disk_failing:
-        disk_failing.setattr(os, "fsync", failing_fsync)
+        disk_failing.setattr(os, "fsync", failing_sync)
+        disk_failing.setattr(os, "fdatasync", failing_sync)
         result = mailing.run("send", POST)
     assert result.exit_code == 4
     assert "Stopped: cannot flush the state file to disk" in result.output

@@ -166,3 +166,13 @@ def test_a_scanner_opening_every_link_of_every_message_changes_nothing(service):
         assert service.get(link.removeprefix(service.url)).status_code == 200
     assert service.status("old@example.org") == "active"
     assert service.status("reader@example.org") is None
+
+
+def test_a_site_template_replaces_a_page(service):
+    folder = service.site.root / "templates" / "web"
+    folder.mkdir(parents=True)
+    (folder / "check_inbox.html").write_text(
+        '{% extends "web/layout.html" %}{% block main %}<h1>Look in your mail</h1>{% endblock %}'
+    )
+    answer = service.sign_up("reader@example.org")
+    assert "<h1>Look in your mail</h1>" in answer.text and "Test Site" in answer.text

@@ -11,6 +11,7 @@ from publisher.web.guard import client_network, proxy_networks
 from tests.helpers import SECRET, Service, mail_to, query, subscribe, wait_for
 
 EVIL = "https://evil.example.net"
+ONE_CLICK = {"List-Unsubscribe": (None, "One-Click")}
 
 
 @pytest.fixture
@@ -220,3 +221,16 @@ def test_pages_are_neither_kept_nor_framed_nor_sent_on(service):
     assert headers["Cache-Control"] == "no-store"
     assert headers["Referrer-Policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def test_a_disk_that_fails_is_a_503_never_a_false_done(service, monkeypatch):
+    subscribe(service.site, "reader@example.org")
+    uid = service.store.find_subscriber("reader@example.org").uid
+
+    def failing_sync(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("os.fdatasync", failing_sync)
+    answer = service.post(f"/unsubscribe?token={make_token(SECRET, uid)}", files=ONE_CLICK)
+    assert answer.status_code == 503
+    assert service.get("/healthz").status_code == 503

@@ -175,9 +175,11 @@ class Service:
         return self.page("manage", subscriber=subscriber, token=token, done="resubscribed")
 
     async def health(self, request: Request) -> Response:
-        if self.desk.store.readable():
-            return PlainTextResponse("ok\n")
-        return PlainTextResponse("the state cannot be read\n", status_code=503)
+        if not self.desk.store.readable():
+            return PlainTextResponse("the state cannot be read\n", status_code=503)
+        if self.flushes.flusher.failure:
+            return PlainTextResponse("the state cannot be flushed to disk\n", status_code=503)
+        return PlainTextResponse("ok\n")
 
     # Shared
 
