@@ -144,9 +144,7 @@ def test_a_confirmation_link_cannot_unsubscribe(service):
     subscribe(service.site, "reader@example.org")
     uid = service.store.find_subscriber("reader@example.org").uid
     token = make_confirm_token(SECRET, "reader@example.org", uid)
-    answer = service.post(
-        f"/unsubscribe?token={token}", files={"List-Unsubscribe": (None, "One-Click")}
-    )
+    answer = service.post(f"/unsubscribe?token={token}", files=ONE_CLICK)
     assert answer.status_code == 400
     assert service.status("reader@example.org") == "active"
 
