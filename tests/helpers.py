@@ -443,3 +443,15 @@ def links_in(message: EmailMessage) -> set[str]:
 
 def query(url: str) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+
+
+def healthz(url: str, *, running=lambda: True, timeout: float = 30) -> requests.Response:
+    """The service's /healthz answer at `url`, once it listens; fail if `running()` turns
+    false or the time runs out first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return requests.get(f"{url}/healthz", timeout=2)
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline and running(), "the service never answered"
+            time.sleep(0.2)

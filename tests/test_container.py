@@ -4,13 +4,12 @@ Run where Docker or Podman works (and can pull python:3.11-slim); skipped elsewh
 
 import shutil
 import subprocess
-import time
 import uuid
 
 import pytest
 import requests
 
-from tests.helpers import ROOT, SECRET
+from tests.helpers import ROOT, SECRET, healthz
 
 
 def container_engine() -> str:
@@ -42,15 +41,7 @@ def test_the_image_serves_a_mounted_site(bundled):
             .stdout.split(":")[-1]
             .strip()
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                answer = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline
-                time.sleep(0.5)
-        assert answer.status_code == 200
+        assert healthz(f"http://127.0.0.1:{port}").status_code == 200
         page = requests.get(f"http://127.0.0.1:{port}/subscribe", timeout=5)
         assert "Notes on Machine Learning" in page.text
     finally:

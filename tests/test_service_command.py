@@ -6,13 +6,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
 from publisher.site.config import load_site
-from tests.helpers import NEWSLETTER_CONFIG, SECRET, SiteDir, render_newsletter
+from tests.helpers import NEWSLETTER_CONFIG, SECRET, SiteDir, healthz, render_newsletter
 
 SERVICE = NEWSLETTER_CONFIG.replace(
     'unsubscribe_url = "https://example.com/unsubscribe?token={token}"\n', ""
@@ -34,14 +33,7 @@ def test_serve_answers_over_http_and_stops_on_sigterm_with_a_summary(site):
         [*command, "--port", str(port)], env=environment, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                answer = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.1)
+        answer = healthz(f"http://127.0.0.1:{port}", running=lambda: server.poll() is None)
         assert answer.status_code == 200
         assert requests.get(f"http://127.0.0.1:{port}/subscribe", timeout=5).status_code == 200
     finally:
