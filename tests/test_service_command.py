@@ -94,3 +94,13 @@ confirm_day = 3
     assert "trusted_proxies 'not-an-ip' is not an IP address or network" in output
     assert "must each be 1 or more" in output
     assert "unknown setting service.confirm_day" in output and "confirm_days" in output
+
+
+def test_a_jekyll_site_sets_the_service_in_its_config(jekyll):
+    jekyll.config(
+        "title: Blog\nurl: https://blog.example.com\n"
+        "service:\n  url: https://news.example.com\n  allowed_origins: [https://example.org]\n"
+    )
+    service = load_site(jekyll.root)[0].service
+    assert service.url == "https://news.example.com"
+    assert service.allowed_origins == ("https://example.org",)
