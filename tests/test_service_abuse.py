@@ -232,3 +232,13 @@ def test_a_disk_that_fails_is_a_503_never_a_false_done(service, monkeypatch):
     answer = service.post(f"/unsubscribe?token={make_token(SECRET, uid)}", files=ONE_CLICK)
     assert answer.status_code == 503
     assert service.get("/healthz").status_code == 503
+
+
+def test_an_address_is_taken_three_times_a_day_at_most(service, caplog):
+    caplog.set_level("INFO", logger="publisher.serve")
+    for n in range(4):
+        service.sign_up("victim@example.org", network=f"203.0.{n}.1")
+    logged = [record.getMessage() for record in caplog.records]
+    assert sum("confirmation went to this address recently" in line for line in logged) == 2
+    assert sum("more than 3 sign-ups of the address in a day" in line for line in logged) == 1
+    assert len(wait_for(lambda: mail_to(service.site, "victim@example.org"))) == 1
