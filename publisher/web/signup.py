@@ -119,6 +119,7 @@ class Desk:
     def _mail_all(self) -> None:
         while (confirmation := self.outbox.get()) is not None:
             self.mail(confirmation)
+            self.outbox.task_done()
 
     def mail(self, confirmation: Confirmation) -> None:
         """Mail one confirmation; when it cannot go, forget the sign-up so it can be asked
