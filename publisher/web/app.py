@@ -9,7 +9,6 @@ unsubscribes at once.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -89,9 +88,6 @@ class Service:
         the way out (Ctrl-C, SIGTERM), the desk closes and says what it did."""
         with self.desk.store.group_flushes() as flusher:
             self.flushes = GroupFlush(flusher)
-            # What start-up made lives as long as the service: the collector stops walking
-            # it, which took pauses of 15 to 20 ms under load (bench/serve.py).
-            gc.freeze()
             yield
         self.desk.close()
         log.info("stopped: %s", self.desk.summary())
