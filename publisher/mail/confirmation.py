@@ -21,7 +21,6 @@ class ConfirmationMailer:
     """Mails confirmation links one at a time over one transport, reopened as needed."""
 
     def __init__(self, site: Site) -> None:
-        self.site = site
         letter = confirmation_newsletter(site)
         self.template = MessageTemplate(site, letter, datetime.now(UTC), list_headers=False)
         self.sender = sender_address(site)

@@ -191,13 +191,13 @@ def open_store(site: Site) -> Store:
     return Store(site.root / site.mail.state)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def _at(moment: datetime) -> str:
     """A moment as the state keeps it: UTC, so that stamps compare as text."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _now() -> str:
+    return _at(datetime.now(UTC))
 
 
 class Store:
@@ -330,7 +330,7 @@ class Store:
                     (name, _at(now), key),
                 )
                 return Offer(row["nonce"])
-            if self._one("SELECT count(*) FROM signups")[0] >= max_pending:
+            if self.pending_signups() >= max_pending:
                 return Offer(refused=f"{max_pending} sign-ups wait for their confirmation")
             nonce = secrets.token_hex(8)
             self._db.execute(
@@ -368,19 +368,21 @@ class Store:
     def count_hits(self, limits: Sequence[Limit], *, now: float) -> Limit | None:
         """Count one more request against each limit's bucket in its current period; when one
         is reached already, count nothing and return it."""
-        names = [
-            (limit, f"{limit.bucket}@{limit.period}:{int(now // limit.period)}") for limit in limits
+        windows = [(limit, int(now // limit.period)) for limit in limits]
+        counters = [
+            (f"{limit.bucket}@{limit.period}:{window}", (window + 1) * limit.period)
+            for limit, window in windows
         ]
         with self._transaction():
             self._db.execute("DELETE FROM limits WHERE expires <= ?", (int(now),))
-            for limit, name in names:
+            for limit, (name, _) in zip(limits, counters, strict=True):
                 row = self._one("SELECT hits FROM limits WHERE bucket = ?", name)
                 if row and row["hits"] >= limit.most:
                     return limit
             self._db.executemany(
                 "INSERT INTO limits (bucket, hits, expires) VALUES (?, 1, ?) "
                 "ON CONFLICT (bucket) DO UPDATE SET hits = hits + 1",
-                [(name, (int(now // limit.period) + 1) * limit.period) for limit, name in names],
+                counters,
             )
         return None
 

@@ -91,14 +91,19 @@ def find(store: Store, who: str, *, secret: Callable[[], str] | None = None) -> 
             with contextlib.suppress(SubscriberError):
                 subscriber = store.find_subscriber(normalize(who))
     else:
-        named = read_token(secret(), who)
-        if isinstance(named, int):
-            subscriber = store.get_subscriber(named)
-        else:
-            subscriber = store.subscriber_by_uid(named)
+        subscriber = by_token(store, secret(), who)
     if subscriber is None:
         raise SubscriberError(f"{who} is not on the list")
     return subscriber
+
+
+def by_token(store: Store, secret_key: str, token: str) -> Subscriber | None:
+    """Who an unsubscribe link's token names, if they are still on the list: by uid, or by
+    row id in a token made before uids. TokenError when the token is not genuine."""
+    named = read_token(secret_key, token)
+    if isinstance(named, int):
+        return store.get_subscriber(named)
+    return store.subscriber_by_uid(named)
 
 
 def remove(store: Store, email: str) -> Subscriber:

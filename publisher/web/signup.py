@@ -20,8 +20,8 @@ from urllib.parse import quote
 from publisher.mail.confirmation import ConfirmationMailer
 from publisher.mail.status import Confirmed, SubscriberStatus
 from publisher.mail.store import Limit, Store, Subscriber
-from publisher.mail.subscribers import SubscriberError, check_name, normalize
-from publisher.mail.tokens import make_confirm_token, read_confirm_token, read_token
+from publisher.mail.subscribers import SubscriberError, by_token, check_name, normalize
+from publisher.mail.tokens import make_confirm_token, read_confirm_token
 from publisher.mail.transports import Verdict, destination
 from publisher.site.config import Site
 
@@ -133,14 +133,14 @@ class Desk:
         log.error("could not mail a confirmation to %s: %s", who, outcome.detail)
         self.store.drop_signup(confirmation.email, confirmation.nonce)
 
-    def check_confirmation(self, token: str) -> str:
-        """The address a confirmation link is for; TokenError when it is not genuine."""
-        return read_confirm_token(self.secret, token, max_age=self.options.confirm_days * DAY)[0]
+    def check_confirmation(self, token: str) -> tuple[str, str]:
+        """The address and nonce a confirmation link is for; TokenError when it is not
+        genuine, or older than `confirm_days`."""
+        return read_confirm_token(self.secret, token, max_age=self.options.confirm_days * DAY)
 
     def confirm(self, token: str) -> Confirmed:
-        """Make the sign-up a subscriber, once; TokenError when the link is not genuine."""
-        max_age = self.options.confirm_days * DAY
-        email, nonce = read_confirm_token(self.secret, token, max_age=max_age)
+        """Make the sign-up a subscriber, once; TokenError as `check_confirmation`."""
+        email, nonce = self.check_confirmation(token)
         confirmed = self.store.confirm_signup(email, nonce)
         log.info("confirmation of %s: %s", self.fingerprint(email), confirmed)
         self.tally["confirmed"] += confirmed == Confirmed.SUBSCRIBED
@@ -149,10 +149,7 @@ class Desk:
     def subscriber(self, token: str) -> Subscriber | None:
         """Who an unsubscribe link names, if they are still on the list; TokenError when the
         link is not genuine."""
-        named = read_token(self.secret, token)
-        if isinstance(named, int):
-            return self.store.get_subscriber(named)
-        return self.store.subscriber_by_uid(named)
+        return by_token(self.store, self.secret, token)
 
     def unsubscribe(self, token: str, *, how: str) -> Subscriber | None:
         subscriber = self.subscriber(token)
