@@ -284,11 +284,16 @@ def use_smtp(monkeypatch, server: SmtpServer, security: str = "none") -> None:
     monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
 
 
-def use_no_smtp_server(monkeypatch) -> None:
-    """Point the CLI at a port of 127.0.0.1 where nothing listens: every connection is refused."""
+def free_port() -> int:
+    """A port of 127.0.0.1 where nothing listens (until someone else takes it)."""
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+        return closed.getsockname()[1]
+
+
+def use_no_smtp_server(monkeypatch) -> None:
+    """Point the CLI at a port of 127.0.0.1 where nothing listens: every connection is refused."""
+    port = free_port()
     monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("PUBLISHER_SMTP_PORT", str(port))
     monkeypatch.setenv("PUBLISHER_SMTP_SECURITY", "none")

@@ -3,7 +3,6 @@
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,17 +10,18 @@ from pathlib import Path
 import requests
 
 from publisher.site.config import load_site
-from tests.helpers import NEWSLETTER_CONFIG, SECRET, SiteDir, healthz, render_newsletter
+from tests.helpers import (
+    NEWSLETTER_CONFIG,
+    SECRET,
+    SiteDir,
+    free_port,
+    healthz,
+    render_newsletter,
+)
 
 SERVICE = NEWSLETTER_CONFIG.replace(
     'unsubscribe_url = "https://example.com/unsubscribe?token={token}"\n', ""
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_serve_answers_over_http_and_stops_on_sigterm_with_a_summary(site):
