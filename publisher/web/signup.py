@@ -85,7 +85,7 @@ class Desk:
             raise
         who = self.fingerprint(email)
         name = self._name(form.name, who)
-        refused = self._over_limits(email, form.network, now.timestamp())
+        refused = self._over_limits(email, who, form.network, now.timestamp())
         if not refused:
             offer = self.store.offer_signup(
                 email,
@@ -199,13 +199,13 @@ class Desk:
             log.info("dropped the name of a sign-up of %s: %s", who, exc)
             return ""
 
-    def _over_limits(self, email: str, network: str, now: float) -> str:
+    def _over_limits(self, email: str, who: str, network: str, now: float) -> str:
         """Why this sign-up is over a limit, or ""; when it is within all, each counts it."""
         domain = email.rpartition("@")[2].casefold()
         limits = [
             Limit(f"network:{network}", self.options.signups_per_network, HOUR, "from its network"),
             Limit(f"domain:{domain}", self.options.signups_per_domain, HOUR, "to its domain"),
-            Limit(self.fingerprint(email), SIGNUPS_PER_ADDRESS, DAY, "of the address"),
+            Limit(who, SIGNUPS_PER_ADDRESS, DAY, "of the address"),
         ]
         reached = self.store.count_hits(limits, now=now)
         if reached is None:
