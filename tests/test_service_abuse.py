@@ -8,7 +8,15 @@ import pytest
 
 from publisher.mail.tokens import make_confirm_token, make_token
 from publisher.web.guard import client_network, proxy_networks
-from tests.helpers import SECRET, Service, mail_to, query, subscribe, wait_for
+from tests.helpers import (
+    SECRET,
+    Service,
+    mail_to,
+    query,
+    subscribe,
+    use_no_smtp_server,
+    wait_for,
+)
 
 EVIL = "https://evil.example.net"
 ONE_CLICK = {"List-Unsubscribe": (None, "One-Click")}
@@ -242,3 +250,20 @@ def test_an_address_is_taken_three_times_a_day_at_most(service, caplog):
     assert sum("confirmation went to this address recently" in line for line in logged) == 2
     assert sum("more than 3 sign-ups of the address in a day" in line for line in logged) == 1
     assert len(wait_for(lambda: mail_to(service.site, "victim@example.org"))) == 1
+
+
+def test_a_mail_server_that_cannot_be_reached_loses_no_sign_up(site, monkeypatch, caplog):
+    caplog.set_level("INFO", logger="publisher.serve")
+    use_no_smtp_server(monkeypatch)
+    running = Service(site)
+    try:
+        answer = running.sign_up("reader@example.org")
+        assert answer.status_code == 200 and "Check your inbox" in answer.text
+        running.desk.outbox.join()
+        assert running.store.pending_signups() == 0  # forgotten, so it can be asked again
+        assert any("could not mail a confirmation" in r.getMessage() for r in caplog.records)
+        running.sign_up("reader@example.org", network="198.51.100.9")
+        running.desk.outbox.join()
+        assert running.desk.tally["refused"] == 0
+    finally:
+        running.stop()
