@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import os
 import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from tests.helpers import (
     SEED_NAME,
     Hub,
     JekyllDir,
+    PostgresServer,
     Service,
     Sink,
     SiteDir,
     SmtpServer,
+    postgres_bin,
     use_smtp,
 )
 
@@ -139,3 +142,24 @@ def browser():
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the whole run; on CI it must run (.ci/run installs it)."""
+    found = postgres_bin()
+    if found is None:
+        if ON_CI:
+            pytest.fail("PostgreSQL is missing; .ci/run installs it")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="publisher-postgres-"))
+    server = PostgresServer(folder, found)
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer) -> str:
+    """A new, empty database on the tests' PostgreSQL server."""
+    return postgres.database()

@@ -6,7 +6,9 @@ import ast
 import asyncio
 import collections
 import http.server
+import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +24,7 @@ from html import unescape
 from pathlib import Path
 
 import feedparser
+import psycopg
 import requests
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
@@ -460,3 +463,50 @@ def healthz(url: str, *, running=lambda: True, timeout: float = 30) -> requests.
         except requests.ConnectionError:
             assert time.monotonic() < deadline and running(), "the service never answered"
             time.sleep(0.2)
+
+
+class PostgresServer:
+    """A real PostgreSQL server of Debian's package, in a folder of its own, on a free port
+    of 127.0.0.1; as an unprivileged user when the tests run as root, as initdb requires."""
+
+    def __init__(self, folder: Path, bin_dir: Path) -> None:
+        self.bin = bin_dir
+        self.data = folder / "data"
+        self.port = free_port()
+        self.user = "postgres" if os.geteuid() == 0 else None
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            shutil.chown(folder, self.user)
+        self._run("initdb", "-D", str(self.data), "-U", "publisher", "--auth=trust", "-E", "UTF8")
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {folder} -c fsync=on"
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l", str(folder / "log"), "start"
+        )
+        self.base = f"postgresql://publisher@127.0.0.1:{self.port}"
+        self._databases = 0
+
+    def database(self) -> str:
+        """The URL of a new, empty database."""
+        self._databases += 1
+        name = f"test{self._databases}"
+        with psycopg.connect(f"{self.base}/postgres", autocommit=True) as connection:
+            connection.execute(f"CREATE DATABASE {name}")
+        return f"{self.base}/{name}"
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+
+    def _run(self, program: str, *args: str) -> None:
+        subprocess.run(
+            [str(self.bin / program), *args],
+            check=True,
+            capture_output=True,
+            user=self.user,
+            cwd="/",
+        )
+
+
+def postgres_bin() -> Path | None:
+    """Where Debian's PostgreSQL programs are (apt-get install postgresql)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None

@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from publisher.mail.store import MIGRATIONS
+from publisher.mail.store.sqlite import MIGRATIONS
 from tests.helpers import MAIL_CONFIG
 
 

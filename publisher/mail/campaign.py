@@ -171,8 +171,9 @@ def campaign(
     *,
     progress: Callable[[SendReport], None],
 ) -> Iterator[Campaign]:
-    """A campaign under the state's lock, so two runs never mail one list at once."""
-    with store.exclusive():
+    """A campaign as the state's sender: alone on SQLite, beside others on PostgreSQL,
+    and never two of them mailing one delivery."""
+    with store.sender():
         yield Campaign(site, store, secret, now, progress)
 
 

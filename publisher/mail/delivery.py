@@ -29,6 +29,7 @@ from publisher.mail.transports import (
     Outcome,
     StopSending,
     Verdict,
+    Withdrawn,
     destination,
     open_transport,
 )
@@ -101,7 +102,9 @@ class Mailer:
 
     def run(self, *, resend_unknown: bool = False) -> SendReport:
         started = time.monotonic()
-        self._settle_interrupted(resend_unknown=resend_unknown)
+        self._settle_interrupted()
+        if resend_unknown:
+            self.store.resend_unknown(self.newsletter_id)
         with self.store.group_flushes() as self.flusher:
             for attempt in range(self.options.retries + 1):
                 if attempt:
@@ -109,6 +112,8 @@ class Mailer:
                 self._pass()
                 if not self.stop.is_set():
                     self._release_bounces()
+                    # What another sender, gone since, left in the middle of a hand-over.
+                    self._settle_interrupted()
                 if self.stop.is_set() or not self._counts()[DeliveryStatus.PENDING]:
                     break
         if self.flusher.failure and not self.report.stopped:
@@ -117,10 +122,10 @@ class Mailer:
         self.report.seconds = time.monotonic() - started
         return self.report
 
-    def _settle_interrupted(self, *, resend_unknown: bool) -> None:
+    def _settle_interrupted(self) -> None:
         """Resolve deliveries a crash left in 'sending' (see the module's docstring)."""
         transport = open_transport(self.options, self.site.root)
-        for subscriber in self.store.deliveries(self.newsletter_id, DeliveryStatus.SENDING):
+        for subscriber in self.store.interrupted(self.newsletter_id):
             if isinstance(transport, MaildirTransport):
                 found = transport.settle(self._key(subscriber.id))
                 self._set(subscriber.id, DeliveryStatus.SENT if found else DeliveryStatus.PENDING)
@@ -130,12 +135,10 @@ class Mailer:
                     DeliveryStatus.UNKNOWN,
                     "interrupted between hand-over and record",
                 )
-        if resend_unknown:
-            self.store.resend_unknown(self.newsletter_id)
 
     def _pass(self) -> None:
         """Every pending delivery once, the workers taking the next from one shared reader."""
-        rows = self.store.deliveries(self.newsletter_id, DeliveryStatus.PENDING)
+        rows = self.store.claim(self.newsletter_id)
         workers = [
             threading.Thread(target=self._work, args=(rows,), daemon=True)
             for _ in range(self.options.concurrency)
@@ -160,7 +163,8 @@ class Mailer:
                 # Without a durable record, a message handed over could go again after a
                 # power cut: stop rather than risk it.
                 raise StopSending(f"cannot flush the state file to disk: {exc}") from None
-            self._set(delivery.subscriber_id, DeliveryStatus.SENDING)
+            if not self.store.hand_over(self.newsletter_id, delivery.subscriber_id):
+                raise Withdrawn
 
         def handed_over() -> None:
             nonlocal flushed
@@ -219,6 +223,8 @@ class Mailer:
             self._set(delivery.subscriber_id, DeliveryStatus.PENDING, str(exc), attempted=True)
             self._stop_for(str(exc))
             return
+        except Withdrawn:
+            return  # another sender took it over: its record is theirs
         if outcome.unreachable or outcome.kind == Verdict.UNKNOWN:
             with self.lock:
                 self.report.waited += time.monotonic() - started
@@ -321,7 +327,7 @@ class Mailer:
         report.unknown = counts[DeliveryStatus.UNKNOWN]
         report.audience = counts.total()
         report.already_sent = counts[DeliveryStatus.SENT] - report.sent
-        if not report.pending and not report.stopped:
+        if not report.pending and not counts[DeliveryStatus.SENDING] and not report.stopped:
             self.store.finish_newsletter(self.newsletter_id)
 
     def _key(self, subscriber_id: int) -> str:

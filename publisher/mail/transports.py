@@ -68,7 +68,11 @@ class MaildirTransport:
             handle.write(data.replace(b"\r\n", b"\n"))
             handle.flush()
             os.fsync(handle.fileno())
-        about_to_hand_over()
+        try:
+            about_to_hand_over()
+        except Withdrawn:
+            temporary.unlink()
+            raise
         os.replace(temporary, self.folder / "new" / key)
         handed_over()
         return SENT
@@ -85,6 +89,11 @@ class MaildirTransport:
 
 class StopSending(Exception):
     """A failure that no retry will fix: bad credentials, a refused sender, a refused message."""
+
+
+class Withdrawn(Exception):
+    """Raised by `about_to_hand_over`: the delivery is another sender's now; the message
+    must not be handed over."""
 
 
 class SmtpTransport:
@@ -105,6 +114,9 @@ class SmtpTransport:
     ) -> Outcome:
         try:
             return self._deliver(sender, recipient, data, about_to_hand_over, handed_over)
+        except Withdrawn:
+            self.close()  # the message's data went out without its end: the server drops it
+            raise
         except ssl.SSLCertVerificationError as exc:
             self.close()
             raise StopSending(

@@ -93,6 +93,8 @@ class MailOptions:
     transport: str = ""
     maildir: str = ".publisher/outbox"
     state: str = ".publisher/state.db"
+    # A PostgreSQL URL, which takes the state's place; "" for the SQLite file at `state`.
+    database: str = ""
     smtp_host: str = ""
     smtp_port: int = 0
     smtp_security: str = "starttls"
@@ -757,8 +759,12 @@ def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) ->
 
 
 def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailOptions:
-    """The [mail] settings, with PUBLISHER_SMTP_* from the environment taking precedence."""
+    """The [mail] settings, with PUBLISHER_SMTP_* and PUBLISHER_DATABASE_URL from the
+    environment taking precedence."""
     table = dict(table)
+    _check_database(table.get("database"), name, problems)
+    if os.environ.get("PUBLISHER_DATABASE_URL", "").strip():
+        table["database"] = os.environ["PUBLISHER_DATABASE_URL"].strip()
     environment = {
         "smtp_host": os.environ.get("PUBLISHER_SMTP_HOST"),
         "smtp_port": os.environ.get("PUBLISHER_SMTP_PORT"),
@@ -775,6 +781,12 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
         elif value:
             table[key] = value
     options = _options(MailOptions, "mail", table, name, problems)
+    if options.database and not is_database_url(options.database):
+        problems.error(
+            name,
+            "mail database (or PUBLISHER_DATABASE_URL) must be a postgresql:// URL",
+            hint="write it like postgresql://publisher@db.example.com:5432/blog",
+        )
     if options.transport not in ("", "maildir", "smtp"):
         problems.error(name, f"mail transport must be maildir or smtp, not {options.transport!r}")
     if options.transport == "smtp" and not options.smtp_host:
@@ -793,6 +805,21 @@ def _mail_options(table: dict[str, Any], name: str, problems: Problems) -> MailO
     if options.timeout <= 0 or options.retry_delay <= 0:
         problems.error(name, "mail timeout and retry_delay must be more than 0 seconds")
     return options
+
+
+def is_database_url(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+def _check_database(url: object, name: str, problems: Problems) -> None:
+    """A database URL in a file that is committed carries no password."""
+    if isinstance(url, str) and is_database_url(url) and urlsplit(url).password is not None:
+        problems.error(
+            name,
+            "mail database holds a password, and this file may be committed or shown",
+            hint="remove it from the URL; give it in PGPASSWORD, ~/.pgpass, or set the whole "
+            "URL in PUBLISHER_DATABASE_URL",
+        )
 
 
 def _service_options(

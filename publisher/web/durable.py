@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from publisher.mail.store import LogFlusher
+from publisher.mail.store import Flushed
 
 
 class GroupFlush:
@@ -14,7 +14,7 @@ class GroupFlush:
     A flush runs on a thread while the event loop goes on; requests that arrive meanwhile
     wait for the next one, which covers them all. Raises the flush's OSError."""
 
-    def __init__(self, flusher: LogFlusher) -> None:
+    def __init__(self, flusher: Flushed) -> None:
         self.flusher = flusher
         self.next: asyncio.Future[None] | None = None
         self.running: asyncio.Task[None] | None = None

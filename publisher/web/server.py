@@ -36,12 +36,12 @@ def serve(site: Site, *, host: str, port: int) -> None:
         log.warning("[service] url is not set: links in mail point at %s", url)
     desk = Desk(site, open_store(site), key, base_url=url)
     log.info(
-        "serving %s on http://%s:%s: the form at %s/subscribe; state %s; mail to %s",
+        "serving %s on http://%s:%s: the form at %s/subscribe; state in %s; mail to %s",
         site.title,
         host,
         port,
         url,
-        desk.store.path,
+        desk.store.where,
         destination(site.mail),
     )
     uvicorn.run(
