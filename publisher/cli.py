@@ -341,6 +341,36 @@ def subscribers_export(file: Path | None, root: Path) -> None:
         click.echo(data, nl=False)
 
 
+@main.group()
+def state() -> None:
+    """The state: subscribers, newsletters and deliveries."""
+
+
+@state.command(name="copy", short_help="Copy the whole state into a new database or file.")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="URL|FILE",
+    help="An empty PostgreSQL database (postgresql://...) or a new SQLite file.",
+)
+@site_option
+def state_copy(target: str, root: Path) -> None:
+    """Copy the site's whole state to TARGET in one transaction, and check every table's
+    count; TARGET must be empty. Point the site at it afterwards."""
+    from publisher.mail.store import open_state
+
+    source = store_at(root)
+    destination = open_state(target, Path.cwd())
+    try:
+        counts = source.copy_to(destination)
+    finally:
+        destination.close()
+        source.close()
+    tables = ", ".join(f"{table} {count}" for table, count in counts.items())
+    click.echo(f"Copied {source.where} to {destination.where}: {tables}.")
+
+
 @main.command(short_help="Unsubscribe by address, token or link.")
 @click.argument("who")
 @site_option

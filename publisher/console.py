@@ -142,7 +142,7 @@ def send_summary(report: SendReport) -> str:
         f"skipped {report.skipped}",
     ]
     if report.already_sent:
-        parts.append(f"sent before {report.already_sent}")
+        parts.append(f"sent by other runs {report.already_sent}")
     lines = [
         f'Sent "{report.subject}": '
         + ", ".join(parts)

@@ -163,3 +163,28 @@ def postgres():
 def database_url(postgres: PostgresServer) -> str:
     """A new, empty database on the tests' PostgreSQL server."""
     return postgres.database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_location(request, tmp_path: Path) -> str:
+    """Where a state lives, once for each backend: a SQLite file, a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.db")
+    return request.getfixturevalue("database_url")
+
+
+@pytest.fixture
+def store(state_location: str, tmp_path: Path):
+    """An empty state on each backend in turn."""
+    from publisher.mail.store import open_state
+
+    opened = open_state(state_location, tmp_path)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def on_postgres(database_url: str, monkeypatch) -> str:
+    """Every site of the test keeps its state in one new PostgreSQL database."""
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", database_url)
+    return database_url

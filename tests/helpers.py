@@ -9,6 +9,7 @@ import http.server
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -212,12 +213,43 @@ def subscribe(site: SiteDir, *emails: str) -> None:
     store.close()
 
 
+PUBLISHER = str(Path(sys.executable).with_name("publisher"))
+
+
+def start_send(site: SiteDir, *args: str, post: str = "posts/2024-01-01-hello.md"):
+    """A real `publisher send` of `post` in a process of its own."""
+    return subprocess.Popen(
+        [PUBLISHER, "send", post, "--site", str(site.root), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def import_subscribers(site: SiteDir, count: int) -> list[str]:
+    csv = site.root / "list.csv"
+    csv.write_text("email\n" + "".join(f"user{n}@example.com\n" for n in range(count)))
+    assert site.run("subscribers", "import", str(csv)).exit_code == 0
+    return [f"user{n}@example.com" for n in range(count)]
+
+
+def kill_when(process: subprocess.Popen, ready, limit: float = 60.0) -> None:
+    """SIGKILL `process` as soon as `ready()` holds (or it ends by itself)."""
+    deadline = time.monotonic() + limit
+    while not ready() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
 class Sink:
     """A real SMTP server's handler (aiosmtpd) that counts what it accepts.
 
     Tests script its failures: replies to give a recipient at RCPT or after DATA (used up in
     order, then it accepts), a delay before answering RCPT or the final dot, or dropping the
-    line at the Nth DATA. `data_seen` is set once a whole message has arrived.
+    line at the Nth DATA. `data_seen` is set once a whole message has arrived. With
+    `reply_delay`, a message is kept first and answered later, as an MTA queues it before it
+    replies: a client gone in between does not take it back.
     """
 
     def __init__(self) -> None:
@@ -227,6 +259,7 @@ class Sink:
         self.data_replies: dict[str, list[str]] = {}
         self.rcpt_delays: dict[str, list[float]] = {}
         self.data_delay = 0.0
+        self.reply_delay = 0.0
         self.data_seen = threading.Event()
         self.drop_at: set[int] = set()
         self.data_count = 0
@@ -259,6 +292,8 @@ class Sink:
         with self.lock:
             self.received[recipient] += 1
             self.messages.append((recipient, envelope.original_content))
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         return "250 2.0.0 OK"
 
 

@@ -1,39 +1,9 @@
 """Real `publisher send` processes, killed, rerun and run side by side: still exactly once."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-POST = "posts/2024-01-01-hello.md"
-PUBLISHER = str(Path(sys.executable).with_name("publisher"))
-
-
-def start_send(site, *args):
-    return subprocess.Popen(
-        [PUBLISHER, "send", POST, "--site", str(site.root), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def import_subscribers(site, count):
-    csv = site.root / "list.csv"
-    csv.write_text("email\n" + "".join(f"user{n}@example.com\n" for n in range(count)))
-    assert site.run("subscribers", "import", str(csv)).exit_code == 0
-    return [f"user{n}@example.com" for n in range(count)]
-
-
-def kill_when(process, ready, limit=60.0):
-    """SIGKILL `process` as soon as `ready()` holds (or it ends by itself)."""
-    deadline = time.monotonic() + limit
-    while not ready() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+from tests.helpers import import_subscribers, kill_when, start_send
 
 
 def test_killed_sends_resume_and_deliver_each_message_once(mailing, smtp_sink):

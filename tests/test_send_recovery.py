@@ -54,7 +54,7 @@ def test_a_maildir_message_already_read_counts_as_sent(mailing, monkeypatch):
     result = mailing.run("send", POST)
     assert result.exit_code == 0, result.output
     assert "sent 0" in result.output and "unknown 0" in result.output
-    assert "sent before 2" in result.output
+    assert "sent by other runs 2" in result.output
     assert len(os.listdir(outbox / "new")) + len(os.listdir(outbox / "cur")) == 2
 
 

@@ -143,10 +143,12 @@ TAKE_OVER = f"""
     WHERE d.newsletter_id = ? AND d.subscriber_id = orphan.subscriber_id
     RETURNING d.subscriber_id
 """
-OTHERS_AT_WORK = f"""
+# Deliveries claimed by another sender that may still make them. Not those it is handing
+# over: each sender has one in hand while it claims its next, and would wait for the other.
+OTHERS_CLAIMS = f"""
     SELECT 1 AS found FROM deliveries d
-    WHERE newsletter_id = ? AND sender IS NOT NULL AND sender <> ?
-        AND status IN ('pending', 'sending') AND {LIVE}
+    WHERE newsletter_id = ? AND sender IS NOT NULL AND sender <> ? AND status = 'pending'
+        AND {LIVE}
     LIMIT 1
 """
 
@@ -211,7 +213,8 @@ class PostgresStore(Store):
 
     def claim(self, newsletter_id: int) -> Iterator[Subscriber]:
         """Batches claimed for this sender: first what dead senders left, then the next free
-        ones. Ends when nothing is left to claim and no other live sender holds any."""
+        ones. Ends when nothing is left to claim and no other live sender holds a claim, so
+        the claims of one that died are taken over once its lease ends."""
         last = 0
         while True:
             ids = self._ids(TAKE_OVER, newsletter_id, self.sender_id)
@@ -224,7 +227,7 @@ class PostgresStore(Store):
                     ids,
                 )
                 yield from (subscriber(row) for row in rows)
-            elif self._one(OTHERS_AT_WORK, newsletter_id, self.sender_id):
+            elif self._one(OTHERS_CLAIMS, newsletter_id, self.sender_id):
                 time.sleep(POLL_SECONDS)
             else:
                 return
@@ -276,7 +279,13 @@ class PostgresStore(Store):
             subscriber_id,
         )
 
-    def finish_copy(self) -> None:
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        with self._transaction():
+            self._write("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
+    def _finish_copy(self) -> None:
         """Identities continue after the ids a copy brought."""
         for table in ("subscribers", "newsletters"):
             self._one(

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from publisher.mail.status import Confirmed, DeliveryStatus, SubscriberStatus
@@ -119,23 +120,22 @@ class Store:
         added = []
         with self._transaction():
             for entry in entries:
-                uid = entry.uid or secrets.token_hex(16)
-                if self.find_subscriber(entry.email) or self.subscriber_by_uid(uid):
-                    added.append(False)
-                    continue
                 stamp = now()
-                self._write(
-                    "INSERT INTO subscribers (uid, email, email_key, name, status, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    uid,
-                    entry.email,
-                    entry.email.casefold(),
-                    entry.name,
-                    str(entry.status),
-                    stamp,
-                    stamp,
+                added.append(
+                    self._write(
+                        "INSERT INTO subscribers (uid, email, email_key, name, status, "
+                        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT DO NOTHING",
+                        entry.uid or secrets.token_hex(16),
+                        entry.email,
+                        entry.email.strip().casefold(),
+                        entry.name,
+                        str(entry.status),
+                        stamp,
+                        stamp,
+                    )
+                    == 1
                 )
-                added.append(True)
         return added
 
     def remove_subscriber(self, subscriber_id: int) -> None:
@@ -445,6 +445,29 @@ class Store:
 
     # The whole state, table by table (`publisher state copy`)
 
+    def copy_to(self, target: Store) -> dict[str, int]:
+        """Every row of this state into the empty `target`, in one transaction there, read
+        from one snapshot here; each table's count checked on both sides before the target
+        commits. The counts, by table."""
+        if not target.is_empty():
+            raise StateError(
+                f"{target.where} is not empty: copy into a new database or file, so that no "
+                "subscriber or delivery is mixed with another list's"
+            )
+        counts = {}
+        with self._snapshot(), target._transaction():
+            for table in COPIED_TABLES:
+                for rows in _batches(self._stream(_select_all(table))):
+                    target._write_many(_insert(table), rows)
+                counts[table] = target.count_rows(table)
+                if counts[table] != self.count_rows(table):
+                    raise StateError(
+                        f"copying {table} to {target.where} gave {counts[table]} rows of "
+                        f"{self.count_rows(table)}: nothing was copied; run the copy again"
+                    )
+            target._finish_copy()
+        return counts
+
     def is_empty(self) -> bool:
         return not any(
             self._one(f"SELECT 1 AS found FROM {table} LIMIT 1") for table in COPIED_TABLES
@@ -453,18 +476,12 @@ class Store:
     def count_rows(self, table: str) -> int:
         return self._one(f"SELECT count(*) AS n FROM {table}")["n"]
 
-    def rows(self, table: str) -> Iterator[Sequence[object]]:
-        """Every row of one table, in its copied columns, read as they come."""
-        columns = COPIED_TABLES[table]
-        yield from self._stream(f"SELECT {', '.join(columns)} FROM {table}")
+    def _snapshot(self) -> AbstractContextManager[None]:
+        """Reads that all see the state as it was at one moment."""
+        return self._transaction()
 
-    def finish_copy(self) -> None:
+    def _finish_copy(self) -> None:
         """Whatever the database needs after rows came in with their ids."""
-
-    def add_rows(self, table: str, rows: Iterable[Sequence[object]]) -> None:
-        columns = COPIED_TABLES[table]
-        marks = ", ".join("?" * len(columns))
-        self._write_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     # Plumbing
 
@@ -504,6 +521,20 @@ COPIED_TABLES = {
     "signups": ("email_key", "email", "name", "nonce", "created_at", "mailed_at"),
     "limits": ("bucket", "hits", "expires"),
 }
+
+
+def _select_all(table: str) -> str:
+    return f"SELECT {', '.join(COPIED_TABLES[table])} FROM {table}"
+
+
+def _insert(table: str) -> str:
+    columns = COPIED_TABLES[table]
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def _batches(rows: Iterator[Sequence[object]]) -> Iterator[list[Sequence[object]]]:
+    while batch := list(islice(rows, BATCH)):
+        yield batch
 
 
 def subscriber(row: Row) -> Subscriber:
