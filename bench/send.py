@@ -4,14 +4,17 @@
     .venv/bin/python bench/send.py --sizes 10000 100000
 
 For each size: the floor (one smtplib connection sending the same number of messages, built
-before the clock starts), then `publisher send` with one connection and with four. Prints
-messages per second and the peak memory (maximum RSS) of the sending process.
+before the clock starts), then `publisher send` with one connection and with four, with the
+state in SQLite, then in PostgreSQL (a server of Debian's package, started here, fsync on),
+and two processes sharing one PostgreSQL send. Prints messages per second and the peak
+memory (maximum RSS) of each sending process.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import smtplib
 import socket
 import subprocess
@@ -21,6 +24,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from tests.helpers import PostgresServer, postgres_bin  # noqa: E402
+
 POST = "posts/2018-02-04-review.md"
 
 
@@ -53,20 +59,24 @@ def make_site(root: Path, count: int) -> None:
     )
     listing = root / "list.csv"
     listing.write_text("email\n" + "".join(f"user{n}@example.com\n" for n in range(count)))
-    publisher(root, "subscribers", "import", str(listing))
 
 
-def publisher(root: Path, *args: str, env: dict | None = None) -> tuple[float, float, str]:
-    """Wall seconds, peak MB and output of one publisher command."""
+def publisher_started(root: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     command = [str(Path(sys.executable).with_name("publisher")), *args, "--site", str(root)]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+
+
+def finished(process: subprocess.Popen) -> tuple[float, str]:
+    """Peak MB and output of a publisher command, once it has ended."""
     _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
     output = process.stdout.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{command} failed: {output}")
-    return seconds, usage.ru_maxrss / 1024, output
+        raise SystemExit(f"{process.args} failed: {output}")
+    return usage.ru_maxrss / 1024, output
+
+
+def publisher(root: Path, *args: str, env: dict | None = None) -> tuple[float, str]:
+    return finished(publisher_started(root, *args, env=env))
 
 
 def floor(port: int, count: int, message: bytes) -> float:
@@ -81,7 +91,7 @@ def floor(port: int, count: int, message: bytes) -> float:
     return count / seconds
 
 
-def bench(count: int, work: Path) -> None:
+def bench(count: int, work: Path, postgres: PostgresServer | None) -> None:
     root = work / f"site-{count}"
     make_site(root, count)
     publisher(root, "newsletter", POST, "--out", str(work / "preview"))
@@ -91,29 +101,42 @@ def bench(count: int, work: Path) -> None:
     floor_rate = floor(port, count, message)
     stop_sink(sink)
     print(f"{count} subscribers: floor (bare smtplib, one connection) {floor_rate:8.0f} msg/s")
-    for concurrency in (1, 4):
-        state = root / ".publisher" / "state.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{state}{suffix}").unlink(missing_ok=True)
-        publisher(root, "subscribers", "import", str(root / "list.csv"))
+    smtp = {
+        **os.environ,
+        "PUBLISHER_SMTP_HOST": "127.0.0.1",
+        "PUBLISHER_SMTP_PORT": str(port),
+        "PUBLISHER_SMTP_SECURITY": "none",
+        "PUBLISHER_SECRET": "bench",
+    }
+    cases = [("SQLite", 1, 1), ("SQLite", 4, 1)]
+    if postgres:
+        cases += [("PostgreSQL", 1, 1), ("PostgreSQL", 4, 1), ("PostgreSQL", 1, 2)]
+    for backend, concurrency, processes in cases:
+        env = dict(smtp)
+        if backend == "PostgreSQL":
+            env["PUBLISHER_DATABASE_URL"] = postgres.database()
+        else:
+            state = root / ".publisher" / "state.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{state}{suffix}").unlink(missing_ok=True)
+        publisher(root, "subscribers", "import", str(root / "list.csv"), env=env)
         sink = start_sink(port)
-        env = {
-            **os.environ,
-            "PUBLISHER_SMTP_HOST": "127.0.0.1",
-            "PUBLISHER_SMTP_PORT": str(port),
-            "PUBLISHER_SMTP_SECURITY": "none",
-            "PUBLISHER_SECRET": "bench",
-        }
-        seconds, megabytes, output = publisher(
-            root, "send", POST, "--concurrency", str(concurrency), env=env
-        )
+        started = time.perf_counter()
+        runs = [
+            publisher_started(root, "send", POST, "--concurrency", str(concurrency), env=env)
+            for _ in range(processes)
+        ]
+        results = [finished(run) for run in runs]
+        wall = time.perf_counter() - started
         received = stop_sink(sink)
-        send_seconds = float(output.rsplit(" in ", 1)[1].split(" s")[0])
-        rate = received / send_seconds
+        if processes == 1:
+            wall = float(results[0][1].rsplit(" in ", 1)[1].split(" s")[0])  # the send alone
+        rate = received / wall
         print(
-            f"{count} subscribers: publisher send, {concurrency} connection(s) "
-            f"{rate:8.0f} msg/s ({rate / floor_rate:4.0%} of floor), "
-            f"{received} received, {seconds:.1f} s wall, {megabytes:.0f} MB peak"
+            f"{count} subscribers: {backend}, {processes} process(es) x {concurrency} "
+            f"connection(s) {rate:8.0f} msg/s ({rate / floor_rate:4.0%} of floor), "
+            f"{received} received, {wall:.1f} s, "
+            f"{max(megabytes for megabytes, _ in results):.0f} MB peak per process"
         )
 
 
@@ -122,8 +145,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="publisher-send-bench-") as folder:
-        for count in args.sizes:
-            bench(count, Path(folder))
+        binaries = postgres_bin()
+        # Its own folder under /tmp, which the server's unprivileged user can reach.
+        server_folder = Path(tempfile.mkdtemp(prefix="publisher-bench-postgres-"))
+        postgres = PostgresServer(server_folder, binaries) if binaries else None
+        if postgres is None:
+            print("PostgreSQL is not installed (apt-get install postgresql): SQLite only")
+        try:
+            for count in args.sizes:
+                bench(count, Path(folder), postgres)
+        finally:
+            if postgres:
+                postgres.stop()
+            shutil.rmtree(server_folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -184,22 +184,18 @@ class Mailer:
             transport.close()
 
     def _next_delivery(self, rows: Iterator[Subscriber]) -> Delivery | None:
-        """The next pending subscriber's message; None when there are no more.
-
-        Each is checked just before, so one who unsubscribed during the send gets nothing."""
-        while not self.stop.is_set():
-            with self.rows_lock:
-                row = next(rows, None)
-            if row is None:
-                return None
-            current = self.store.get_subscriber(row.id)
-            if current is not None and current.status == SubscriberStatus.ACTIVE:
-                token = make_token(self.secret, row.uid)
-                recipient = Recipient(row.email, row.name, unsubscribe_url(self.site, token))
-                return Delivery(row.id, row.email, self.template.render(recipient))
-            self._set(row.id, DeliveryStatus.SKIPPED, "no longer subscribed")
-            self._count(DeliveryStatus.SKIPPED)
-        return None
+        """The next pending subscriber's message; None when there are no more. One who
+        unsubscribes meanwhile gets nothing: their delivery is no longer pending at the
+        hand-over (see `_deliver`)."""
+        if self.stop.is_set():
+            return None
+        with self.rows_lock:
+            row = next(rows, None)
+        if row is None:
+            return None
+        token = make_token(self.secret, row.uid)
+        recipient = Recipient(row.email, row.name, unsubscribe_url(self.site, token))
+        return Delivery(row.id, row.email, self.template.render(recipient))
 
     def _deliver(
         self,
@@ -224,7 +220,11 @@ class Mailer:
             self._stop_for(str(exc))
             return
         except Withdrawn:
-            return  # another sender took it over: its record is theirs
+            # Skipped when the subscriber left; else another sender has it, and its record.
+            current = self.store.get_subscriber(delivery.subscriber_id)
+            if current is None or current.status != SubscriberStatus.ACTIVE:
+                self._count(DeliveryStatus.SKIPPED)
+            return
         if outcome.unreachable or outcome.kind == Verdict.UNKNOWN:
             with self.lock:
                 self.report.waited += time.monotonic() - started

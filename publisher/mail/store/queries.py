@@ -89,10 +89,17 @@ class Store:
         return self.deliveries(newsletter_id, DeliveryStatus.SENDING)
 
     def hand_over(self, newsletter_id: int, subscriber_id: int) -> bool:
-        """Mark a delivery "sending" just before its hand-over; False when it is no longer
-        this sender's to make."""
-        self.set_delivery(newsletter_id, subscriber_id, DeliveryStatus.SENDING)
-        return True
+        """Mark a pending delivery "sending" just before its hand-over; False when it is not
+        pending any more (its subscriber left, or another sender has it)."""
+        return bool(
+            self._write(
+                "UPDATE deliveries SET status = 'sending', updated_at = ? "
+                "WHERE newsletter_id = ? AND subscriber_id = ? AND status = 'pending'",
+                now(),
+                newsletter_id,
+                subscriber_id,
+            )
+        )
 
     # Subscribers
 
