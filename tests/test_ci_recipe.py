@@ -17,6 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / "examples" / "publish.yml"
+POSTGRES_WORKFLOW = ROOT / "examples" / "publish-postgres.yml"
 SITE_CONFIG = """
 [site]
 title = "Sample"
@@ -77,8 +78,8 @@ def commit_and_push(writer, message):
     git(writer, "push", "--quiet", "origin", "HEAD:main")
 
 
-def workflow_steps():
-    job = yaml.safe_load(WORKFLOW.read_text())["jobs"]["publish"]
+def workflow_steps(workflow=WORKFLOW):
+    job = yaml.safe_load(workflow.read_text())["jobs"]["publish"]
     return job["env"], job["steps"]
 
 
@@ -90,10 +91,10 @@ def this_project() -> str:
     return f"publisher-feeds @ git+file://localhost{ROOT}@{commit}"
 
 
-def environment(secrets, tmp_path, package=None):
+def environment(secrets, tmp_path, package=None, workflow=WORKFLOW):
     """The job's environment: its env block with `secrets` filled in (an unset secret is an
     empty string, as on GitHub), and PUBLISHER_PACKAGE pointing at this project."""
-    job_env, _ = workflow_steps()
+    job_env, _ = workflow_steps(workflow)
     values = {}
     for name, value in job_env.items():
         match = re.fullmatch(r"\$\{\{ secrets\.(\w+) \}\}", str(value))
@@ -121,13 +122,13 @@ def should_run(condition, failed, outcomes):
     return True
 
 
-def run_workflow(bare, tmp_path, secrets, number, package=None):
+def run_workflow(bare, tmp_path, secrets, number, package=None, workflow=WORKFLOW):
     """One workflow run in a fresh checkout; returns each step's name and output. The
     install step is left out: `test_the_install_step_installs_this_project` runs it."""
     clone = tmp_path / f"run-{number}"
     git(tmp_path, "clone", "--quiet", str(bare), str(clone))
-    env = environment(secrets, tmp_path, package)
-    _, steps = workflow_steps()
+    env = environment(secrets, tmp_path, package, workflow)
+    _, steps = workflow_steps(workflow)
     outcomes, failed, log = {}, False, {}
     for step in steps:
         if "run" not in step or step.get("id") == "install":
@@ -184,6 +185,34 @@ def test_recipe_mails_a_new_post_once_and_then_nothing(origin, tmp_path, smtp_si
     assert "Newsletter: nothing due" in third["Publish"][1]
     assert "State unchanged." in third["Save the state"][1]
     assert smtp_sink.received == {"ann@example.com": 1, "bob@example.com": 1}
+
+
+def test_the_postgresql_recipe_mails_a_list_kept_elsewhere_once(
+    origin, tmp_path, smtp_sink, database_url
+):
+    bare, writer = origin
+    secrets = {
+        "PUBLISHER_SECRET": "unsubscribe-signing-secret",
+        "PUBLISHER_DATABASE_URL": database_url,
+        "PUBLISHER_SMTP_HOST": "127.0.0.1",
+        "PUBLISHER_SMTP_PORT": str(smtp_sink.port),
+        "PUBLISHER_SMTP_SECURITY": "none",
+    }
+    # The list as the sign-up service on its own host keeps it: in the database, not here.
+    env = environment(secrets, tmp_path, workflow=POSTGRES_WORKFLOW)
+    subprocess.run(
+        ["publisher", "subscribers", "add", "ann@example.com"], cwd=writer, env=env, check=True
+    )
+    first = run_workflow(bare, tmp_path, secrets, 1, workflow=POSTGRES_WORKFLOW)
+    assert first["Publish"][0] == "success", first["Publish"][1]
+    assert not smtp_sink.received
+    (writer / "posts" / "2024-06-01-news.md").write_text("---\ntitle: News\n---\n\nFresh.\n")
+    commit_and_push(writer, "A new post")
+    for number in (2, 3):
+        run = run_workflow(bare, tmp_path, secrets, number, workflow=POSTGRES_WORKFLOW)
+        assert run["Publish"][0] == "success", run["Publish"][1]
+    assert smtp_sink.received == {"ann@example.com": 1}
+    assert "State" not in " ".join(run)  # no step restores or saves a state
 
 
 def test_no_address_is_committed_in_plain_text(origin, tmp_path, smtp_sink):

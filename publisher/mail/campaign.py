@@ -1,5 +1,5 @@
-"""Which newsletters go out, and the one way they are sent: under the state's lock, each
-recorded before a message leaves.
+"""Which newsletters go out, and the one way they are sent: as the state's sender (alone on
+SQLite, beside others on PostgreSQL), each recorded before a message leaves.
 
 A newsletter is known by its key, made from its posts' ids: editing a post never mails it
 again, and the same posts make the same digest. `publisher send` names what to send;
