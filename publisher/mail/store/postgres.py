@@ -1,7 +1,8 @@
 """The state in PostgreSQL: one list that CI, the sign-up service and several senders share.
 
-Every commit is on disk when it returns (`synchronous_commit = on` for each connection, so a
-server set otherwise cannot lose a hand-over's record). Several `publisher send` runs may
+Every commit is on disk when it returns (`synchronous_commit = on`, so a server set otherwise
+cannot lose a hand-over's record), but a delivery's verdict, whose loss in a server crash
+leaves it unknown, never sent twice. Several `publisher send` runs may
 mail one newsletter together: each is a sender with a lease that a heartbeat renews, and
 claims small batches of pending deliveries with `FOR UPDATE SKIP LOCKED`. A delivery is
 marked "sending" only while its sender still holds it, so two senders never both hand it
@@ -163,19 +164,13 @@ class PostgresStore(Store):
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as connection:
                 _migrate(connection)
-            self._pool = ConnectionPool(
-                url,
-                min_size=1,
-                max_size=POOL_SIZE,
-                kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": 10},
-                configure=_configure,
-                open=False,
-            )
-            self._pool.open(wait=True, timeout=30)
+            self._pool = _open_pool(url, synchronous_commit="on", min_size=1)
+            self._relaxed = _open_pool(url, synchronous_commit="off", min_size=0)
         except psycopg.Error as exc:
             raise _state_error(self.where, exc) from None
 
     def close(self) -> None:
+        self._relaxed.close()
         self._pool.close()
 
     # Sending, several at once
@@ -266,18 +261,16 @@ class PostgresStore(Store):
         attempted: bool = False,
     ) -> None:
         """As for SQLite; a delivery made pending again is free for any sender to claim."""
-        self._write(
-            "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, "
-            "updated_at = ?, sender = CASE WHEN ? = 'pending' THEN NULL ELSE sender END "
-            "WHERE newsletter_id = ? AND subscriber_id = ?",
-            str(status),
-            error,
-            int(attempted),
-            now(),
-            str(status),
-            newsletter_id,
-            subscriber_id,
-        )
+        if status != DeliveryStatus.PENDING:
+            super().set_delivery(newsletter_id, subscriber_id, status, error, attempted=attempted)
+            return
+        with self._transaction():
+            super().set_delivery(newsletter_id, subscriber_id, status, error, attempted=attempted)
+            self._write(
+                "UPDATE deliveries SET sender = NULL WHERE newsletter_id = ? AND subscriber_id = ?",
+                newsletter_id,
+                subscriber_id,
+            )
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
@@ -320,6 +313,15 @@ class PostgresStore(Store):
     def _write(self, query: str, *values: object) -> int:
         with self._connection() as connection:
             return connection.execute(_sql(query), values).rowcount
+
+    def _write_verdict(self, query: str, *values: object) -> None:
+        """Without waiting for the disk: a server crash that loses a verdict leaves its
+        delivery "sending", hence unknown, never sent twice. Only the hand-over waits."""
+        if getattr(self._local, "connection", None) is not None:
+            self._write(query, *values)
+            return
+        with self._errors(), self._relaxed.connection() as connection:
+            connection.execute(_sql(query), values)
 
     def _write_many(self, query: str, rows: Iterable[Sequence[object]]) -> None:
         with self._connection() as connection, connection.cursor() as cursor:
@@ -384,8 +386,23 @@ def _sql(query: str) -> str:
     return query.replace("%", "%%").replace("?", "%s")
 
 
-def _configure(connection: psycopg.Connection) -> None:
-    connection.execute("SET synchronous_commit = on")
+def _open_pool(url: str, *, synchronous_commit: str, min_size: int) -> ConnectionPool:
+    """Connections that wait for the disk at each commit, or that do not, whatever the
+    server's default."""
+
+    def configure(connection: psycopg.Connection) -> None:
+        connection.execute(f"SET synchronous_commit = {synchronous_commit}")
+
+    pool = ConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=POOL_SIZE,
+        kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": 10},
+        configure=configure,
+        open=False,
+    )
+    pool.open(wait=True, timeout=30)
+    return pool
 
 
 def _migrate(connection: psycopg.Connection) -> None:

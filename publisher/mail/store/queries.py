@@ -61,6 +61,11 @@ class Store:
     def _write_many(self, query: str, rows: Iterable[Sequence[object]]) -> None:
         raise NotImplementedError
 
+    def _write_verdict(self, query: str, *values: object) -> None:
+        """A delivery's status, written as `_write` does, unless the backend lets it reach
+        the disk later (see postgres.py)."""
+        self._write(query, *values)
+
     def _stream(self, query: str) -> Iterator[Sequence[object]]:
         """Every row of a query as a tuple, read as they come, not all at once."""
         raise NotImplementedError
@@ -382,7 +387,7 @@ class Store:
         attempted: bool = False,
     ) -> None:
         """One delivery's new status: one statement, committed on its own at once."""
-        self._write(
+        self._write_verdict(
             "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, "
             "updated_at = ? WHERE newsletter_id = ? AND subscriber_id = ?",
             str(status),
