@@ -29,7 +29,7 @@ from psycopg_pool import ConnectionPool
 
 from publisher.mail.status import DeliveryStatus
 from publisher.mail.store.queries import SUBSCRIBER_COLUMNS, Row, Store, subscriber
-from publisher.mail.store.records import Flushed, StateError, Subscriber, now
+from publisher.mail.store.records import Flushed, StateError, Subscriber, stamp_now
 
 MIGRATIONS = [
     # The SQLite schema as its eighth migration left it, and the senders of a shared send.
@@ -244,7 +244,7 @@ class PostgresStore(Store):
                 "UPDATE deliveries SET status = 'sending', updated_at = ? "
                 "WHERE newsletter_id = ? AND subscriber_id = ? AND status = 'pending' "
                 "AND sender = ?",
-                now(),
+                stamp_now(),
                 newsletter_id,
                 subscriber_id,
                 self.sender_id,

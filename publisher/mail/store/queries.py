@@ -26,8 +26,8 @@ from publisher.mail.store.records import (
     StateError,
     StoredNewsletter,
     Subscriber,
-    at,
-    now,
+    stamp,
+    stamp_now,
 )
 
 # Deliveries are read in batches of this many, so memory stays flat on a long list.
@@ -100,7 +100,7 @@ class Store:
             self._write(
                 "UPDATE deliveries SET status = 'sending', updated_at = ? "
                 "WHERE newsletter_id = ? AND subscriber_id = ? AND status = 'pending'",
-                now(),
+                stamp_now(),
                 newsletter_id,
                 subscriber_id,
             )
@@ -132,7 +132,7 @@ class Store:
         added = []
         with self._transaction():
             for entry in entries:
-                stamp = now()
+                created = stamp_now()
                 added.append(
                     self._write(
                         "INSERT INTO subscribers (uid, email, email_key, name, status, "
@@ -143,8 +143,8 @@ class Store:
                         entry.email.strip().casefold(),
                         entry.name,
                         str(entry.status),
-                        stamp,
-                        stamp,
+                        created,
+                        created,
                     )
                     == 1
                 )
@@ -162,14 +162,14 @@ class Store:
             self._write(
                 "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
                 str(status),
-                now(),
+                stamp_now(),
                 subscriber_id,
             )
             if status != SubscriberStatus.ACTIVE:
                 self._write(
                     "UPDATE deliveries SET status = 'skipped', updated_at = ? "
                     "WHERE subscriber_id = ? AND status = 'pending'",
-                    now(),
+                    stamp_now(),
                     subscriber_id,
                 )
 
@@ -178,8 +178,8 @@ class Store:
         self._write(
             "UPDATE subscribers SET status = 'active', updated_at = ?, reactivated_at = ? "
             "WHERE id = ?",
-            now(),
-            now(),
+            stamp_now(),
+            stamp_now(),
             subscriber_id,
         )
 
@@ -200,15 +200,15 @@ class Store:
         `expire_before` are forgotten first."""
         key = email.casefold()
         with self._transaction():
-            self._write("DELETE FROM signups WHERE created_at < ?", at(expire_before))
+            self._write("DELETE FROM signups WHERE created_at < ?", stamp(expire_before))
             row = self._one("SELECT nonce, mailed_at FROM signups WHERE email_key = ?", key)
-            if row and row["mailed_at"] >= at(resend_after):
+            if row and row["mailed_at"] >= stamp(resend_after):
                 return Offer(refused="a confirmation went to this address recently")
             if row:
                 self._write(
                     "UPDATE signups SET name = ?, mailed_at = ? WHERE email_key = ?",
                     name,
-                    at(now),
+                    stamp(now),
                     key,
                 )
                 return Offer(row["nonce"])
@@ -222,8 +222,8 @@ class Store:
                 email,
                 name,
                 nonce,
-                at(now),
-                at(now),
+                stamp(now),
+                stamp(now),
             )
         return Offer(nonce)
 
@@ -317,7 +317,7 @@ class Store:
                 "INSERT INTO deliveries (newsletter_id, subscriber_id, status, updated_at) "
                 "SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'active'",
                 newsletter_id,
-                now(),
+                stamp_now(),
             )
         return newsletter_id
 
@@ -334,7 +334,7 @@ class Store:
     def finish_newsletter(self, newsletter_id: int) -> None:
         self._write(
             "UPDATE newsletters SET finished_at = coalesce(finished_at, ?) WHERE id = ?",
-            now(),
+            stamp_now(),
             newsletter_id,
         )
 
@@ -393,7 +393,7 @@ class Store:
             str(status),
             error,
             int(attempted),
-            now(),
+            stamp_now(),
             newsletter_id,
             subscriber_id,
         )
@@ -431,7 +431,7 @@ class Store:
             self._write_many(
                 "INSERT INTO baseline (post_id, recorded_at) VALUES (?, ?) "
                 "ON CONFLICT (post_id) DO NOTHING",
-                [(post_id, now()) for post_id in post_ids],
+                [(post_id, stamp_now()) for post_id in post_ids],
             )
         return True
 

@@ -77,10 +77,10 @@ class Flushed:
         return None
 
 
-def at(moment: datetime) -> str:
+def stamp(moment: datetime) -> str:
     """A moment as the state keeps it: UTC, so that stamps compare as text."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def now() -> str:
-    return at(datetime.now(UTC))
+def stamp_now() -> str:
+    return stamp(datetime.now(UTC))
