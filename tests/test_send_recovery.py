@@ -3,24 +3,20 @@
 import errno
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 from publisher.mail.status import DeliveryStatus
 from publisher.mail.store import open_store
 from publisher.site.config import load_site
 from publisher.site.post import mail_key
-from tests.helpers import subscribe
+from tests.helpers import start_send, subscribe
 
 POST = "posts/2024-01-01-hello.md"
-PUBLISHER = str(Path(sys.executable).with_name("publisher"))
 
 
 def test_a_crash_before_the_servers_reply_leaves_unknown_and_never_resends(mailing, smtp_sink):
     subscribe(mailing, "ann@example.com")
     smtp_sink.data_delay = 5.0
-    process = subprocess.Popen([PUBLISHER, "send", POST, "--site", str(mailing.root)])
+    process = start_send(mailing)
     assert smtp_sink.data_seen.wait(30), "the message never reached the server"
     process.send_signal(signal.SIGKILL)
     process.wait()

@@ -317,10 +317,7 @@ class PostgresStore(Store):
     def _write_verdict(self, query: str, *values: object) -> None:
         """Without waiting for the disk: a server crash that loses a verdict leaves its
         delivery "sending", hence unknown, never sent twice. Only the hand-over waits."""
-        if getattr(self._local, "connection", None) is not None:
-            self._write(query, *values)
-            return
-        with self._errors(), self._relaxed.connection() as connection:
+        with self._connection(self._relaxed) as connection:
             connection.execute(_sql(query), values)
 
     def _write_many(self, query: str, rows: Iterable[Sequence[object]]) -> None:
@@ -337,14 +334,15 @@ class PostgresStore(Store):
             yield from cursor
 
     @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection]:
-        """The connection of this thread's transaction, else one from the pool."""
+    def _connection(self, pool: ConnectionPool | None = None) -> Iterator[psycopg.Connection]:
+        """The connection of this thread's transaction, else one from `pool` (the durable
+        one unless said)."""
         held = getattr(self._local, "connection", None)
         with self._errors():
             if held is not None:
                 yield held
                 return
-            with self._pool.connection() as connection:
+            with (pool or self._pool).connection() as connection:
                 yield connection
 
     @contextmanager

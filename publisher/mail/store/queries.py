@@ -472,10 +472,11 @@ class Store:
                 for rows in _batches(self._stream(_select_all(table))):
                     target._write_many(_insert(table), rows)
                 counts[table] = target.count_rows(table)
-                if counts[table] != self.count_rows(table):
+                expected = self.count_rows(table)
+                if counts[table] != expected:
                     raise StateError(
                         f"copying {table} to {target.where} gave {counts[table]} rows of "
-                        f"{self.count_rows(table)}: nothing was copied; run the copy again"
+                        f"{expected}: nothing was copied; run the copy again"
                     )
             target._finish_copy()
         return counts
