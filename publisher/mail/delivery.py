@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -137,16 +138,19 @@ class Mailer:
                 )
 
     def _pass(self) -> None:
-        """Every pending delivery once, the workers taking the next from one shared reader."""
+        """Every pending delivery once, the workers taking the next from one shared reader.
+        Their verdicts are written by the recorder's threads while they go on; the pass
+        ends when the last is written."""
         rows = self.store.claim(self.newsletter_id)
         workers = [
             threading.Thread(target=self._work, args=(rows,), daemon=True)
             for _ in range(self.options.concurrency)
         ]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
+        with ThreadPoolExecutor(self.options.concurrency, "record") as self.recorder:
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
 
     def _work(self, rows: Iterator[Subscriber]) -> None:
         """One connection. Its next message is made while the server decides on the current
@@ -254,7 +258,7 @@ class Mailer:
             return
         self._release_bounces()
         status = OUTCOME_STATUS[outcome.kind]
-        self._set(delivery.subscriber_id, status, outcome.detail, attempted=True)
+        self._set_later(delivery.subscriber_id, status, outcome.detail)
         if status != DeliveryStatus.SENT:
             with self.lock:
                 self.report.last_error = outcome.detail
@@ -316,6 +320,16 @@ class Mailer:
         self.store.set_delivery(
             self.newsletter_id, subscriber_id, status, error, attempted=attempted
         )
+
+    def _set_later(self, subscriber_id: int, status: DeliveryStatus, error: str) -> None:
+        """A verdict, written while the connection goes on to the next message; one that
+        cannot be written stops the send."""
+        recording = self.recorder.submit(self._set, subscriber_id, status, error, attempted=True)
+        recording.add_done_callback(self._recorded)
+
+    def _recorded(self, recording: Future[None]) -> None:
+        if failure := recording.exception():
+            self._stop_for(f"cannot record a delivery: {failure}")
 
     def _counts(self):
         return self.store.delivery_counts(self.newsletter_id)
