@@ -28,6 +28,7 @@ from publisher.console import (
     track,
 )
 from publisher.feeds.build import build
+from publisher.mail.readiness import newsletter_warnings
 from publisher.mail.status import SubscriberStatus
 from publisher.site.config import Site, load_site, moment, with_sending
 from publisher.site.problems import Problems, Refusal, SiteError
@@ -113,6 +114,7 @@ def main(ctx: click.Context, root: Path | None) -> None:
 def check(root: Path, drafts: bool, future: bool, now_text: str | None, strict: bool) -> None:
     """Report every problem in the configuration and posts; write nothing."""
     site, report = run_build(root, now_text, drafts=drafts, future=future, write=False)
+    newsletter_warnings(site, report.problems)
     print_problems(report.problems)
     if site.jekyll is not None:
         click.echo("On this Jekyll site, compared with jekyll-feed, publisher writes:")
@@ -155,13 +157,15 @@ def run_build(root: Path, now_text: str | None, *, drafts: bool, future: bool, w
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder for message.html, message.txt and message.eml.",
+    help="Folder for message.html, message.txt, message.eml and web.html.",
 )
+@click.option("--open", "open_it", is_flag=True, help="Open message.html in a browser.")
 @now_option
-def newsletter(root: Path, out: Path, now_text: str | None, **choice) -> None:
+def newsletter(root: Path, out: Path, open_it: bool, now_text: str | None, **choice) -> None:
     """Render the newsletter for POST (a file under posts/ or a post id), or a --digest.
 
-    Nothing is sent: the files show exactly what a subscriber would get.
+    Nothing is sent: the files show exactly what a subscriber would get, and web.html what
+    its page in the web archive shows.
     """
     from publisher.mail.mime import write_preview
 
@@ -176,6 +180,10 @@ def newsletter(root: Path, out: Path, now_text: str | None, **choice) -> None:
     click.echo(
         ", ".join(f"{name} {size / 1024:.1f} KB" for name, size in sizes.items()) + f" in {out}"
     )
+    page = (out.resolve() / "message.html").as_uri()
+    click.echo(f"See it in a browser: {page}")
+    if open_it:
+        click.launch(page)
 
 
 def choose_outgoing(
@@ -219,8 +227,10 @@ def send(
     **choice,
 ) -> None:
     """Mail POST's newsletter, or a --digest, to every active subscriber, once."""
+    from publisher.mail.archive import write_archive
     from publisher.mail.campaign import audience, campaign
     from publisher.mail.tokens import secret
+    from publisher.site.catalog import read_posts, select
 
     site, problems = load_site(root)
     now = moment(site, now_text)
@@ -233,8 +243,13 @@ def send(
     if dry_run:
         click.echo(audience_line(outgoing.newsletter.subject, *audience(store, outgoing)))
         return
+    published = select(read_posts(site, Problems()), now).published
+    archived = write_archive(site, store, published, [outgoing.posts])
     with campaign(site, store, secret, now, progress=show_progress()) as sender:
         report = sender.send(outgoing, resend_unknown=resend_unknown)
+    if archived:
+        files = f"{len(archived)} file{'s' if len(archived) != 1 else ''}"
+        click.echo(f"Web archive: {files} written in {site.feeds.output}/newsletter/")
     click.echo(send_summary(report))
     sys.exit(send_exit_code([report]))
 

@@ -170,6 +170,9 @@ def publish_summary(report: PublishReport, *, dry_run: bool) -> str:
         )
     if dry_run:
         lines.append(f"Due for the newsletter: {', '.join(report.due) or 'nothing'}")
+    if report.archived:
+        files = count(len(report.archived), "file")
+        lines.append(f"Web archive: {files} written in {report.archive_folder}/")
     lines.extend(send_summary(send) for send in report.sends)
     if not report.sends and not dry_run:
         lines.append("Newsletter: nothing due")

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from publisher.feeds import hubs
 from publisher.feeds.build import Report, build
+from publisher.mail.archive import write_archive
 from publisher.mail.campaign import (
     campaign,
     check_sending,
@@ -22,6 +23,7 @@ from publisher.mail.campaign import (
     record_baseline,
 )
 from publisher.mail.delivery import SendReport
+from publisher.mail.newsletter import ARCHIVE_FOLDER
 from publisher.mail.store import Store, open_store
 from publisher.site.config import Site
 from publisher.site.parallel import Track, no_progress
@@ -38,6 +40,9 @@ class PublishReport:
     baseline: int = 0
     due: list[str] = field(default_factory=list)
     sends: list[SendReport] = field(default_factory=list)
+    # The web archive's files written, under its folder.
+    archived: list[str] = field(default_factory=list)
+    archive_folder: str = ""
 
     def as_dict(self) -> dict:
         counts = self.build.counts
@@ -50,6 +55,7 @@ class PublishReport:
             "hub_failures": self.ping_failures,
             "baseline_posts": self.baseline,
             "due_posts": self.due,
+            "archive_written": self.archived,
             "newsletters": [
                 {
                     "subject": send.subject,
@@ -102,6 +108,8 @@ def publish(
     if problems.errors:
         return report
     report.pinged, report.ping_failures = ping_hubs(site, store, report.build)
+    report.archived = write_archive(site, store, published, [o.posts for o in outgoing])
+    report.archive_folder = f"{site.feeds.output}/{ARCHIVE_FOLDER}"
     with campaign(site, store, secret, now, progress=progress) as sender:
         report.baseline = record_baseline(store, published, now)
         report.sends = sender.resume()

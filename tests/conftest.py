@@ -188,3 +188,53 @@ def on_postgres(database_url: str, monkeypatch) -> str:
     """Every site of the test keeps its state in one new PostgreSQL database."""
     monkeypatch.setenv("PUBLISHER_DATABASE_URL", database_url)
     return database_url
+
+
+@pytest.fixture(scope="module")
+def craft(tmp_path_factory) -> dict[str, Path]:
+    """The previews an email designer reviews: the bundled post, one opening with an image,
+    one with a 60-character word in its title, a portrait image, full content with code, and
+    a digest of five; each a folder holding message.html, .txt and .eml."""
+    from tests.helpers import render_newsletter
+
+    root = tmp_path_factory.mktemp("craft")
+    site = SiteDir(root / "site")
+    (site.root / "posts").mkdir(parents=True)
+    shutil.copy(ROOT / "publisher.toml", site.root)
+    shutil.copy(ROOT / "posts" / SEED_NAME, site.root / "posts")
+    posts = {
+        "image_led": (
+            "title: Morning light\ntags: [photography]",
+            "![A river at dawn](img/wide.png)\n\nA river at dawn, and what the light does "
+            "to it in the first ten minutes.\n\nMore words follow here.\n",
+        ),
+        "long_word": (
+            f"title: On {'Pneumonoultramicroscopicsilicovolcanoconiosis' + 'x' * 15} and others",
+            "A post whose title has a very long word in it.\n",
+        ),
+        "portrait": (
+            "title: A tall picture",
+            "Some words before the picture.\n\n![A tall tower](img/tall.png)\n",
+        ),
+        "full_code": (
+            "title: Code in full\nnewsletter_content: full",
+            "Some `inline code` first.\n\n```python\ndef main():\n    return 42\n```\n\n"
+            "And [a link](https://example.com/) after.\n",
+        ),
+    }
+    previews = {"bundled": render_newsletter(site, f"posts/{SEED_NAME}").folder}
+    for number, (name, (front, body)) in enumerate(posts.items(), start=1):
+        path = site.post(f"2024-01-0{number}-{name.replace('_', '-')}.md", front, body)
+        folder = root / name
+        result = site.run(
+            "newsletter", f"posts/{path.name}", "--out", str(folder), "--now", "2024-02-01"
+        )
+        assert result.exit_code == 0, result.output
+        previews[name] = folder
+    folder = root / "digest"
+    result = site.run(
+        "newsletter", "--digest", "--last", "5", "--out", str(folder), "--now", "2024-02-01"
+    )
+    assert result.exit_code == 0, result.output
+    previews["digest"] = folder
+    return previews

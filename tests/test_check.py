@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.helpers import CONFIG
+
 
 def test_a_clean_site_checks_clean(site):
     site.post("2024-01-01-a.md")
@@ -132,3 +134,20 @@ def test_odd_front_matter_never_raises(site, front_matter):
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 1
     assert "error:" in result.output
+
+
+def test_check_warns_of_what_newsletters_lack(site, monkeypatch):
+    monkeypatch.setenv("PUBLISHER_SMTP_HOST", "127.0.0.1")
+    site.config(CONFIG + '[newsletter]\nfrom_name = "Letters"\n[mail]\ntransport = "smtp"\n')
+    site.post("2024-01-01-a.md")
+    result = site.run("check")
+    assert result.exit_code == 0, result.output
+    assert "newsletters go out over SMTP unsigned" in result.output
+    assert "no postal address" in result.output
+    assert "https://example.com/unsubscribe, which nothing serves" in result.output
+
+
+def test_a_configured_newsletter_checks_clean(letters):
+    letters.post("2024-01-01-a.md")
+    result = letters.run("check")
+    assert "0 errors, 0 warnings" in result.output, result.output

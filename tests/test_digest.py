@@ -15,7 +15,7 @@ def three_posts(site):
 def test_digest_lists_posts_newest_first(letters):
     three_posts(letters)
     preview = render_newsletter(letters, "--digest")
-    assert "Subject: 3 new posts from Test Site" in preview.result.output
+    assert "Subject: Post 3, and 2 more from Test Site" in preview.result.output
     titles = re.findall(r'<h2 class="digest-title"[^>]*><a [^>]*>([^<]+)</a>', preview.html)
     assert titles == ["Post 3", "Post 2", "Post 1"]
     assert "Summary of post 2." in preview.text
@@ -25,13 +25,13 @@ def test_digest_lists_posts_newest_first(letters):
 def test_digest_since_a_date(letters):
     three_posts(letters)
     preview = render_newsletter(letters, "--digest", "--since", "2024-01-02")
-    assert "Subject: 2 new posts from Test Site" in preview.result.output
+    assert "Subject: Post 3, and 1 more from Test Site" in preview.result.output
 
 
 def test_digest_of_the_last_n(letters):
     three_posts(letters)
     preview = render_newsletter(letters, "--digest", "--last", "1")
-    assert "Subject: 1 new post from Test Site" in preview.result.output
+    assert "Subject: Post 3, from Test Site" in preview.result.output
     assert "Post 3" in preview.html
 
 

@@ -56,6 +56,7 @@ EXPECTED_HEADERS = {
     "list-id",
     "list-unsubscribe",
     "list-unsubscribe-post",
+    "feedback-id",
     "mime-version",
     "content-type",
 }

@@ -107,7 +107,7 @@ def test_digest_mode_waits_for_its_period(site, smtp_sink):
     publish(site, now="2024-06-04T12:00:00+00:00")
     assert sum(smtp_sink.received.values()) == 2
     result = publish(site, now="2024-06-08T12:00:00+00:00")
-    assert "2 new posts from Test Site" in result.output
+    assert "C, and 1 more from Test Site" in result.output
     assert sum(smtp_sink.received.values()) == 4
 
 

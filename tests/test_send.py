@@ -202,6 +202,17 @@ def test_dkim_signs_both_unsubscribe_headers(mailing, smtp_sink):
         return b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
     assert dkim.verify(data, dnsfunc=dns)
+    assert b"c=relaxed/relaxed" in signature.replace(b"\r\n ", b"")
+    # A relay that pads lines or widens spaces in the body keeps the signature valid.
+    head, body = data.split(b"\r\n\r\n", 1)
+    assert dkim.verify(head + b"\r\n\r\n" + body.replace(b" ", b"  "), dnsfunc=dns)
+
+
+def test_each_newsletter_has_its_own_feedback_id(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com")
+    assert send(mailing, POST).exit_code == 0
+    message = email.message_from_bytes(smtp_sink.messages[0][1], policy=policy.default)
+    assert message["Feedback-ID"] == "n1:newsletter:example.com"
 
 
 def test_lines_that_start_with_a_dot_arrive_intact(mailing, smtp_sink):

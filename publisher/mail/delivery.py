@@ -89,7 +89,7 @@ class Mailer:
         self.secret = secret
         stored = store.recorded_newsletter(newsletter_id)
         newsletter = Newsletter(stored.subject, stored.html, stored.text, ())
-        self.template = MessageTemplate(site, newsletter, now)
+        self.template = MessageTemplate(site, newsletter, now, campaign=f"n{newsletter_id}")
         self.sender = sender_address(site)
         self.report = SendReport(newsletter.subject, destination=destination(site.mail))
         self.progress = progress

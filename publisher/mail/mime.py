@@ -18,7 +18,13 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
-from publisher.mail.newsletter import Newsletter, Recipient, check_header, personalize
+from publisher.mail.newsletter import (
+    Newsletter,
+    Recipient,
+    check_header,
+    personalize,
+    web_version,
+)
 from publisher.site.config import Site
 from publisher.site.files import write_if_changed
 from publisher.site.problems import Problems, SiteError
@@ -33,6 +39,7 @@ DKIM_HEADERS = [
     b"list-id",
     b"list-unsubscribe",
     b"list-unsubscribe-post",
+    b"feedback-id",
     b"mime-version",
     b"content-type",
 ]
@@ -54,10 +61,17 @@ class MessageTemplate:
     """A newsletter's message, built once; `render` makes one subscriber's copy."""
 
     def __init__(
-        self, site: Site, newsletter: Newsletter, now: datetime, *, list_headers: bool = True
+        self,
+        site: Site,
+        newsletter: Newsletter,
+        now: datetime,
+        *,
+        list_headers: bool = True,
+        campaign: str = "preview",
     ) -> None:
         """`list_headers`: the List-Unsubscribe headers of a list's mail; a sign-up's
-        confirmation has none, as nobody is on the list yet."""
+        confirmation has none, as nobody is on the list yet. `campaign` names the newsletter
+        in the Feedback-ID."""
         options = site.newsletter
         self.site = site
         self.newsletter = newsletter
@@ -72,6 +86,7 @@ class MessageTemplate:
         headers = {"Subject": newsletter.subject, "List-Id": list_id(site)}
         if list_headers:
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            headers["Feedback-ID"] = feedback_id(site, campaign)
         if options.reply_to:
             headers["Reply-To"] = options.reply_to
         for name, value in headers.items():
@@ -110,8 +125,16 @@ class MessageTemplate:
             self.domain.encode(),
             self.dkim_key,
             include_headers=DKIM_HEADERS,
+            # Relaxed for the body too: a relay that rewraps lines keeps the signature.
+            canonicalize=(b"relaxed", b"relaxed"),
         )
         return signature + message
+
+
+def feedback_id(site: Site, campaign: str) -> str:
+    """Gmail's feedback loop key (campaign:mail type:sender), so complaints are reported per
+    newsletter; the sender, last, is the site's domain."""
+    return f"{campaign}:newsletter:{site.domain}"
 
 
 def unsubscribe_urls(site: Site, recipient: Recipient) -> list[str]:
@@ -135,11 +158,15 @@ def preview_recipient(site: Site) -> Recipient:
 
 
 def write_preview(site: Site, letter: Newsletter, out: Path, now: datetime) -> dict[str, int]:
-    """The newsletter as a stand-in subscriber gets it, in three files; their sizes by name."""
+    """The newsletter as a stand-in subscriber gets it, in three files, and its web version;
+    their sizes by name."""
     recipient = preview_recipient(site)
     html, text = personalize(letter, recipient)
     eml = MessageTemplate(site, letter, now).render(recipient)
     files = {"message.html": html.encode(), "message.txt": text.encode(), "message.eml": eml}
+    web = web_version(site, list(letter.posts), Problems()) if letter.posts else None
+    if web is not None:
+        files["web.html"] = web.encode()
     for name, data in files.items():
         write_if_changed(out / name, data)
     return {name: len(data) for name, data in files.items()}

@@ -8,15 +8,17 @@ sending to many subscribers never renders a template again.
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import re
+import textwrap
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from publisher.mail.embeds import for_mail
 from publisher.site.config import Site
-from publisher.site.content import Rendered, render
+from publisher.site.content import Image, Rendered, html_to_line, render
 from publisher.site.markdown import Heading
 from publisher.site.post import Post, read_body
 from publisher.site.problems import Problems, Refusal, SiteError
@@ -29,6 +31,18 @@ UNSUBSCRIBE = "%%publisher:unsubscribe_url%%"
 CONFIRM = "%%publisher:confirm_url%%"
 _TOKENS = re.compile("|".join(re.escape(token) for token in (GREETING, UNSUBSCRIBE, CONFIRM)))
 _RTL_LANGUAGES = {"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
+_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p>", re.DOTALL)
+_IMAGE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+# After the preheader, so an inbox's preview stops there and does not run on into the body.
+PREHEADER_SPACER = "&#847;&zwnj;&nbsp;" * 90
+WORDS_A_MINUTE = 230
+# The web archive's folder, under the site's output folder.
+ARCHIVE_FOLDER = "newsletter"
+_UNSAFE_IN_PATH = re.compile(r"[^\w-]+")
+# The text part's lines: wrapped at 76, so none is over 78 but an unbreakable URL.
+TEXT_WIDTH = 76
+_SAME_LINK = re.compile(r"\[([^\]\n]+)\]\(\1\)")
+_LIST_MARK = re.compile(r"\s*(?:[*+-]|\d+\.)?\s*")
 
 
 @dataclass(frozen=True)
@@ -94,7 +108,12 @@ def digest_newsletter(site: Site, posts: list[Post], problems: Problems) -> News
     if None in rendered:
         return None
     items = [_item(post, done, full=False) for post, done in zip(posts, rendered, strict=True)]
-    subject = f"{len(posts)} new post{'s' if len(posts) != 1 else ''} from {site.title}"
+    subject = _digest_subject(site, posts)
+    try:
+        check_header("the subject", subject)
+    except HeaderError as exc:
+        problems.error(posts[0].source, str(exc), hint="fix the title")
+        return None
     preheader = " · ".join(post.title for post in posts)
     shown = len(items)
     newsletter = _render(site, "digest", subject, items, tuple(posts), preheader)
@@ -106,6 +125,21 @@ def digest_newsletter(site: Site, posts: list[Post], problems: Problems) -> News
     return newsletter
 
 
+def _digest_subject(site: Site, posts: list[Post]) -> str:
+    """Named for the newest post, as a reader scanning an inbox wants it."""
+    newest = posts[0].newsletter_subject or posts[0].title
+    if len(posts) == 1:
+        return f"{newest}, from {site.title}"
+    others = len(posts) - 1
+    return f"{newest}, and {others} more from {site.title}"
+
+
+def _digest_intro(site: Site, count: int) -> str:
+    if count == 1:
+        return f"One new post on {site.title} since the last newsletter."
+    return f"{count} new posts on {site.title} since the last newsletter, the newest first."
+
+
 def confirmation_newsletter(site: Site) -> Newsletter:
     """The message that asks whoever signed up to confirm, the same for all until personalized
     with their link; it greets nobody by name and repeats nothing they typed."""
@@ -113,7 +147,7 @@ def confirmation_newsletter(site: Site) -> Newsletter:
     context = _context(site, subject, f"One click confirms your subscription to {site.title}.")
     context |= {"confirm_url": CONFIRM, "confirm_days": site.service.confirm_days}
     page = _render_template(site, "confirm.html", context)
-    text = _render_template(site, "confirm.txt", context)
+    text = _wrapped(_render_template(site, "confirm.txt", context))
     return Newsletter(subject, _inline_css(page), text, ())
 
 
@@ -140,12 +174,16 @@ def personalize(newsletter: Newsletter, recipient: Recipient) -> tuple[str, str]
 
 
 def _item(post: Post, rendered: Rendered, *, full: bool) -> dict:
-    summary = for_mail(rendered.summary_html)
+    summary = _mail_summary(rendered)
     content = for_mail(rendered.html) if full else ""
+    image = _hero(post, rendered)
+    if full and image and image.src == getattr(rendered.image, "src", None):
+        image = None  # the content shows it where the writer put it
     return {
         "title": post.title,
         "url": post.url,
-        "date": _long_date(post.date),
+        "date": long_date(post.date),
+        "byline": _byline(post, rendered),
         "iso_date": post.date.date().isoformat(),
         "categories": post.categories,
         "tags": post.tags,
@@ -154,10 +192,37 @@ def _item(post: Post, rendered: Rendered, *, full: bool) -> dict:
         "content_html": content,
         "content_text": _html_to_text(content),
         "outline": [(h.text, f"{post.url}#{h.id}") for h in _outline(rendered.headings)],
-        "image": rendered.image,
+        "image": image,
         "call_to_action": _call_to_action(post),
-        "preheader": rendered.summary_text,
+        "preheader": html_to_line(summary) or post.title,
     }
+
+
+def _mail_summary(rendered: Rendered) -> str:
+    """The excerpt without its images (the hero shows the first); for a post that opens
+    with an image, whose excerpt has no text, its first paragraph that has some."""
+    summary = _IMAGE.sub("", for_mail(rendered.summary_html))
+    if html_to_line(summary):
+        return summary
+    for paragraph in _PARAGRAPH.finditer(rendered.html):
+        text = _IMAGE.sub("", paragraph.group(1))
+        if html_to_line(text):
+            return f"<p>{text.strip()}</p>"
+    return ""
+
+
+def _hero(post: Post, rendered: Rendered) -> Image | None:
+    """The front matter's `image`, else the post's first picture."""
+    return Image(post.image, "") if post.image else rendered.image
+
+
+def _byline(post: Post, rendered: Rendered) -> str:
+    minutes = max(1, round(len(html_to_line(rendered.html).split()) / WORDS_A_MINUTE))
+    parts = [long_date(post.date)]
+    if post.author and post.author.name:
+        parts.append(f"by {post.author.name}")
+    parts.append(f"{minutes} min read")
+    return " · ".join(parts)
 
 
 def _outline(headings: tuple[Heading, ...]) -> list[Heading]:
@@ -181,18 +246,83 @@ def _render(
     preheader: str,
     more: int = 0,
 ) -> Newsletter:
-    context = _context(site, subject, preheader) | {"items": items, "more": more}
+    context = _context(site, subject, preheader) | {
+        "items": items,
+        "more": more,
+        "intro": _digest_intro(site, len(items) + more),
+        "archive_url": archive_url(site, posts) if site.newsletter.archive else "",
+    }
     page = _render_template(site, f"{kind}.html", context)
-    text = _render_template(site, f"{kind}.txt", context)
+    text = _wrapped(_render_template(site, f"{kind}.txt", context))
     return Newsletter(subject, _inline_css(page), text, posts)
 
 
-def _context(site: Site, subject: str, preheader: str) -> dict:
-    """What every message's templates see."""
+def web_version(site: Site, posts: list[Post], problems: Problems) -> str | None:
+    """The newsletter of `posts` (one post's, or a digest) as its archive page shows it to
+    anyone: no greeting, no token, a sign-up link where the service has one. A web page has
+    no size limit, so a full post stays full."""
+    rendered = [_rendered(site, post, problems) for post in posts]
+    if None in rendered:
+        return None
+    subject = subject_of(site, posts)
+    if len(posts) == 1:
+        full = (posts[0].newsletter_content or site.newsletter.content) == "full"
+        kind = "post"
+    else:
+        full, kind = False, "digest"
+    items = [_item(post, done, full=full) for post, done in zip(posts, rendered, strict=True)]
+    context = _context(site, subject, items[0]["preheader"], web=True) | {
+        "items": items,
+        "more": 0,
+        "intro": _digest_intro(site, len(items)),
+    }
+    return _inline_css(_render_template(site, f"{kind}.html", context))
+
+
+def archive_path(posts: tuple[Post, ...] | list[Post]) -> str:
+    """Where a newsletter's web version lives under newsletter/: the post's date and slug,
+    or for a digest its newest post's date and a digest of its posts' keys."""
+    newest = posts[0]
+    if len(posts) == 1:
+        name = f"{newest.date:%Y-%m-%d}-{newest.slug}"
+    else:
+        keys = "\n".join(sorted(post.key for post in posts))
+        name = f"digest-{newest.date:%Y-%m-%d}-{hashlib.sha256(keys.encode()).hexdigest()[:8]}"
+    return _UNSAFE_IN_PATH.sub("-", name).strip("-.") or "newsletter"
+
+
+def subject_of(site: Site, posts: list[Post]) -> str:
+    """The subject a newsletter of `posts` has: the post's, or the digest's."""
+    if len(posts) == 1:
+        return posts[0].newsletter_subject or posts[0].title
+    return _digest_subject(site, posts)
+
+
+def archive_index(site: Site, entries: list[dict]) -> str:
+    """The archive's index page: each newsletter's subject, linked, and its date."""
+    subject = f"Newsletters from {site.title}"
+    context = _context(site, subject, subject, web=True) | {"entries": entries}
+    return _inline_css(_render_template(site, "archive.html", context))
+
+
+def archive_url(site: Site, posts: tuple[Post, ...] | list[Post]) -> str:
+    return site.absolute(f"{ARCHIVE_FOLDER}/{archive_path(posts)}/")
+
+
+def _context(site: Site, subject: str, preheader: str, *, web: bool = False) -> dict:
+    """What every message's templates see; `web` for an archive page, which is nobody's."""
+    logos = (site.newsletter.logo, site.newsletter.logo_dark)
     return {
         "site": site,
+        "web": web,
         "subject": subject,
-        "preheader": preheader,
+        "preheader": preheader or subject,
+        "preheader_spacer": PREHEADER_SPACER,
+        "logo": site.absolute(logos[0]) if logos[0] else "",
+        "logo_dark": site.absolute(logos[1]) if logos[1] else "",
+        "archive_url": "",
+        "archive_index": site.absolute(f"{ARCHIVE_FOLDER}/") if site.newsletter.archive else "",
+        "signup_url": f"{site.service.url}/subscribe" if site.service.url else "",
         "direction": "rtl" if site.language.split("-")[0] in _RTL_LANGUAGES else "ltr",
         "feed_url": site.absolute(site.feeds.atom),
         "postal_address": site.newsletter.postal_address,
@@ -278,5 +408,25 @@ def _html_to_text(fragment: str) -> str:
     return get_text(fragment, config).strip() if fragment else ""
 
 
-def _long_date(moment: datetime) -> str:
+def _wrapped(text: str) -> str:
+    """Lines a text-only client shows as written: none longer than 78 characters (but a URL,
+    which must stay whole), each link's URL printed once."""
+    text = _SAME_LINK.sub(r"\1", text)
+    return "\n".join(_wrap_line(line) for line in text.split("\n"))
+
+
+def _wrap_line(line: str) -> str:
+    if len(line) <= TEXT_WIDTH + 2:
+        return line
+    indent = " " * len(_LIST_MARK.match(line).group(0))
+    return textwrap.fill(
+        line,
+        TEXT_WIDTH,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def long_date(moment: datetime) -> str:
     return f"{moment.day} {moment:%B %Y}"

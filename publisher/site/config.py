@@ -80,6 +80,11 @@ class NewsletterOptions:
     content: str = "summary"
     mode: str = "post"
     period: str = "weekly"
+    # A web version of each newsletter sent, under the output folder's newsletter/.
+    archive: bool = True
+    # A picture for the masthead instead of the site's name, and one for dark mode.
+    logo: str = ""
+    logo_dark: str = ""
 
 
 @dataclass(frozen=True)
@@ -733,7 +738,7 @@ def _check_folder_template(key: str, template: str, name: str, problems: Problem
 def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) -> NewsletterOptions:
     options = _options(NewsletterOptions, "newsletter", table, name, problems)
     for key, value in vars(options).items():
-        problem = header_problem(value)
+        problem = header_problem(value) if isinstance(value, str) else None
         if problem:
             problems.error(name, f"newsletter {key} {problem}", hint="keep it plain, on one line")
     if options.mode not in ("post", "digest"):

@@ -435,6 +435,16 @@ class Store:
             )
         return True
 
+    def newsletter_posts(self) -> list[tuple[str, ...]]:
+        """The post ids of each recorded newsletter, in the order they were recorded."""
+        rows = self._all(
+            "SELECT newsletter_id, post_id FROM newsletter_posts ORDER BY newsletter_id, post_id"
+        )
+        groups: dict[int, list[str]] = {}
+        for row in rows:
+            groups.setdefault(row["newsletter_id"], []).append(row["post_id"])
+        return [tuple(ids) for ids in groups.values()]
+
     def known_post_ids(self) -> set[str]:
         """Posts that a newsletter holds or the baseline recorded: never mailed again."""
         known = {row["post_id"] for row in self._all("SELECT post_id FROM newsletter_posts")}
