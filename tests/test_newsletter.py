@@ -76,7 +76,7 @@ def test_eml_parses_into_text_then_html_with_list_headers(bundled):
     assert message["Message-ID"].endswith("@blog.example.com>")
     assert message["List-Unsubscribe"] == (
         "<https://blog.example.com/unsubscribe?token=preview>, "
-        "<mailto:unsubscribe@blog.example.com?subject=unsubscribe>"
+        "<mailto:unsubscribe@blog.example.com?subject=unsubscribe%20preview>"
     )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Id"] == "Notes on Machine Learning <newsletter.blog.example.com>"

@@ -1,7 +1,9 @@
 """Sending to a real SMTP server: each subscriber gets one correct message, whatever fails."""
 
 import email
+import re
 import time
+import urllib.parse
 from email import policy
 
 from tests.helpers import Sink, SmtpServer, subscribe, use_no_smtp_server, use_smtp
@@ -213,6 +215,17 @@ def test_each_newsletter_has_its_own_feedback_id(mailing, smtp_sink):
     assert send(mailing, POST).exit_code == 0
     message = email.message_from_bytes(smtp_sink.messages[0][1], policy=policy.default)
     assert message["Feedback-ID"] == "n1:newsletter:example.com"
+
+
+def test_the_mailto_unsubscribe_carries_a_token_that_unsubscribes(mailing, smtp_sink):
+    subscribe(mailing, "ann@example.com")
+    assert send(mailing, POST).exit_code == 0
+    message = email.message_from_bytes(smtp_sink.messages[0][1], policy=policy.default)
+    mailto = re.search(r"<mailto:([^>]+)>", message["List-Unsubscribe"])[1]
+    token = urllib.parse.unquote(mailto.split("?subject=")[1]).removeprefix("unsubscribe ")
+    assert token and token in message["List-Unsubscribe"].split(",")[0]
+    result = mailing.run("unsubscribe", token)
+    assert result.output == "Unsubscribed ann@example.com.\n", result.output
 
 
 def test_lines_that_start_with_a_dot_arrive_intact(mailing, smtp_sink):

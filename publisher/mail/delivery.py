@@ -198,7 +198,7 @@ class Mailer:
         if row is None:
             return None
         token = make_token(self.secret, row.uid)
-        recipient = Recipient(row.email, row.name, unsubscribe_url(self.site, token))
+        recipient = Recipient(row.email, row.name, unsubscribe_url(self.site, token), token=token)
         return Delivery(row.id, row.email, self.template.render(recipient))
 
     def _deliver(

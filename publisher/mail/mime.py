@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
+from urllib.parse import quote
 
 from publisher.mail.newsletter import (
     Newsletter,
@@ -141,7 +142,10 @@ def unsubscribe_urls(site: Site, recipient: Recipient) -> list[str]:
     """The one-click HTTPS link first (RFC 8058), then a mailto: where one is configured."""
     urls = [recipient.unsubscribe_url]
     if site.newsletter.unsubscribe_mailto:
-        urls.append(f"mailto:{site.newsletter.unsubscribe_mailto}?subject=unsubscribe")
+        # With the token, `publisher unsubscribe <subject's token>` finds them, whatever
+        # address the request comes from.
+        subject = quote(f"unsubscribe {recipient.token}".strip())
+        urls.append(f"mailto:{site.newsletter.unsubscribe_mailto}?subject={subject}")
     return urls
 
 
@@ -154,7 +158,9 @@ def unsubscribe_url(site: Site, token: str) -> str:
 
 def preview_recipient(site: Site) -> Recipient:
     """The stand-in subscriber a preview is addressed to."""
-    return Recipient("subscriber@example.com", "", unsubscribe_url(site, "preview"))
+    return Recipient(
+        "subscriber@example.com", "", unsubscribe_url(site, "preview"), token="preview"
+    )
 
 
 def write_preview(site: Site, letter: Newsletter, out: Path, now: datetime) -> dict[str, int]:

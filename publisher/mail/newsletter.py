@@ -64,6 +64,8 @@ class Recipient:
     unsubscribe_url: str
     # The link of a sign-up's confirmation message.
     confirm_url: str = ""
+    # Their unsubscribe token, which the mailto: unsubscribe carries in its subject.
+    token: str = ""
 
 
 class HeaderError(Refusal):
