@@ -17,6 +17,7 @@ from publisher import __version__
 from publisher.console import (
     EXIT_INVALID,
     EXIT_OK,
+    archive_line,
     audience_line,
     jekyll_notes,
     print_problems,
@@ -229,6 +230,7 @@ def send(
     """Mail POST's newsletter, or a --digest, to every active subscriber, once."""
     from publisher.mail.archive import write_archive
     from publisher.mail.campaign import audience, campaign
+    from publisher.mail.newsletter import ARCHIVE_FOLDER
     from publisher.mail.tokens import secret
     from publisher.site.catalog import read_posts, select
 
@@ -248,8 +250,7 @@ def send(
     with campaign(site, store, secret, now, progress=show_progress()) as sender:
         report = sender.send(outgoing, resend_unknown=resend_unknown)
     if archived:
-        files = f"{len(archived)} file{'s' if len(archived) != 1 else ''}"
-        click.echo(f"Web archive: {files} written in {site.feeds.output}/newsletter/")
+        click.echo(archive_line(archived, f"{site.feeds.output}/{ARCHIVE_FOLDER}"))
     click.echo(send_summary(report))
     sys.exit(send_exit_code([report]))
 

@@ -96,6 +96,10 @@ def count(number: int, noun: str, plural: str = "") -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
 
 
+def archive_line(written: list[str], folder: str) -> str:
+    return f"Web archive: {count(len(written), 'file')} written in {folder}/"
+
+
 def show_progress():
     """Count and rate: a few times a second on a terminal; every few seconds in a CI log,
     so a long send shows it is alive."""
@@ -171,8 +175,7 @@ def publish_summary(report: PublishReport, *, dry_run: bool) -> str:
     if dry_run:
         lines.append(f"Due for the newsletter: {', '.join(report.due) or 'nothing'}")
     if report.archived:
-        files = count(len(report.archived), "file")
-        lines.append(f"Web archive: {files} written in {report.archive_folder}/")
+        lines.append(archive_line(report.archived, report.archive_folder))
     lines.extend(send_summary(send) for send in report.sends)
     if not report.sends and not dry_run:
         lines.append("Newsletter: nothing due")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from publisher.mail import newsletter as letters
 from publisher.mail.store import Store
@@ -20,7 +19,8 @@ from publisher.site.problems import Problems
 
 @dataclass(frozen=True)
 class ArchivedLetter:
-    """One newsletter's page: its posts, newest first."""
+    """One newsletter's page: its posts, newest first, its URL and its folder under the
+    archive's."""
 
     posts: tuple[Post, ...]
     url: str
@@ -36,19 +36,17 @@ def write_archive(
     archived = _archived(site, store, published, sending) if site.newsletter.archive else []
     if not archived:
         return []
-    output = site.root / site.feeds.output
+    folder = site.root / site.feeds.output / letters.ARCHIVE_FOLDER
     problems = Problems()  # the posts were checked before: a page that fails is left out
-    written = []
+    files = {}
     for letter in archived:
         page = letters.web_version(site, list(letter.posts), problems)
-        if page is not None and _write(output, f"{letter.path}/index.html", page.encode()):
-            written.append(f"{letter.path}/index.html")
-    folder = letters.ARCHIVE_FOLDER
+        if page is not None:
+            files[f"{letter.path}/index.html"] = page.encode()
     index = letters.archive_index(site, [_entry(site, letter) for letter in archived])
-    for name, data in ((f"{folder}/index.html", index.encode()), _feed(site, archived)):
-        if _write(output, name, data):
-            written.append(name)
-    return [name.removeprefix(f"{folder}/") for name in written]
+    files["index.html"] = index.encode()
+    files["feed.xml"] = _feed(site, archived)
+    return [name for name, data in files.items() if write_if_changed(folder / name, data)]
 
 
 def _archived(
@@ -67,8 +65,9 @@ def _archived(
         if keys in seen:
             continue
         seen.add(keys)
-        path = f"{letters.ARCHIVE_FOLDER}/{letters.archive_path(posts)}"
-        archived.append(ArchivedLetter(posts, letters.archive_url(site, posts), path))
+        archived.append(
+            ArchivedLetter(posts, letters.archive_url(site, posts), letters.archive_path(posts))
+        )
     archived.sort(key=lambda letter: (letter.posts[0].date, letter.path), reverse=True)
     return archived
 
@@ -79,17 +78,16 @@ def _entry(site: Site, letter: ArchivedLetter) -> dict:
     return {"subject": subject, "url": letter.url, "date": letters.long_date(posts[0].date)}
 
 
-def _feed(site: Site, archived: list[ArchivedLetter]) -> tuple[str, bytes]:
+def _feed(site: Site, archived: list[ArchivedLetter]) -> bytes:
     """An Atom feed of the archive, for readers who follow newsletters, not posts."""
     from feedgen.feed import FeedGenerator
 
     index = site.absolute(f"{letters.ARCHIVE_FOLDER}/")
-    name = f"{letters.ARCHIVE_FOLDER}/feed.xml"
     feed = FeedGenerator()
     feed.id(index)
     feed.title(f"{site.title}: newsletters")
     feed.link(href=index, rel="alternate")
-    feed.link(href=site.absolute(name), rel="self")
+    feed.link(href=site.absolute(f"{letters.ARCHIVE_FOLDER}/feed.xml"), rel="self")
     feed.updated(archived[0].posts[0].date)
     feed.generator("publisher")
     for letter in reversed(archived):
@@ -98,8 +96,4 @@ def _feed(site: Site, archived: list[ArchivedLetter]) -> tuple[str, bytes]:
         entry.title(letters.subject_of(site, list(letter.posts)))
         entry.link(href=letter.url)
         entry.updated(letter.posts[0].date)
-    return name, feed.atom_str(pretty=True)
-
-
-def _write(output: Path, name: str, data: bytes) -> bool:
-    return write_if_changed(output / name, data)
+    return feed.atom_str(pretty=True)

@@ -18,7 +18,14 @@ from pathlib import Path
 
 from publisher.mail.embeds import for_mail
 from publisher.site.config import Site
-from publisher.site.content import Image, Rendered, html_to_line, render
+from publisher.site.content import (
+    Image,
+    Rendered,
+    first_paragraph_with_text,
+    html_to_line,
+    render,
+    without_images,
+)
 from publisher.site.markdown import Heading
 from publisher.site.post import Post, read_body
 from publisher.site.problems import Problems, Refusal, SiteError
@@ -31,8 +38,6 @@ UNSUBSCRIBE = "%%publisher:unsubscribe_url%%"
 CONFIRM = "%%publisher:confirm_url%%"
 _TOKENS = re.compile("|".join(re.escape(token) for token in (GREETING, UNSUBSCRIBE, CONFIRM)))
 _RTL_LANGUAGES = {"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
-_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p>", re.DOTALL)
-_IMAGE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 # After the preheader, so an inbox's preview stops there and does not run on into the body.
 PREHEADER_SPACER = "&#847;&zwnj;&nbsp;" * 90
 WORDS_A_MINUTE = 230
@@ -84,7 +89,7 @@ def post_newsletter(site: Site, post: Post, problems: Problems) -> Newsletter | 
     rendered = _rendered(site, post, problems)
     if rendered is None:
         return None
-    subject = post.newsletter_subject or post.title
+    subject = subject_of(site, [post])
     try:
         check_header("the subject", subject)
     except HeaderError as exc:
@@ -132,8 +137,7 @@ def _digest_subject(site: Site, posts: list[Post]) -> str:
     newest = posts[0].newsletter_subject or posts[0].title
     if len(posts) == 1:
         return f"{newest}, from {site.title}"
-    others = len(posts) - 1
-    return f"{newest}, and {others} more from {site.title}"
+    return f"{newest}, and {len(posts) - 1} more from {site.title}"
 
 
 def _digest_intro(site: Site, count: int) -> str:
@@ -203,14 +207,8 @@ def _item(post: Post, rendered: Rendered, *, full: bool) -> dict:
 def _mail_summary(rendered: Rendered) -> str:
     """The excerpt without its images (the hero shows the first); for a post that opens
     with an image, whose excerpt has no text, its first paragraph that has some."""
-    summary = _IMAGE.sub("", for_mail(rendered.summary_html))
-    if html_to_line(summary):
-        return summary
-    for paragraph in _PARAGRAPH.finditer(rendered.html):
-        text = _IMAGE.sub("", paragraph.group(1))
-        if html_to_line(text):
-            return f"<p>{text.strip()}</p>"
-    return ""
+    summary = without_images(for_mail(rendered.summary_html))
+    return summary if html_to_line(summary) else first_paragraph_with_text(rendered.html)
 
 
 def _hero(post: Post, rendered: Rendered) -> Image | None:
@@ -295,9 +293,9 @@ def archive_path(posts: tuple[Post, ...] | list[Post]) -> str:
 
 def subject_of(site: Site, posts: list[Post]) -> str:
     """The subject a newsletter of `posts` has: the post's, or the digest's."""
-    if len(posts) == 1:
-        return posts[0].newsletter_subject or posts[0].title
-    return _digest_subject(site, posts)
+    if len(posts) > 1:
+        return _digest_subject(site, posts)
+    return posts[0].newsletter_subject or posts[0].title
 
 
 def archive_index(site: Site, entries: list[dict]) -> str:

@@ -28,6 +28,7 @@ _HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _IMAGE = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p>", re.DOTALL)
 _TLDR = re.compile(
     r"^\s*(?:<(strong|b|em)>\s*)?TL;?\s?DR\s*:?\s*(?:</(?:strong|b|em)>)?\s*[:.\u2013\u2014-]?\s*",
     re.IGNORECASE,
@@ -150,6 +151,20 @@ def first_image(content: str) -> Image | None:
         for m in _ATTR.finditer(match.group(0))
     }
     return Image(attrs["src"], attrs.get("alt", "")) if attrs.get("src") else None
+
+
+def without_images(fragment: str) -> str:
+    return _IMAGE.sub("", fragment)
+
+
+def first_paragraph_with_text(content: str) -> str:
+    """The first paragraph that has words once its images are gone, as `<p>...</p>`; ""
+    when none has."""
+    for paragraph in _PARAGRAPH.finditer(content):
+        text = without_images(paragraph.group(1))
+        if html_to_line(text):
+            return f"<p>{text.strip()}</p>"
+    return ""
 
 
 def html_to_line(fragment: str) -> str:
