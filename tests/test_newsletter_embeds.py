@@ -3,7 +3,7 @@ code keeps its colours."""
 
 from __future__ import annotations
 
-from publisher.mail.embeds import for_mail
+from publisher.site.embeds import for_mail
 from tests.helpers import render_newsletter
 
 

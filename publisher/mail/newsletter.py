@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from publisher.mail.embeds import for_mail
 from publisher.site.config import Site
 from publisher.site.content import (
     Image,
@@ -26,6 +25,7 @@ from publisher.site.content import (
     render,
     without_images,
 )
+from publisher.site.embeds import for_mail
 from publisher.site.markdown import Heading
 from publisher.site.post import Post, read_body
 from publisher.site.problems import Problems, Refusal, SiteError
