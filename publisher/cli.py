@@ -17,6 +17,7 @@ from publisher import __version__
 from publisher.console import (
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_SOURCE,
     archive_line,
     audience_line,
     jekyll_notes,
@@ -25,6 +26,7 @@ from publisher.console import (
     send_exit_code,
     send_summary,
     show_progress,
+    source_status,
     summary_line,
     track,
 )
@@ -112,11 +114,24 @@ def main(ctx: click.Context, root: Path | None) -> None:
 @selection_options
 @now_option
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-def check(root: Path, drafts: bool, future: bool, now_text: str | None, strict: bool) -> None:
-    """Report every problem in the configuration and posts; write nothing."""
+@click.option("--fetch", is_flag=True, help="Fetch and read every source too.")
+def check(
+    root: Path, drafts: bool, future: bool, now_text: str | None, strict: bool, fetch: bool
+) -> None:
+    """Report every problem in the configuration and posts; write nothing.
+
+    Remote feeds are fetched only with --fetch, whole (not as a conditional GET), and
+    nothing is recorded of them."""
     site, report = run_build(root, now_text, drafts=drafts, future=future, write=False)
     newsletter_warnings(site, report.problems)
+    polled = []
+    if fetch:
+        from publisher.sources.poll import poll
+
+        polled = poll(site, {}, {}, moment(site, now_text), report.problems)
     print_problems(report.problems)
+    for source in polled:
+        click.echo(f"Source {source.label}: {source.outcome}")
     if site.jekyll is not None:
         click.echo("On this Jekyll site, compared with jekyll-feed, publisher writes:")
         for note in jekyll_notes(site):
@@ -422,6 +437,28 @@ def serve(root: Path, host: str, port: int) -> None:
     serve(site, host=host, port=port)
 
 
+@main.command(name="sources", short_help="List the remote feeds and what each has due.")
+@site_option
+@now_option
+def sources_command(root: Path, now_text: str | None) -> None:
+    """List each [[sources]] feed: its last fetch, the entries seen in it, what waits for
+    the newsletter, and when it is fetched next. Fetches nothing."""
+    from publisher.mail.campaign import known_keys
+
+    site, problems = load_site(root)
+    print_problems(problems)
+    if not site.sources:
+        click.echo("No sources: add a [[sources]] table with feed = URL to publisher.toml.")
+        return
+    store = open_store(site)
+    states, entries, known = store.source_states(), store.kept_entries(), known_keys(store)
+    now = moment(site, now_text)
+    for source in site.sources:
+        state = states.get(source.feed)
+        mine = [entry for entry in entries if state and entry.feed == state.feed]
+        click.echo(source_status(source, state, mine, known, now))
+
+
 # Publishing
 
 
@@ -442,7 +479,7 @@ def publish_command(
 
     Safe to run from CI on every push and every hour: a run with nothing new does nothing.
     Exit codes: 0 done, 1 invalid posts or configuration, 3 deliveries left for a later
-    run, 4 the mail server stopped the run.
+    run, 4 the mail server stopped the run, 5 done but a source could not be read.
     """
     from publisher.mail.tokens import secret
     from publisher.publish import publish
@@ -458,9 +495,10 @@ def publish_command(
     if as_json and report:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        print_problems(problems)
+        print_problems(report.problems if report else problems)
         if report:
             click.echo(publish_summary(report, dry_run=dry_run))
     if problems.errors:
         sys.exit(EXIT_INVALID)
-    sys.exit(send_exit_code(report.sends))
+    code = send_exit_code(report.sends)
+    sys.exit(EXIT_SOURCE if code == EXIT_OK and report.source_problems.errors else code)

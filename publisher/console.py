@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -15,14 +17,17 @@ if TYPE_CHECKING:
     from publisher.feeds.build import Report
     from publisher.mail.delivery import SendReport
     from publisher.publish import PublishReport
-    from publisher.site.config import Site
+    from publisher.site.config import Site, SourceOptions
+    from publisher.sources.records import KeptEntry, Polled, SourceState
 
 T = TypeVar("T")
-# How a run ends: 0 done, 1 invalid input, 3 deliveries left for a later run, 4 stopped.
+# How a run ends: 0 done, 1 invalid input, 3 deliveries left for a later run, 4 stopped,
+# 5 done, but a source could not be read until someone fixes it.
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_PENDING = 3
 EXIT_STOPPED = 4
+EXIT_SOURCE = 5
 # How often a send's progress is shown: on a terminal in place, in a log (CI) as a new line.
 PROGRESS_ON_TERMINAL = 0.25
 PROGRESS_IN_LOG = 15.0
@@ -76,11 +81,14 @@ def summary_line(report: Report, verb: str) -> str:
         if counts.future:
             parts.append(f"{counts.future} scheduled for later")
         feeds = 1 + counts.category_feeds + counts.tag_feeds
-        parts.append(
-            f"{count(feeds, 'feed')} ({counts.category_feeds} by category, "
-            f"{counts.tag_feeds} by tag), {count(counts.site_entries, 'entry', 'entries')} "
-            "in the site feed"
-        )
+        if not counts.site_feed:
+            parts.append("no feeds (the newsletter's posts come from the sources)")
+        else:
+            parts.append(
+                f"{count(feeds, 'feed')} ({counts.category_feeds} by category, "
+                f"{counts.tag_feeds} by tag), {count(counts.site_entries, 'entry', 'entries')} "
+                "in the site feed"
+            )
         if report.written or report.unchanged:
             files = f"{len(report.written)} files written, {len(report.unchanged)} unchanged"
             if report.removed:
@@ -172,6 +180,7 @@ def publish_summary(report: PublishReport, *, dry_run: bool) -> str:
         lines.append(
             f"First run: {posts} recorded as published before the newsletter started (not mailed)"
         )
+    lines.extend(source_line(polled) for polled in report.polled)
     if dry_run:
         lines.append(f"Due for the newsletter: {', '.join(report.due) or 'nothing'}")
     if report.archived:
@@ -179,6 +188,53 @@ def publish_summary(report: PublishReport, *, dry_run: bool) -> str:
     lines.extend(send_summary(send) for send in report.sends)
     if not report.sends and not dry_run:
         lines.append("Newsletter: nothing due")
+    return "\n".join(lines)
+
+
+def source_line(polled: Polled) -> str:
+    """A source's fetch and its new entries, by what happens to them."""
+    verdicts = Counter(decided.verdict for decided in polled.decided)
+    words = {
+        "mail": "for the newsletter",
+        "baseline": "recorded as already out (first fetch)",
+        "republished": "older, recorded and not mailed",
+        "renamed": "known under a new id",
+    }
+    new = [f"{verdicts[v]} {word}" for v, word in words.items() if verdicts[v]]
+    return f"Source {polled.label}: {polled.outcome}" + (f" ({', '.join(new)})" if new else "")
+
+
+def source_status(
+    source: SourceOptions,
+    state: SourceState | None,
+    entries: list[KeptEntry],
+    known: set[str],
+    now: datetime,
+) -> str:
+    """What `publisher sources` shows of one source: its fetch, its entries and what is due."""
+    lines = [f"{source.label}: {source.feed}"]
+    if state is None or state.checked_at is None:
+        lines.append("  never fetched: the next publish fetches it, and mails nothing of it")
+        return "\n".join(lines)
+    outcome = state.status + (f" ({state.error})" if state.error else "")
+    lines.append(f"  last fetch: {state.checked_at:%Y-%m-%d %H:%M} UTC, {outcome}")
+    if state.url != source.feed:
+        lines.append(f"  fetched from {state.url} (moved permanently: write it in publisher.toml)")
+    verdicts = Counter(entry.verdict for entry in entries)
+    waiting = sum(1 for e in entries if e.verdict == "mail" and e.post_key not in known)
+    lines.append(
+        f"  {count(len(entries), 'entry', 'entries')} seen: "
+        f"{verdicts['mail'] - waiting} mailed, {waiting} waiting for the newsletter, "
+        f"{verdicts['baseline']} from before the first fetch, "
+        f"{verdicts['republished']} republished, {verdicts['renamed']} under new ids"
+    )
+    if state.gone:
+        due = "never (the feed is gone: remove it, or give its new address)"
+    elif state.retry_after and state.retry_after > now:
+        due = f"not before {state.retry_after:%Y-%m-%d %H:%M} UTC, as the server asked"
+    else:
+        due = "at the next publish"
+    lines.append(f"  next fetch: {due}")
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ a row, the second run writes, pings and sends nothing.
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,13 +22,17 @@ from publisher.mail.campaign import (
     due_newsletters,
     due_posts,
     record_baseline,
+    source_posts,
 )
 from publisher.mail.delivery import SendReport
 from publisher.mail.newsletter import ARCHIVE_FOLDER
 from publisher.mail.store import Store, open_store
 from publisher.site.config import Site
 from publisher.site.parallel import Track, no_progress
+from publisher.site.post import Post
 from publisher.site.problems import Problems
+from publisher.sources.poll import poll
+from publisher.sources.records import Polled
 
 
 @dataclass
@@ -43,6 +48,10 @@ class PublishReport:
     # The web archive's files written, under its folder.
     archived: list[str] = field(default_factory=list)
     archive_folder: str = ""
+    # Each source's fetch, and what went wrong fetching (apart from the site's problems:
+    # a feed that failed stops nothing else).
+    polled: list[Polled] = field(default_factory=list)
+    source_problems: Problems = field(default_factory=Problems)
 
     def as_dict(self) -> dict:
         counts = self.build.counts
@@ -56,6 +65,16 @@ class PublishReport:
             "baseline_posts": self.baseline,
             "due_posts": self.due,
             "archive_written": self.archived,
+            "sources": [
+                {
+                    "feed": one.feed,
+                    "name": one.label,
+                    "fetch": one.outcome,
+                    "moved_to": one.moved_to,
+                    "new": Counter(decided.verdict for decided in one.decided),
+                }
+                for one in self.polled
+            ],
             "newsletters": [
                 {
                     "subject": send.subject,
@@ -71,9 +90,14 @@ class PublishReport:
                 }
                 for send in self.sends
             ],
-            "errors": [str(p) for p in self.build.problems.errors],
-            "warnings": [str(p) for p in self.build.problems.warnings],
+            "errors": [str(p) for p in self.problems.errors],
+            "warnings": [str(p) for p in self.problems.warnings],
         }
+
+    @property
+    def problems(self) -> Problems:
+        """The site's problems, then the sources'."""
+        return Problems(self.build.problems.items + self.source_problems.items)
 
 
 def publish(
@@ -87,17 +111,22 @@ def publish(
     track: Track = no_progress,
     progress: Callable[[SendReport], None] = lambda report: None,
 ) -> PublishReport:
-    """Check everything, then build, notify hubs and mail what is due.
+    """Check everything, fetch the sources, then build, notify hubs and mail what is due.
 
     Nothing is written, pinged or sent until the posts, the state, every newsletter due and
-    its headers, the transport and the secret have all been checked."""
+    its headers, the transport and the secret have all been checked; what the sources'
+    fetches decided is recorded before anything is mailed."""
     checked = build(site, problems, now, write=False, track=track)
     report = PublishReport(checked)
     if problems.errors:
         return report
     store = open_store(site)
+    if site.sources:
+        states, memory = store.source_states(), store.source_memory()
+        report.polled = poll(site, states, memory, now, report.source_problems)
     published = checked.selection.published
     due = due_posts(store, published, new_ids=new_ids)
+    due = sorted(due + source_posts(site, store, report.polled, due=True), key=_oldest_first)
     report.due = [post.source for post in due]
     outgoing = list(due_newsletters(site, store, due, now, problems))
     if outgoing or store.unfinished_newsletters():
@@ -108,7 +137,9 @@ def publish(
     if problems.errors:
         return report
     report.pinged, report.ping_failures = ping_hubs(site, store, report.build)
-    report.archived = write_archive(site, store, published, [o.posts for o in outgoing])
+    store.record_polls(report.polled)
+    archivable = published + source_posts(site, store)
+    report.archived = write_archive(site, store, archivable, [o.posts for o in outgoing])
     report.archive_folder = f"{site.feeds.output}/{ARCHIVE_FOLDER}"
     with campaign(site, store, secret, now, progress=progress) as sender:
         report.baseline = record_baseline(store, published, now)
@@ -116,6 +147,10 @@ def publish(
         report.sends += [sender.send(letter) for letter in outgoing]
     store.close()
     return report
+
+
+def _oldest_first(post: Post) -> tuple:
+    return (post.date, post.source)
 
 
 def _write_feeds(site: Site, problems: Problems, now: datetime, track: Track) -> Report:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.helpers import (
     CONFIG,
+    FeedServer,
     JEKYLL_CONFIG,
     MAIL_CONFIG,
     NEWSLETTER_CONFIG,
@@ -27,6 +28,8 @@ from tests.helpers import (
     SiteDir,
     SmtpServer,
     postgres_bin,
+    sources_config,
+    subscribe,
     use_smtp,
 )
 
@@ -238,3 +241,21 @@ def craft(tmp_path_factory) -> dict[str, Path]:
     assert result.exit_code == 0, result.output
     previews["digest"] = folder
     return previews
+
+
+@pytest.fixture
+def feeds():
+    """A feed host on 127.0.0.1 whose answers the test scripts."""
+    server = FeedServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def remote(site: SiteDir, feeds: FeedServer, monkeypatch) -> SiteDir:
+    """A site with no posts whose newsletter mails each new entry of one remote feed, at
+    feeds.url("/feed.xml"), to two subscribers, into its Maildir."""
+    site.config(sources_config(feeds.url("/feed.xml")))
+    monkeypatch.setenv("PUBLISHER_SECRET", SECRET)
+    subscribe(site, "ann@example.com", "bob@example.com")
+    return site

@@ -5,7 +5,11 @@ from __future__ import annotations
 import ast
 import asyncio
 import collections
+import contextlib
+import gzip
+import hashlib
 import http.server
+import json
 import os
 import re
 import shutil
@@ -18,10 +22,12 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from html import unescape
+from email.utils import format_datetime
+from html import escape, unescape
 from pathlib import Path
 
 import feedparser
@@ -590,3 +596,162 @@ CONTRAST_SCRIPT = """
     });
 }
 """
+
+
+@dataclass
+class Answer:
+    """What the feed server answers on one path: a body, or a status with its headers."""
+
+    body: bytes = b""
+    content_type: str = "application/rss+xml"
+    status: int = 200
+    headers: dict[str, str] | None = None
+    delay: float = 0.0
+    # An ETag (and a Last-Modified) that the server honours with a 304.
+    validators: bool = True
+    gzip: bool = False
+
+
+class FeedServer:
+    """A feed host on 127.0.0.1 whose answers a test scripts path by path; it answers a
+    conditional GET whose ETag matches with 304, and keeps every request's headers."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, Answer] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def answer(self, path: str, body: bytes | str = b"", **options) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.answers[path] = Answer(data, **options)
+
+    def hits(self, path: str) -> list[dict[str, str]]:
+        """The headers of each request for `path`."""
+        return [headers for seen, headers in self.requests if seen == path]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self):
+        feeds = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                feeds.requests.append((self.path, dict(self.headers)))
+                answer = feeds.answers.get(self.path, Answer(status=404))
+                time.sleep(answer.delay)
+                etag = f'"{hashlib.sha256(answer.body).hexdigest()[:16]}"'
+                if answer.validators and self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                body = gzip.compress(answer.body) if answer.gzip else answer.body
+                self.send_response(answer.status)
+                for name, value in (answer.headers or {}).items():
+                    self.send_header(name, value)
+                if answer.status == 200:
+                    self.send_header("Content-Type", answer.content_type)
+                    if answer.validators:
+                        self.send_header("ETag", etag)
+                        self.send_header("Last-Modified", "Mon, 02 Nov 2026 10:00:00 GMT")
+                    if answer.gzip:
+                        self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+@dataclass
+class Item:
+    """An entry of a test feed; each format writes the same item its own way."""
+
+    number: int
+    title: str = ""
+    id: str | None = None
+    link: str | None = None
+    content: str = ""
+
+    @property
+    def date(self) -> datetime:
+        return datetime(2026, 11, 1, 10, tzinfo=UTC) + timedelta(days=self.number)
+
+    def the_title(self) -> str:
+        return self.title or f"Entry {self.number}"
+
+    def the_id(self) -> str:
+        return self.id if self.id is not None else f"https://remote.example/id/{self.number}"
+
+    def the_link(self) -> str:
+        return self.link if self.link is not None else f"/posts/{self.number}/"
+
+    def the_content(self) -> str:
+        return self.content or f"<p>The words of entry {self.number}.</p>"
+
+
+def rss(items: list[Item], *, base: str = "https://remote.example/") -> str:
+    """An RSS 2.0 feed, newest first, links relative to the channel's xml:base."""
+    entries = "".join(
+        f"<item><title>{escape(item.the_title())}</title><link>{escape(item.the_link())}</link>"
+        + (f"<guid isPermaLink='false'>{escape(item.the_id())}</guid>" if item.the_id() else "")
+        + f"<pubDate>{format_datetime(item.date)}</pubDate>"
+        f"<description>{escape(item.the_content())}</description></item>"
+        for item in sorted(items, key=lambda i: i.date, reverse=True)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        f'xml:base="{base}"><channel><title>Remote</title><link>{base}</link>'
+        f"<description>A remote blog</description>{entries}</channel></rss>"
+    )
+
+
+def atom(items: list[Item], *, base: str = "https://remote.example/") -> str:
+    entries = "".join(
+        f"<entry><title>{escape(item.the_title())}</title><id>{escape(item.the_id())}</id>"
+        f'<link rel="alternate" href="{escape(item.the_link())}"/>'
+        f"<updated>{item.date.isoformat()}</updated><author><name>Remote Writer</name></author>"
+        f'<content type="html">{escape(item.the_content())}</content></entry>'
+        for item in sorted(items, key=lambda i: i.date, reverse=True)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        f'xml:base="{base}"><title>Remote</title><id>{base}</id>'
+        f"<updated>2026-11-30T00:00:00Z</updated>{entries}</feed>"
+    )
+
+
+def json_feed(items: list[Item], *, base: str = "https://remote.example/") -> str:
+    return json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Remote",
+            "home_page_url": base,
+            "items": [
+                {
+                    "id": item.the_id(),
+                    "url": urllib.parse.urljoin(base, item.the_link()),
+                    "title": item.the_title(),
+                    "content_html": item.the_content(),
+                    "date_published": item.date.isoformat(),
+                }
+                for item in sorted(items, key=lambda i: i.date, reverse=True)
+            ],
+        }
+    )
+
+
+def sources_config(*feeds: str, extra: str = "") -> str:
+    """A site that mails one newsletter per entry of the given feeds, and has no posts."""
+    tables = "".join(f'\n[[sources]]\nfeed = "{feed}"\nname = "Remote"\n{extra}' for feed in feeds)
+    return MAIL_CONFIG + tables

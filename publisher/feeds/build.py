@@ -38,6 +38,8 @@ class Counts:
     category_feeds: int = 0
     tag_feeds: int = 0
     site_entries: int = 0
+    # No site feed: a site whose posts all come from its sources has none to write.
+    site_feed: bool = True
 
 
 @dataclass
@@ -166,7 +168,8 @@ def _counts(selection: Selection, feeds: list[Feed]) -> Counts:
         future=len(selection.future),
         category_feeds=kinds.count("category"),
         tag_feeds=kinds.count("tag"),
-        site_entries=len(feeds[0].posts),
+        site_entries=len(feeds[0].posts) if feeds else 0,
+        site_feed=bool(feeds),
     )
 
 

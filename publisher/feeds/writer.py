@@ -42,7 +42,10 @@ class FeedWriteError(OSError):
 
 
 def plan_feeds(site: Site, posts: list[Post], problems: Problems) -> list[Feed]:
-    """The site feed plus one per category and per tag, each limited to the newest entries."""
+    """The site feed plus one per category and per tag, each limited to the newest entries;
+    none for a site with no posts of its own, whose newsletter comes from its sources."""
+    if site.sources and not posts:
+        return []
     limit = site.feeds.limit or None
     feeds = [Feed("site", "", site.title, site.description, "", tuple(posts[:limit]))]
     for kind, template, names_of in (

@@ -29,6 +29,8 @@ from publisher.site.catalog import find_post, read_posts, select
 from publisher.site.config import PERIODS, Site
 from publisher.site.post import Post, mail_key
 from publisher.site.problems import Problems, Refusal, SiteError
+from publisher.sources.posts import as_post
+from publisher.sources.records import KeptEntry, Polled
 
 # A digest asked for with neither --since nor --last holds this many of the newest posts.
 DEFAULT_DIGEST = 5
@@ -57,6 +59,23 @@ def for_digest(site: Site, posts: list[Post], problems: Problems) -> Outgoing | 
     return Outgoing(key, letter, tuple(posts)) if letter else None
 
 
+def source_posts(
+    site: Site, store: Store, polled: list[Polled] | None = None, *, due: bool = False
+) -> list[Post]:
+    """The sources' entries as posts, oldest first: those the state keeps and those just
+    fetched; with `due`, only those meant for the newsletter that no newsletter holds."""
+    kept = store.kept_entries(verdict="mail" if due else "") if site.sources else []
+    for poll in polled or []:
+        kept += [
+            KeptEntry(poll.feed, one.post_key, one.verdict, one.seen_at, one.entry)
+            for one in poll.decided
+            if one.verdict == "mail" or not due
+        ]
+    known = known_keys(store) if due else set()
+    posts = [as_post(site, entry) for entry in kept if entry.post_key not in known]
+    return sorted(posts, key=lambda post: post.date)
+
+
 def choose(
     site: Site,
     problems: Problems,
@@ -73,6 +92,8 @@ def choose(
     posts = read_posts(site, problems)
     if problems.errors:
         raise SiteError(problems)
+    if site.sources:
+        posts += _stored_posts(site)
     if post is not None:
         outgoing = for_post(site, find_post(posts, post, site.root), problems)
         if outgoing is None:
@@ -88,6 +109,22 @@ def choose(
     if outgoing is None:
         raise SiteError(problems)
     return outgoing
+
+
+def known_keys(store: Store) -> set[str]:
+    """The keys of every post a newsletter holds or the baseline recorded."""
+    return {mail_key(post_id) for post_id in store.known_post_ids()}
+
+
+def _stored_posts(site: Site) -> list[Post]:
+    """The entries the sources gave, for a command that names one or asks for a digest."""
+    from publisher.mail.store import open_store
+
+    store = open_store(site)
+    try:
+        return source_posts(site, store)
+    finally:
+        store.close()
 
 
 def audience(store: Store, outgoing: Outgoing) -> tuple[list[str], bool]:
@@ -119,7 +156,7 @@ def due_posts(store: Store, published: list[Post], *, new_ids: bool = False) -> 
     """
     if not store.baseline_recorded():
         return []
-    known = {mail_key(post_id) for post_id in store.known_post_ids()}
+    known = known_keys(store)
     due = [post for post in reversed(published) if post.key not in known]
     if known and published and len(due) == len(published) and not new_ids:
         raise IdsChanged(

@@ -25,6 +25,7 @@ from publisher.site.content import (
     render,
     without_images,
 )
+from publisher.site.discovery import posts_dirs
 from publisher.site.embeds import for_mail
 from publisher.site.markdown import Heading
 from publisher.site.post import Post, read_body
@@ -324,11 +325,19 @@ def _context(site: Site, subject: str, preheader: str, *, web: bool = False) -> 
         "archive_index": site.absolute(f"{ARCHIVE_FOLDER}/") if site.newsletter.archive else "",
         "signup_url": f"{site.service.url}/subscribe" if site.service.url else "",
         "direction": "rtl" if site.language.split("-")[0] in _RTL_LANGUAGES else "ltr",
-        "feed_url": site.absolute(site.feeds.atom),
+        "feed_url": _feed_url(site),
         "postal_address": site.newsletter.postal_address,
         "greeting": GREETING,
         "unsubscribe_url": UNSUBSCRIBE,
     }
+
+
+def _feed_url(site: Site) -> str:
+    """The feed a reader may follow instead: the site's, or for a site whose posts all come
+    from one source, that source's; none for several."""
+    if not site.sources or posts_dirs(site):
+        return site.absolute(site.feeds.atom)
+    return site.sources[0].feed if len(site.sources) == 1 else ""
 
 
 def _render_template(site: Site, name: str, context: dict) -> str:

@@ -54,7 +54,7 @@ def load_posts(
     """Read every post (from the cache when the file is unchanged) and check ids are unique.
 
     Returns the posts, and what `prepare` made of each post read from its file, by source."""
-    if not posts_dirs(site):
+    if not posts_dirs(site) and not site.sources:
         problems.warning(
             site.source, "no posts/ or _posts/ folder", hint="create posts/ and add a post"
         )
@@ -136,14 +136,14 @@ def read_posts(site: Site, problems: Problems) -> list[Post]:
 
 def find_post(posts: list[Post], wanted: str, root: Path) -> Post:
     """A post by its file (as given, relative to the site, or its name alone, with or
-    without the extension), by its id, or by its slug."""
+    without the extension), by its id, by its URL, or by its slug."""
     candidates = {wanted}
     path = Path(wanted)
     for base in (Path.cwd(), root):
         with contextlib.suppress(ValueError):
             candidates.add((base / path).resolve().relative_to(root).as_posix())
     for post in posts:
-        if post.source in candidates or post.id == wanted:
+        if post.source in candidates or wanted in (post.id, post.url):
             return post
     named = [p for p in posts if wanted in (Path(p.source).name, Path(p.source).stem, p.slug)]
     if len(named) == 1:
@@ -151,4 +151,6 @@ def find_post(posts: list[Post], wanted: str, root: Path) -> Post:
     if named:
         sources = ", ".join(post.source for post in named)
         raise NoSuchPost(f"{wanted!r} names several posts ({sources}): give the file")
-    raise NoSuchPost(f"no post {wanted!r} under posts/ or _posts/")
+    raise NoSuchPost(
+        f"no post {wanted!r} under posts/ or _posts/, and no source's entry with that link"
+    )

@@ -132,6 +132,26 @@ class ServiceOptions:
 
 
 @dataclass(frozen=True)
+class SourceOptions:
+    """A remote feed whose entries are newsletter posts: a `[[sources]]` table."""
+
+    feed: str = ""
+    # How messages and the newsletter's byline name it; the feed's host when not given.
+    name: str = ""
+    # Seconds to wait for the server, on each attempt.
+    timeout: float = 20.0
+    # An entry dated more than this many days before the newest one seen is taken as an
+    # old one republished: recorded, not mailed.
+    republished_days: int = 7
+    # The line of publisher.toml that names the feed, for messages.
+    line: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.name or urlsplit(self.feed).hostname or self.feed
+
+
+@dataclass(frozen=True)
 class JekyllOptions:
     """What a Jekyll site's _config.yml says about reading its posts, kept as Jekyll reads it."""
 
@@ -178,6 +198,7 @@ class Site:
     newsletter: NewsletterOptions = field(default_factory=NewsletterOptions)
     mail: MailOptions = field(default_factory=MailOptions)
     service: ServiceOptions = field(default_factory=ServiceOptions)
+    sources: tuple[SourceOptions, ...] = ()
     # Jekyll's _data/authors.yml: a post's `author: key` names one of these.
     authors: dict[str, Author] = field(default_factory=dict)
     # Set for a site configured by _config.yml: it reads its posts as Jekyll does.
@@ -232,7 +253,8 @@ _FEED_KEYS = set(FeedOptions.__dataclass_fields__)
 _NEWSLETTER_KEYS = set(NewsletterOptions.__dataclass_fields__)
 _MAIL_KEYS = set(MailOptions.__dataclass_fields__)
 _SERVICE_KEYS = set(ServiceOptions.__dataclass_fields__)
-_SECTIONS = {"site", "feeds", "newsletter", "mail", "service"}
+_SOURCE_KEYS = set(SourceOptions.__dataclass_fields__) - {"line"}
+_SECTIONS = {"site", "feeds", "newsletter", "mail", "service", "sources"}
 
 
 def load_site(root: Path) -> tuple[Site, Problems]:
@@ -339,7 +361,8 @@ def _site_from_toml(root: Path, name: str, raw: dict[str, Any], problems: Proble
     ):
         _unknown_keys(table, known, section, name, problems)
     sections = {"feeds": feeds, "newsletter": newsletter, "mail": mail, "service": service}
-    return _make_site(root, name, site, sections, problems, _fingerprint(raw))
+    made = _make_site(root, name, site, sections, problems, _fingerprint(raw))
+    return replace(made, sources=_sources(raw.get("sources", []), root / name, problems))
 
 
 def _site_from_jekyll(root: Path, name: str, raw: dict[str, Any], problems: Problems) -> Site:
@@ -733,6 +756,44 @@ def _check_folder_template(key: str, template: str, name: str, problems: Problem
             f"feeds {key} {template!r} must name each folder by {{slug}}, and by nothing else",
             hint=f'write it like "{key}/{{slug}}", or "" for no {key} feeds',
         )
+
+
+def _sources(value: Any, path: Path, problems: Problems) -> tuple[SourceOptions, ...]:
+    """The `[[sources]]` tables: each an http(s) feed, named once."""
+    name = path.name
+    if not isinstance(value, list) or not all(isinstance(table, dict) for table in value):
+        problems.error(name, "sources must be [[sources]] tables, each with a feed = URL")
+        return ()
+    lines = path.read_text(encoding="utf-8").split("\n")
+    sources: list[SourceOptions] = []
+    for table in value:
+        _unknown_keys(table, _SOURCE_KEYS, "sources", name, problems)
+        source = _options(SourceOptions, "sources", table, name, problems)
+        line = next(
+            (n for n, text in enumerate(lines, 1) if source.feed and source.feed in text), 0
+        )
+        source = replace(source, line=line)
+        parts = urlsplit(source.feed)
+        if parts.scheme not in ("http", "https") or not _valid_host(parts) or " " in source.feed:
+            problems.error(
+                name,
+                f"sources feed {source.feed!r} is not an http(s) URL",
+                line or None,
+                'write it like feed = "https://example.org/index.xml"',
+            )
+            continue
+        if source.timeout <= 0 or source.republished_days < 0:
+            problems.error(
+                name,
+                "sources timeout must be more than 0 seconds, republished_days 0 or more",
+                line or None,
+            )
+        if header_problem(source.name):
+            problems.error(name, f"sources name {header_problem(source.name)}", line or None)
+        if any(other.feed == source.feed for other in sources):
+            problems.error(name, f"sources feed {source.feed} is named twice", line or None)
+        sources.append(source)
+    return tuple(sources)
 
 
 def _newsletter_options(table: dict[str, Any], name: str, problems: Problems) -> NewsletterOptions:

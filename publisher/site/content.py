@@ -173,7 +173,9 @@ def html_to_line(fragment: str) -> str:
 
 
 def _summary_html(post: Post, body: str, content: str, kramdown: str | None, raw: list[str]) -> str:
-    if post.summary is not None:
+    if post.html is not None and post.summary:
+        return post.summary
+    if post.summary is not None and post.html is None:
         return _drop_tldr(markdown_to_html(post.summary, kramdown=kramdown).strip())
     if post.excerpt_separator and post.excerpt_separator in body.lstrip("\n"):
         excerpt = body.lstrip("\n").split(post.excerpt_separator, 1)[0]

@@ -78,6 +78,9 @@ class Post:
     # The body is Markdown; else (HTML, or a kind Jekyll has no converter for) it goes out
     # as it is.
     markdown: bool = True
+    # An entry of a remote feed (see sources/): its HTML, sanitised, which is its body; its
+    # `summary` is HTML too. None for a post of the site, whose body is read from its file.
+    html: str | None = None
 
 
 def read_post(site: Site, path: Path) -> tuple[Post | None, list[Problem], str]:
@@ -146,6 +149,8 @@ def _with_liquid(site: Site, post: Post, data: dict[str, Any]) -> Post:
 
 def read_body(site: Site, post: Post) -> str:
     """The post's Markdown body, repaired the same way as when the post was first read."""
+    if post.html is not None:
+        return post.html
     return _body(_source_text(site, post), post.body_line)
 
 

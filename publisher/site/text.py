@@ -137,3 +137,10 @@ def header_problem(value: str) -> str | None:
 def normalize_whitespace(text: str) -> str:
     """Jekyll's normalize_whitespace: each run of white space one space, the ends trimmed."""
     return ASCII_SPACE.sub(" ", text).strip()
+
+
+def line_safe(text: str) -> str:
+    """Text from someone else (a remote feed's title) made fit for one line of a header:
+    every control and line separator a space, no encoded word, white space collapsed."""
+    text = _ENCODED_WORD.sub("", _HEADER_BREAKER.sub(" ", text))
+    return normalize_whitespace(text.replace("\u00a0", " "))

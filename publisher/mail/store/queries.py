@@ -13,6 +13,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import asdict
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -29,6 +30,7 @@ from publisher.mail.store.records import (
     stamp,
     stamp_now,
 )
+from publisher.sources.records import KeptEntry, Memory, Polled, RemoteEntry, SourceState
 
 # Deliveries are read in batches of this many, so memory stays flat on a long list.
 BATCH = 500
@@ -465,6 +467,108 @@ class Store:
                 [(hub, path, stamp) for path, stamp in stamps.items()],
             )
 
+    # Remote feeds ([[sources]])
+
+    def source_states(self) -> dict[str, SourceState]:
+        """What each source's last fetch left, by the feed's URL as first configured and by
+        the URL it is fetched from now."""
+        states = {}
+        for row in self._all(f"SELECT {SOURCE_COLUMNS} FROM sources"):
+            state = SourceState(
+                row["feed"],
+                row["url"],
+                row["etag"],
+                row["last_modified"],
+                _moment(row["checked_at"]),
+                row["status"],
+                row["error"],
+                _moment(row["retry_after"]),
+                bool(row["gone"]),
+                _moment(row["baseline_at"]),
+            )
+            states[state.feed] = state
+            states.setdefault(state.url, state)
+        return states
+
+    def source_memory(self) -> dict[str, Memory]:
+        """What each source's entries were, to tell the new ones of a fetch."""
+        seen: dict[str, tuple[set[str], set[str], list[str]]] = {}
+        rows = self._all("SELECT feed, entry_key, fingerprint, published_at FROM source_entries")
+        for row in rows:
+            keys, prints, dates = seen.setdefault(row["feed"], (set(), set(), []))
+            keys.add(row["entry_key"])
+            prints.add(row["fingerprint"])
+            if row["published_at"]:
+                dates.append(row["published_at"])
+        return {
+            feed: Memory(frozenset(keys), frozenset(prints), _moment(max(dates, default=None)))
+            for feed, (keys, prints, dates) in seen.items()
+        }
+
+    def record_polls(self, polled: Iterable[Polled]) -> None:
+        """Every fetch's state and new entries, all in one transaction: each entry's verdict
+        is kept before anything is mailed."""
+        with self._transaction():
+            for poll in polled:
+                if not poll.changed:
+                    continue
+                state = poll.state
+                self._write(
+                    f"INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (feed) DO UPDATE SET url = excluded.url, etag = excluded.etag, "
+                    "last_modified = excluded.last_modified, checked_at = excluded.checked_at, "
+                    "status = excluded.status, error = excluded.error, "
+                    "retry_after = excluded.retry_after, gone = excluded.gone, "
+                    "baseline_at = excluded.baseline_at",
+                    state.feed,
+                    state.url,
+                    state.etag,
+                    state.last_modified,
+                    _stamp(state.checked_at),
+                    state.status,
+                    state.error,
+                    _stamp(state.retry_after),
+                    int(state.gone),
+                    _stamp(state.baseline_at),
+                )
+                self._write_many(
+                    "INSERT INTO source_entries (post_key, feed, entry_key, fingerprint, "
+                    "published_at, seen_at, verdict, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (post_key) DO NOTHING",
+                    [
+                        (
+                            one.post_key,
+                            state.feed,
+                            one.key,
+                            one.fingerprint,
+                            _stamp(one.entry.date),
+                            stamp(one.seen_at),
+                            one.verdict,
+                            json.dumps(_entry_json(one.entry)),
+                        )
+                        for one in poll.decided
+                    ],
+                )
+
+    def kept_entries(self, *, verdict: str = "") -> list[KeptEntry]:
+        """The sources' entries (only those given `verdict`, if given), oldest first."""
+        query = "SELECT feed, post_key, verdict, seen_at, entry FROM source_entries"
+        rows = (
+            self._all(query + " WHERE verdict = ? ORDER BY seen_at", verdict)
+            if verdict
+            else (self._all(query + " ORDER BY seen_at"))
+        )
+        return [
+            KeptEntry(
+                row["feed"],
+                row["post_key"],
+                row["verdict"],
+                _moment(row["seen_at"]),
+                _entry_from_json(json.loads(row["entry"])),
+            )
+            for row in rows
+        ]
+
     # The whole state, table by table (`publisher state copy`)
 
     def copy_to(self, target: Store) -> dict[str, int]:
@@ -514,6 +618,9 @@ class Store:
 
 
 SUBSCRIBER_COLUMNS = "id, uid, email, name, status"
+SOURCE_COLUMNS = (
+    "feed, url, etag, last_modified, checked_at, status, error, retry_after, gone, baseline_at"
+)
 
 # What a state is made of, table by table, in an order that keeps references valid.
 COPIED_TABLES = {
@@ -543,6 +650,17 @@ COPIED_TABLES = {
     "hub_pings": ("hub", "path", "stamp"),
     "signups": ("email_key", "email", "name", "nonce", "created_at", "mailed_at"),
     "limits": ("bucket", "hits", "expires"),
+    "sources": tuple(SOURCE_COLUMNS.split(", ")),
+    "source_entries": (
+        "post_key",
+        "feed",
+        "entry_key",
+        "fingerprint",
+        "published_at",
+        "seen_at",
+        "verdict",
+        "entry",
+    ),
 }
 
 
@@ -563,3 +681,21 @@ def _batches(rows: Iterator[Sequence[object]]) -> Iterator[list[Sequence[object]
 def subscriber(row: Row) -> Subscriber:
     status = SubscriberStatus(row["status"])
     return Subscriber(row["id"], row["uid"], row["email"], row["name"], status)
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return stamp(moment) if moment else None
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _entry_json(entry: RemoteEntry) -> dict[str, Any]:
+    data = asdict(entry)
+    data["date"] = _stamp(entry.date)
+    return data
+
+
+def _entry_from_json(data: dict[str, Any]) -> RemoteEntry:
+    return RemoteEntry(**{**data, "date": _moment(data["date"]), "tags": tuple(data["tags"])})

@@ -1,0 +1,204 @@
+"""Remote feeds as the newsletter's posts, fetched from a real HTTP server on 127.0.0.1 whose
+feeds change between runs: each new entry is mailed once, and nothing else ever is."""
+
+import pytest
+
+from tests.helpers import Item, atom, json_feed, mail_to, rss, sources_config
+
+NOW = "2026-12-01T12:00:00Z"
+LATER = "2026-12-01T13:00:00Z"
+
+
+def publish(site, *args, now=NOW):
+    return site.run("publish", "--now", now, *args)
+
+
+def subjects(site, email="ann@example.com"):
+    return [message["Subject"] for message in mail_to(site, email)]
+
+
+def test_the_first_fetch_is_a_baseline_and_mails_nothing(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1), Item(2)]))
+    result = publish(remote)
+    assert result.exit_code == 0, result.output
+    assert "2 recorded as already out (first fetch)" in result.output
+    assert subjects(remote) == []
+
+
+def test_a_new_entry_is_mailed_once(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1), Item(2)]))
+    publish(remote)
+    feeds.answer("/feed.xml", rss([Item(1), Item(2), Item(3, "A new one")]))
+    result = publish(remote)
+    assert result.exit_code == 0, result.output
+    assert "1 for the newsletter" in result.output
+    assert publish(remote, now=LATER).exit_code == 0
+    assert subjects(remote) == ["A new one"]
+    assert subjects(remote, "bob@example.com") == ["A new one"]
+
+
+def test_an_unchanged_feed_is_a_304_round_trip(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    result = publish(remote, now=LATER)
+    first, second = feeds.hits("/feed.xml")
+    assert "If-None-Match" not in first
+    assert second["If-None-Match"].startswith('"')
+    assert second["If-Modified-Since"] == "Mon, 02 Nov 2026 10:00:00 GMT"
+    assert "Source Remote: not modified" in result.output
+
+
+def test_the_user_agent_names_publisher_and_the_site(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    agent = feeds.hits("/feed.xml")[0]["User-Agent"]
+    assert agent.startswith("publisher/")
+    assert "https://example.com/" in agent
+
+
+def test_ids_rewritten_wholesale_mail_nothing_again(remote, feeds):
+    items = [Item(n) for n in range(1, 6)]
+    feeds.answer("/feed.xml", rss(items))
+    publish(remote)
+    for item in items:
+        item.id = f"urn:new-cms:{item.number}"
+    feeds.answer("/feed.xml", rss(items))
+    result = publish(remote, now=LATER)
+    assert result.exit_code == 0, result.output
+    assert "5 known under a new id" in result.output
+    feeds.answer("/feed.xml", rss([*items, Item(6, "After the move")]))
+    publish(remote, now="2026-12-01T14:00:00Z")
+    assert subjects(remote) == ["After the move"]
+
+
+def test_an_old_entry_republished_is_recorded_not_mailed_and_reported(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(20), Item(21)]))
+    publish(remote)
+    feeds.answer("/feed.xml", rss([Item(20), Item(21), Item(2, "From the archive")]))
+    result = publish(remote, now=LATER)
+    assert result.exit_code == 0, result.output
+    assert "'From the archive' (2026-11-03) is new to publisher but older" in result.output
+    assert "1 older, recorded and not mailed" in result.output
+    assert subjects(remote) == []
+
+
+def test_an_entry_older_than_the_feeds_tenth_newest_is_not_mailed(remote, feeds):
+    items = [Item(n) for n in range(10, 22)]
+    feeds.answer("/feed.xml", rss(items[:1]))
+    publish(remote)
+    # Entry 11 is within 7 days of the newest seen, but the 11th newest the feed holds now.
+    feeds.answer("/feed.xml", rss(items))
+    publish(remote, now=LATER)
+    assert sorted(subjects(remote)) == sorted(f"Entry {n}" for n in range(12, 22))
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ({"status": 500}, "500 Internal Server Error (3 tries)"),
+        ({"delay": 1.5}, "no answer within 0.3 s (3 tries)"),
+        ({"body": "<rss version='2.0'><channel><item><title>x</channel>"}, "not well-formed"),
+        ({"body": "<html><body>Moved to a new blog</body></html>"}, "not an RSS, Atom or JSON"),
+        ({"status": 404}, "404 Not Found"),
+    ],
+    ids=["500", "timeout", "malformed", "not-a-feed", "404"],
+)
+def test_a_failed_fetch_changes_nothing(remote, feeds, answer, says):
+    remote.config(sources_config(feeds.url("/feed.xml"), extra="timeout = 0.3\n"))
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    body = answer.pop("body", "")
+    feeds.answer("/feed.xml", body, **answer)
+    failed = publish(remote, now=LATER)
+    assert says in failed.output
+    assert "nothing changed" in failed.output
+    feeds.answer("/feed.xml", rss([Item(1), Item(2, "Back again")]))
+    publish(remote, now="2026-12-01T14:00:00Z")
+    assert subjects(remote) == ["Back again"]
+
+
+def test_a_passing_failure_warns_and_one_that_lasts_fails_the_run(remote, feeds):
+    remote.config(sources_config(feeds.url("/feed.xml"), extra="timeout = 0.3\n"))
+    feeds.answer("/feed.xml", status=503)
+    assert publish(remote).exit_code == 0
+    feeds.answer("/feed.xml", "<html>not a feed</html>", content_type="text/html")
+    assert publish(remote, now=LATER).exit_code == 5
+
+
+def test_an_empty_feed_deletes_nothing(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1), Item(2)]))
+    publish(remote)
+    feeds.answer("/feed.xml", rss([]))
+    publish(remote, now=LATER)
+    feeds.answer("/feed.xml", rss([Item(1), Item(2)]))
+    publish(remote, now="2026-12-01T14:00:00Z")
+    assert subjects(remote) == []
+
+
+def test_a_permanent_redirect_updates_the_url_and_is_reported(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    feeds.answer("/feed.xml", status=301, headers={"Location": feeds.url("/new.xml")})
+    feeds.answer("/new.xml", rss([Item(1), Item(2, "At the new address")]))
+    moved = publish(remote, now=LATER)
+    assert f"moved permanently to {feeds.url('/new.xml')}" in moved.output
+    assert subjects(remote) == ["At the new address"]
+    publish(remote, now="2026-12-01T14:00:00Z")
+    assert len(feeds.hits("/feed.xml")) == 2
+    assert len(feeds.hits("/new.xml")) == 2
+    listing = remote.run("sources")
+    assert f"fetched from {feeds.url('/new.xml')}" in listing.output
+
+
+def test_a_temporary_redirect_keeps_the_url(remote, feeds):
+    feeds.answer("/feed.xml", status=302, headers={"Location": feeds.url("/today.xml")})
+    feeds.answer("/today.xml", rss([Item(1)]))
+    publish(remote)
+    publish(remote, now=LATER)
+    assert len(feeds.hits("/feed.xml")) == 2
+
+
+def test_a_410_stops_polling_with_an_error(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    feeds.answer("/feed.xml", status=410)
+    gone = publish(remote, now=LATER)
+    assert gone.exit_code == 5
+    assert "gone (410): it is not fetched again" in gone.output
+    again = publish(remote, now="2026-12-01T14:00:00Z")
+    assert again.exit_code == 5
+    assert "was gone when last fetched" in again.output
+    assert len(feeds.hits("/feed.xml")) == 2
+    assert "next fetch: never" in remote.run("sources").output
+
+
+def test_a_429_is_not_fetched_again_before_retry_after(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    feeds.answer("/feed.xml", status=429, headers={"Retry-After": "7200"})
+    waited = publish(remote, now=LATER)
+    assert waited.exit_code == 0
+    assert "asked to wait until 2026-12-01 15:00 UTC" in waited.output
+    feeds.answer("/feed.xml", rss([Item(1), Item(2, "Patience")]))
+    publish(remote, now="2026-12-01T14:00:00Z")
+    assert len(feeds.hits("/feed.xml")) == 2
+    assert "not before 2026-12-01 15:00 UTC" in remote.run("sources", "--now", LATER).output
+    publish(remote, now="2026-12-01T15:01:00Z")
+    assert subjects(remote) == ["Patience"]
+
+
+def test_relative_links_and_images_are_made_absolute(remote, feeds):
+    content = '<p>See <a href="../other/">this</a>.</p><p><img src="pics/a.png" alt="A"></p>'
+    feeds.answer("/feed.xml", rss([Item(1)], base="https://remote.example/blog/"))
+    publish(remote)
+    items = [Item(1), Item(2, "Links", link="posts/2/", content=content)]
+    feeds.answer("/feed.xml", rss(items, base="https://remote.example/blog/"))
+    full = sources_config(feeds.url("/feed.xml")).replace(
+        "[newsletter]", '[newsletter]\ncontent = "full"'
+    )
+    remote.config(full)
+    publish(remote, now=LATER)
+    html = mail_to(remote, "ann@example.com")[0].get_body(("html",)).get_content()
+    assert 'href="https://remote.example/other/"' in html
+    assert 'src="https://remote.example/blog/pics/a.png"' in html
+    assert 'href="https://remote.example/blog/posts/2/"' in html
