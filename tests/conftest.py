@@ -13,13 +13,13 @@ import pytest
 
 from tests.helpers import (
     CONFIG,
-    FeedServer,
     JEKYLL_CONFIG,
     MAIL_CONFIG,
     NEWSLETTER_CONFIG,
     ROOT,
     SECRET,
     SEED_NAME,
+    FeedServer,
     Hub,
     JekyllDir,
     PostgresServer,

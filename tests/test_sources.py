@@ -3,7 +3,7 @@ feeds change between runs: each new entry is mailed once, and nothing else ever 
 
 import pytest
 
-from tests.helpers import Item, atom, json_feed, mail_to, rss, sources_config
+from tests.helpers import Item, mail_to, rss, sources_config
 
 NOW = "2026-12-01T12:00:00Z"
 LATER = "2026-12-01T13:00:00Z"
