@@ -755,3 +755,14 @@ def sources_config(*feeds: str, extra: str = "") -> str:
     """A site that mails one newsletter per entry of the given feeds, and has no posts."""
     tables = "".join(f'\n[[sources]]\nfeed = "{feed}"\nname = "Remote"\n{extra}' for feed in feeds)
     return MAIL_CONFIG + tables
+
+
+def polled_source(now: datetime, *, feed: str = "https://remote.example/feed.xml"):
+    """A remote feed's first good fetch, with one entry, as publish records it."""
+    from publisher.sources.decide import decide
+    from publisher.sources.records import Memory, Polled, RemoteEntry, SourceState
+
+    entry = RemoteEntry("urn:1", "https://remote.example/1/", "One", now, "<p>One</p>")
+    state = SourceState(feed, feed, etag='"e1"', checked_at=now, status="ok", baseline_at=now)
+    decided = decide(feed, [entry], Memory(), first=False, now=now, margin=timedelta(days=7))
+    return Polled(feed, "Remote", state, decided, "1 entries", changed=True)

@@ -3,7 +3,7 @@ feeds change between runs: each new entry is mailed once, and nothing else ever 
 
 import pytest
 
-from tests.helpers import Item, mail_to, rss, sources_config
+from tests.helpers import Item, atom, json_feed, mail_to, rss, sources_config
 
 NOW = "2026-12-01T12:00:00Z"
 LATER = "2026-12-01T13:00:00Z"
@@ -100,8 +100,9 @@ def test_an_entry_older_than_the_feeds_tenth_newest_is_not_mailed(remote, feeds)
         ({"body": "<rss version='2.0'><channel><item><title>x</channel>"}, "not well-formed"),
         ({"body": "<html><body>Moved to a new blog</body></html>"}, "not an RSS, Atom or JSON"),
         ({"status": 404}, "404 Not Found"),
+        ({"body": "<rss>" + " " * 21 * 2**20}, "the feed is over 20 MB"),
     ],
-    ids=["500", "timeout", "malformed", "not-a-feed", "404"],
+    ids=["500", "timeout", "malformed", "not-a-feed", "404", "too-big"],
 )
 def test_a_failed_fetch_changes_nothing(remote, feeds, answer, says):
     remote.config(sources_config(feeds.url("/feed.xml"), extra="timeout = 0.3\n"))
@@ -202,3 +203,145 @@ def test_relative_links_and_images_are_made_absolute(remote, feeds):
     assert 'href="https://remote.example/other/"' in html
     assert 'src="https://remote.example/blog/pics/a.png"' in html
     assert 'href="https://remote.example/blog/posts/2/"' in html
+
+
+@pytest.mark.parametrize(
+    ("write", "content_type"),
+    [
+        (rss, "application/rss+xml"),
+        (atom, "application/atom+xml"),
+        (json_feed, "application/feed+json"),
+    ],
+    ids=["rss", "atom", "json"],
+)
+def test_each_feed_format_mails_its_new_entry(remote, feeds, write, content_type):
+    feeds.answer("/feed.xml", write([Item(1)]), content_type=content_type)
+    publish(remote)
+    feeds.answer("/feed.xml", write([Item(1), Item(2, "Second")]), content_type=content_type)
+    publish(remote, now=LATER)
+    [message] = mail_to(remote, "ann@example.com")
+    assert message["Subject"] == "Second"
+    text = message.get_body(("plain",)).get_content()
+    assert "The words of entry 2." in text
+    assert "https://remote.example/posts/2/" in text
+
+
+def test_a_gzipped_feed_is_read(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]), gzip=True)
+    result = publish(remote)
+    assert "Source Remote: 1 entries" in result.output
+    assert "gzip" in feeds.hits("/feed.xml")[0]["Accept-Encoding"]
+
+
+def test_scripts_are_removed_and_embeds_become_links(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    content = (
+        "<p onclick='steal()'>Hi</p><script>steal()</script>"
+        '<iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ"></iframe>'
+        '<p><a href="javascript:steal()">bad</a><img src="x.png" onerror="steal()"></p>'
+    )
+    full = sources_config(feeds.url("/feed.xml")).replace(
+        "[newsletter]", '[newsletter]\ncontent = "full"'
+    )
+    remote.config(full)
+    feeds.answer("/feed.xml", rss([Item(1), Item(2, content=content)]))
+    publish(remote, now=LATER)
+    html = mail_to(remote, "ann@example.com")[0].get_body(("html",)).get_content()
+    assert "steal" not in html
+    assert "<script" not in html
+    assert "<iframe" not in html
+    assert "https://www.youtube.com/watch?v=dQw4w9WgXcQ" in html
+
+
+def test_a_hostile_title_is_one_plain_line(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    title = "Hi\r\nBcc: victim@example.org\u2028=?utf-8?q?x?= <b>bold</b>"
+    feeds.answer("/feed.xml", rss([Item(1), Item(2, title)]))
+    result = publish(remote, now=LATER)
+    assert result.exit_code == 0, result.output
+    [message] = mail_to(remote, "ann@example.com")
+    assert message["Bcc"] is None
+    assert message["Subject"] == "Hi Bcc: victim@example.org bold"
+    assert "<b>bold" not in message.get_body(("html",)).get_content()
+
+
+def test_a_dry_run_fetches_says_what_is_due_and_records_nothing(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    feeds.answer("/feed.xml", rss([Item(1), Item(2, "Due")]))
+    dry = publish(remote, "--dry-run", now=LATER)
+    assert dry.exit_code == 0, dry.output
+    assert "Due for the newsletter: Remote: https://remote.example/posts/2/" in dry.output
+    assert subjects(remote) == []
+    publish(remote, now=LATER)
+    assert subjects(remote) == ["Due"]
+
+
+def test_check_fetches_only_when_asked(remote, feeds):
+    feeds.answer("/feed.xml", "<rss version='2.0'><channel><item>", content_type="text/xml")
+    assert remote.run("check").exit_code == 0
+    assert feeds.hits("/feed.xml") == []
+    checked = remote.run("check", "--fetch")
+    assert checked.exit_code == 1
+    assert "not well-formed XML" in checked.output
+    assert remote.run("sources").output.count("never fetched") == 1
+
+
+def test_send_mails_an_entry_on_purpose(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1, "Wanted after all"), Item(2)]))
+    publish(remote)
+    sent = remote.run("send", "https://remote.example/posts/1/", "--now", LATER)
+    assert sent.exit_code == 0, sent.output
+    assert subjects(remote) == ["Wanted after all"]
+    again = remote.run("send", "https://remote.example/posts/1/", "--now", LATER)
+    assert again.exit_code == 0, again.output
+    assert subjects(remote) == ["Wanted after all"]
+
+
+def test_a_digest_holds_entries_of_every_source_and_the_sites_posts(remote, feeds):
+    config = sources_config(feeds.url("/a.xml"), feeds.url("/b.xml")).replace(
+        "[newsletter]", '[newsletter]\nmode = "digest"\nperiod = "daily"'
+    )
+    remote.config(config)
+    remote.post("2026-11-01-local.md", "title: Our own\ndate: 2026-11-01")
+    feeds.answer("/a.xml", rss([Item(1)]))
+    feeds.answer("/b.xml", atom([Item(1, id="b1")]))
+    publish(remote)
+    remote.post("2026-12-01-local.md", "title: Our new one\ndate: 2026-12-01 09:00")
+    feeds.answer("/a.xml", rss([Item(1), Item(28, "From A")]))
+    feeds.answer("/b.xml", atom([Item(1, id="b1"), Item(29, "From B", id="b2")]))
+    publish(remote, now=LATER)
+    [digest] = mail_to(remote, "ann@example.com")
+    text = digest.get_body(("plain",)).get_content()
+    assert digest["Subject"] == "Our new one, and 2 more from Test Site"
+    assert text.index("Our new one") < text.index("From B") < text.index("From A")
+
+
+def test_sources_lists_each_fetch_and_what_waits(remote, feeds):
+    assert "never fetched" in remote.run("sources").output
+    feeds.answer("/feed.xml", rss([Item(1), Item(2)]))
+    publish(remote)
+    listing = remote.run("sources")
+    assert listing.exit_code == 0, listing.output
+    assert "last fetch: 2026-12-01 12:00 UTC, ok" in listing.output
+    assert "2 entries seen: 0 mailed, 0 waiting for the newsletter, 2 from before" in (
+        listing.output
+    )
+    assert "next fetch: at the next publish" in listing.output
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        ('feed = "ftp://example.org/feed"', "is not an http(s) URL"),
+        ('feed = "https://example.org/feed"\nfrequency = 3', "unknown setting sources.frequency"),
+        ('feed = "https://example.org/feed"\ntimeout = 0', "timeout must be more than 0"),
+    ],
+)
+def test_a_bad_source_is_refused_with_its_line(site, table, says):
+    site.config(sources_config().replace("[mail]", f"[[sources]]\n{table}\n\n[mail]"))
+    result = site.run("check")
+    assert result.exit_code == 1
+    assert says in result.output

@@ -8,14 +8,15 @@ import psycopg
 from publisher.mail.status import DeliveryStatus, SubscriberStatus
 from publisher.mail.store import Limit, NewSubscriber, StoredNewsletter, open_state
 from publisher.mail.store.queries import COPIED_TABLES
-from tests.helpers import MAIL_CONFIG
+from tests.helpers import MAIL_CONFIG, polled_source
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def fill(store) -> None:
     """Subscribers in every status, two newsletters with deliveries in every status, the
-    baseline, a hub's pings, a waiting sign-up and a rate limit's counter."""
+    baseline, a hub's pings, a waiting sign-up, a rate limit's counter and a remote feed
+    with an entry."""
     statuses = list(DeliveryStatus)
     store.add_subscribers(NewSubscriber(f"user{n}@example.com", f"User {n}") for n in range(8))
     for key in ("post:2024-01-01:hello", "post:2024-01-02:again"):
@@ -38,6 +39,7 @@ def fill(store) -> None:
         max_pending=10,
     )
     store.count_hits([Limit("network:198.51.100.0/24", 10, 3600)], now=1e10)
+    store.record_polls([polled_source(NOW)])
 
 
 def sqlite_rows(path) -> dict[str, list[tuple]]:

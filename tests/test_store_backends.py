@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from publisher.mail.status import Confirmed, DeliveryStatus, SubscriberStatus
 from publisher.mail.store import Limit, NewSubscriber, StoredNewsletter
+from tests.helpers import polled_source
 
 LETTER = StoredNewsletter("Hello", "<p>Hello</p>", "Hello")
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -103,3 +104,21 @@ def test_the_last_digest_is_known_by_its_date(store):
     assert store.last_digest_at() is None
     store.record_newsletter("digest:2024-01-01", LETTER, [], NOW)
     assert store.last_digest_at() == NOW
+
+
+def test_a_sources_fetch_and_its_entries_are_kept_whole(store):
+    store.record_polls([polled_source(NOW)])
+    [state] = set(store.source_states().values())
+    assert (state.etag, state.checked_at, state.baseline_at) == ('"e1"', NOW, NOW)
+    [kept] = store.kept_entries(verdict="mail")
+    assert (kept.entry.title, kept.entry.date, kept.entry.content) == ("One", NOW, "<p>One</p>")
+    memory = store.source_memory()["https://remote.example/feed.xml"]
+    assert memory.keys == {"id:urn:1"}
+    assert memory.newest == NOW
+
+
+def test_an_entry_is_recorded_once_whoever_records_it(store):
+    store.record_polls([polled_source(NOW)])
+    store.record_polls([polled_source(NOW + timedelta(hours=1))])
+    assert len(store.kept_entries()) == 1
+    assert store.kept_entries()[0].seen_at == NOW

@@ -222,7 +222,8 @@ def _byline(post: Post, rendered: Rendered) -> str:
     parts = [long_date(post.date)]
     if post.author and post.author.name:
         parts.append(f"by {post.author.name}")
-    parts.append(f"{minutes} min read")
+    if post.html is None:  # a remote feed's entry is often its summary alone
+        parts.append(f"{minutes} min read")
     return " · ".join(parts)
 
 
