@@ -345,3 +345,64 @@ def test_a_bad_source_is_refused_with_its_line(site, table, says):
     result = site.run("check")
     assert result.exit_code == 1
     assert says in result.output
+
+
+def test_writing_the_new_address_in_the_config_keeps_what_was_seen(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    feeds.answer("/feed.xml", status=308, headers={"Location": feeds.url("/new.xml")})
+    feeds.answer("/new.xml", rss([Item(1), Item(2, "Moved")]))
+    publish(remote, now=LATER)
+    remote.config(sources_config(feeds.url("/new.xml")))
+    feeds.answer("/new.xml", rss([Item(1), Item(2, "Moved"), Item(3, "Settled")]))
+    result = publish(remote, now="2026-12-01T14:00:00Z")
+    assert "first fetch" not in result.output
+    assert subjects(remote) == ["Moved", "Settled"]
+
+
+def test_a_source_taken_out_mails_nothing_more(remote, feeds):
+    config = sources_config(feeds.url("/feed.xml")).replace(
+        "[newsletter]", '[newsletter]\nmode = "digest"\nperiod = "weekly"'
+    )
+    remote.config(config)
+    remote.post("2026-11-01-local.md", "title: Ours\ndate: 2026-11-01")
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    remote.run("send", "--digest", "--now", NOW)  # this week's digest is out
+    publish(remote)
+    feeds.answer("/feed.xml", rss([Item(1), Item(2, "Waiting for the digest")]))
+    publish(remote, now=LATER)
+    remote.config(config.split("[[sources]]")[0])
+    result = publish(remote, now="2026-12-09T12:00:00Z")
+    assert result.exit_code == 0, result.output
+    assert "Waiting for the digest" not in "".join(subjects(remote))
+
+
+def test_a_podcast_episode_links_its_audio(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    publish(remote)
+    episode = rss([Item(1), Item(2, "Episode 2")]).replace(
+        "</description></item>",
+        '</description><enclosure url="/audio/2.mp3" length="35651584" type="audio/mpeg"/></item>',
+        1,
+    )
+    feeds.answer("/feed.xml", episode)
+    full = sources_config(feeds.url("/feed.xml")).replace(
+        "[newsletter]", '[newsletter]\ncontent = "full"'
+    )
+    remote.config(full)
+    publish(remote, now=LATER)
+    text = mail_to(remote, "ann@example.com")[0].get_body(("plain",)).get_content()
+    assert "Listen (audio/mpeg, 34 MB)" in text
+    assert "https://remote.example/audio/2.mp3" in text
+
+
+def test_a_new_entry_is_mailed_once_with_the_state_in_postgresql(remote, feeds, on_postgres):
+    from tests.helpers import subscribe
+
+    subscribe(remote, "ann@example.com")
+    feeds.answer("/feed.xml", rss([Item(1)]))
+    assert publish(remote).exit_code == 0
+    feeds.answer("/feed.xml", rss([Item(1), Item(2, "On PostgreSQL")]))
+    assert publish(remote, now=LATER).exit_code == 0
+    assert publish(remote, now="2026-12-01T14:00:00Z").exit_code == 0
+    assert subjects(remote) == ["On PostgreSQL"]

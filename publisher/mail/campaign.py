@@ -63,8 +63,13 @@ def source_posts(
     site: Site, store: Store, polled: list[Polled] | None = None, *, due: bool = False
 ) -> list[Post]:
     """The sources' entries as posts, oldest first: those the state keeps and those just
-    fetched; with `due`, only those meant for the newsletter that no newsletter holds."""
+    fetched; with `due`, only those of the configured sources meant for the newsletter that
+    no newsletter holds (a source taken out of publisher.toml mails nothing more)."""
     kept = store.kept_entries(verdict="mail" if due else "") if site.sources else []
+    if due:
+        states = store.source_states()
+        configured = {states[s.feed].feed if s.feed in states else s.feed for s in site.sources}
+        kept = [entry for entry in kept if entry.feed in configured]
     for poll in polled or []:
         kept += [
             KeptEntry(poll.feed, one.post_key, one.verdict, one.seen_at, one.entry)

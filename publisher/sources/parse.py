@@ -87,11 +87,11 @@ def _xml_entry(entry: Any, feed: Any, base: str, url: str) -> RemoteEntry:
         link=link,
         title=_title(entry.get("title", ""), entry.get("title_detail", {})),
         date=_struct_date(entry.get("published_parsed") or entry.get("updated_parsed")),
-        content=_for_mail(content or summary, link or base) + _enclosures(entry, url),
+        content=_for_mail(content or summary, link or base) + _enclosures(entry, link or url),
         summary=_for_mail(summary, link or base) if content else "",
         author=line_safe(author.get("name", "")),
         author_email=line_safe(author.get("email", "")),
-        image=_image(entry, url),
+        image=_image(entry, link or url),
         tags=tuple(line_safe(tag.get("term") or "") for tag in entry.get("tags", [])),
     )
 
@@ -117,24 +117,24 @@ def _struct_date(value: Any) -> datetime | None:
         return None
 
 
-def _image(entry: Any, url: str) -> str:
+def _image(entry: Any, base: str) -> str:
     """The entry's own picture: media:thumbnail, media:content or an image enclosure."""
     for item in [*entry.get("media_thumbnail", []), *entry.get("media_content", [])]:
         medium = item.get("medium") or item.get("type", "image").split("/")[0]
         if item.get("url") and medium == "image":
-            return _absolute(item["url"], url)
+            return _absolute(item["url"], base)
     for enclosure in entry.get("enclosures", []):
         if enclosure.get("type", "").startswith("image/") and enclosure.get("href"):
-            return _absolute(enclosure["href"], url)
+            return _absolute(enclosure["href"], base)
     return ""
 
 
-def _enclosures(entry: Any, url: str) -> str:
+def _enclosures(entry: Any, base: str) -> str:
     """A podcast's episode, or any file but a picture, as a link mail can follow."""
     links = []
     for enclosure in entry.get("enclosures", []):
         kind = enclosure.get("type", "")
-        href = _absolute(enclosure.get("href", ""), url)
+        href = _absolute(enclosure.get("href", ""), base)
         if not href or kind.startswith("image/"):
             continue
         verb = {"audio": "Listen", "video": "Watch"}.get(kind.split("/")[0], "Download")
