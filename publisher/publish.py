@@ -123,7 +123,7 @@ def publish(
     store = open_store(site)
     if site.sources:
         states, memory = store.source_states(), store.source_memory()
-        report.polled = poll(site, states, memory, now, report.source_problems)
+        report.polled = poll(site, states, memory, now, report.source_problems, track=track)
     published = checked.selection.published
     due = due_posts(store, published, new_ids=new_ids)
     due = sorted(due + source_posts(site, store, report.polled, due=True), key=_oldest_first)
