@@ -244,7 +244,7 @@ def send(
 ) -> None:
     """Mail POST's newsletter, or a --digest, to every active subscriber, once."""
     from publisher.mail.archive import write_archive
-    from publisher.mail.campaign import audience, campaign
+    from publisher.mail.campaign import audience, campaign, mailed_entries
     from publisher.mail.newsletter import ARCHIVE_FOLDER
     from publisher.mail.tokens import secret
     from publisher.site.catalog import read_posts, select
@@ -261,7 +261,8 @@ def send(
         click.echo(audience_line(outgoing.newsletter.subject, *audience(store, outgoing)))
         return
     published = select(read_posts(site, Problems()), now).published
-    archived = write_archive(site, store, published, [outgoing.posts])
+    archivable = published + mailed_entries(site, store)
+    archived = write_archive(site, store, archivable, [outgoing.posts])
     with campaign(site, store, secret, now, progress=show_progress()) as sender:
         report = sender.send(outgoing, resend_unknown=resend_unknown)
     if archived:

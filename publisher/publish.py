@@ -19,10 +19,11 @@ from publisher.mail.archive import write_archive
 from publisher.mail.campaign import (
     campaign,
     check_sending,
+    due_entries,
     due_newsletters,
     due_posts,
+    mailed_entries,
     record_baseline,
-    source_posts,
 )
 from publisher.mail.delivery import SendReport
 from publisher.mail.newsletter import ARCHIVE_FOLDER
@@ -126,7 +127,7 @@ def publish(
         report.polled = poll(site, states, memory, now, report.source_problems, track=track)
     published = checked.selection.published
     due = due_posts(store, published, new_ids=new_ids)
-    due = sorted(due + source_posts(site, store, report.polled, due=True), key=_oldest_first)
+    due = sorted(due + due_entries(site, store, report.polled), key=_oldest_first)
     report.due = [post.source for post in due]
     outgoing = list(due_newsletters(site, store, due, now, problems))
     if outgoing or store.unfinished_newsletters():
@@ -138,7 +139,7 @@ def publish(
         return report
     report.pinged, report.ping_failures = ping_hubs(site, store, report.build)
     store.record_polls(report.polled)
-    archivable = published + source_posts(site, store)
+    archivable = published + mailed_entries(site, store)
     report.archived = write_archive(site, store, archivable, [o.posts for o in outgoing])
     report.archive_folder = f"{site.feeds.output}/{ARCHIVE_FOLDER}"
     with campaign(site, store, secret, now, progress=progress) as sender:

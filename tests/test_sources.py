@@ -406,3 +406,15 @@ def test_a_new_entry_is_mailed_once_with_the_state_in_postgresql(remote, feeds, 
     assert publish(remote, now=LATER).exit_code == 0
     assert publish(remote, now="2026-12-01T14:00:00Z").exit_code == 0
     assert subjects(remote) == ["On PostgreSQL"]
+
+
+def test_the_web_archive_keeps_the_pages_of_mailed_entries(remote, feeds):
+    feeds.answer("/feed.xml", rss([Item(1, "Baseline entry"), Item(2)]))
+    publish(remote)
+    feeds.answer("/feed.xml", rss([Item(1, "Baseline entry"), Item(2), Item(3, "Mailed entry")]))
+    publish(remote, now=LATER)
+    remote.run("send", "https://remote.example/posts/1/", "--now", LATER)
+    index = remote.output("newsletter/index.html").read_text()
+    assert "Mailed entry" in index
+    assert "Baseline entry" in index
+    assert remote.output("newsletter/2026-11-04-mailed-entry/index.html").is_file()

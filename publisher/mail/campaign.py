@@ -59,26 +59,28 @@ def for_digest(site: Site, posts: list[Post], problems: Problems) -> Outgoing | 
     return Outgoing(key, letter, tuple(posts)) if letter else None
 
 
-def source_posts(
-    site: Site, store: Store, polled: list[Polled] | None = None, *, due: bool = False
-) -> list[Post]:
-    """The sources' entries as posts, oldest first: those the state keeps and those just
-    fetched; with `due`, only those of the configured sources meant for the newsletter that
-    no newsletter holds (a source taken out of publisher.toml mails nothing more)."""
-    kept = store.kept_entries(verdict="mail" if due else "") if site.sources else []
-    if due:
-        states = store.source_states()
-        configured = {states[s.feed].feed if s.feed in states else s.feed for s in site.sources}
-        kept = [entry for entry in kept if entry.feed in configured]
-    for poll in polled or []:
+def due_entries(site: Site, store: Store, polled: list[Polled]) -> list[Post]:
+    """The entries of the configured sources meant for the newsletter that no newsletter
+    holds, kept or just fetched, oldest first (a source taken out mails nothing more)."""
+    if not site.sources:
+        return []
+    states = store.source_states()
+    configured = {states[s.feed].feed if s.feed in states else s.feed for s in site.sources}
+    kept = [entry for entry in store.kept_entries(verdict="mail") if entry.feed in configured]
+    for poll in polled:
         kept += [
             KeptEntry(poll.feed, one.post_key, one.verdict, one.seen_at, one.entry)
             for one in poll.decided
-            if one.verdict == "mail" or not due
+            if one.verdict == "mail"
         ]
-    known = known_keys(store) if due else set()
+    known = known_keys(store)
     posts = [as_post(site, entry) for entry in kept if entry.post_key not in known]
     return sorted(posts, key=lambda post: post.date)
+
+
+def mailed_entries(site: Site, store: Store) -> list[Post]:
+    """The sources' entries that newsletters hold, for the web archive."""
+    return [as_post(site, entry) for entry in store.kept_entries(mailed=True)]
 
 
 def choose(
@@ -122,12 +124,12 @@ def known_keys(store: Store) -> set[str]:
 
 
 def _stored_posts(site: Site) -> list[Post]:
-    """The entries the sources gave, for a command that names one or asks for a digest."""
+    """Every entry the sources gave, for a command that names one or asks for a digest."""
     from publisher.mail.store import open_store
 
     store = open_store(site)
     try:
-        return source_posts(site, store)
+        return [as_post(site, entry) for entry in store.kept_entries()]
     finally:
         store.close()
 

@@ -550,14 +550,17 @@ class Store:
                     ],
                 )
 
-    def kept_entries(self, *, verdict: str = "") -> list[KeptEntry]:
-        """The sources' entries (only those given `verdict`, if given), oldest first."""
+    def kept_entries(self, *, verdict: str = "", mailed: bool = False) -> list[KeptEntry]:
+        """The sources' entries, oldest first: every one, those given `verdict`, or with
+        `mailed` those a newsletter holds."""
         query = "SELECT feed, post_key, verdict, seen_at, entry FROM source_entries"
-        rows = (
-            self._all(query + " WHERE verdict = ? ORDER BY seen_at", verdict)
-            if verdict
-            else (self._all(query + " ORDER BY seen_at"))
-        )
+        if verdict:
+            rows = self._all(query + " WHERE verdict = ? ORDER BY seen_at", verdict)
+        elif mailed:
+            held = "SELECT post_id FROM newsletter_posts"
+            rows = self._all(query + f" WHERE post_key IN ({held}) ORDER BY seen_at")
+        else:
+            rows = self._all(query + " ORDER BY seen_at")
         return [
             KeptEntry(
                 row["feed"],
