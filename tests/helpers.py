@@ -751,10 +751,11 @@ def json_feed(items: list[Item], *, base: str = "https://remote.example/") -> st
     )
 
 
-def sources_config(*feeds: str, extra: str = "") -> str:
-    """A site that mails one newsletter per entry of the given feeds, and has no posts."""
+def sources_config(*feeds: str, extra: str = "", newsletter: str = "") -> str:
+    """A site that mails one newsletter per entry of the given feeds (each source with the
+    `extra` settings), with the `newsletter` settings besides the tests' own."""
     tables = "".join(f'\n[[sources]]\nfeed = "{feed}"\nname = "Remote"\n{extra}' for feed in feeds)
-    return MAIL_CONFIG + tables
+    return MAIL_CONFIG.replace("[newsletter]\n", f"[newsletter]\n{newsletter}\n") + tables
 
 
 def polled_source(now: datetime, *, feed: str = "https://remote.example/feed.xml"):

@@ -194,9 +194,7 @@ def test_relative_links_and_images_are_made_absolute(remote, feeds):
     publish(remote)
     items = [Item(1), Item(2, "Links", link="posts/2/", content=content)]
     feeds.answer("/feed.xml", rss(items, base="https://remote.example/blog/"))
-    full = sources_config(feeds.url("/feed.xml")).replace(
-        "[newsletter]", '[newsletter]\ncontent = "full"'
-    )
+    full = sources_config(feeds.url("/feed.xml"), newsletter='content = "full"')
     remote.config(full)
     publish(remote, now=LATER)
     html = mail_to(remote, "ann@example.com")[0].get_body(("html",)).get_content()
@@ -241,9 +239,7 @@ def test_scripts_are_removed_and_embeds_become_links(remote, feeds):
         '<iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ"></iframe>'
         '<p><a href="javascript:steal()">bad</a><img src="x.png" onerror="steal()"></p>'
     )
-    full = sources_config(feeds.url("/feed.xml")).replace(
-        "[newsletter]", '[newsletter]\ncontent = "full"'
-    )
+    full = sources_config(feeds.url("/feed.xml"), newsletter='content = "full"')
     remote.config(full)
     feeds.answer("/feed.xml", rss([Item(1), Item(2, content=content)]))
     publish(remote, now=LATER)
@@ -301,10 +297,8 @@ def test_send_mails_an_entry_on_purpose(remote, feeds):
 
 
 def test_a_digest_holds_entries_of_every_source_and_the_sites_posts(remote, feeds):
-    config = sources_config(feeds.url("/a.xml"), feeds.url("/b.xml")).replace(
-        "[newsletter]", '[newsletter]\nmode = "digest"\nperiod = "daily"'
-    )
-    remote.config(config)
+    digest = 'mode = "digest"\nperiod = "daily"'
+    remote.config(sources_config(feeds.url("/a.xml"), feeds.url("/b.xml"), newsletter=digest))
     remote.post("2026-11-01-local.md", "title: Our own\ndate: 2026-11-01")
     feeds.answer("/a.xml", rss([Item(1)]))
     feeds.answer("/b.xml", atom([Item(1, id="b1")]))
@@ -361,9 +355,7 @@ def test_writing_the_new_address_in_the_config_keeps_what_was_seen(remote, feeds
 
 
 def test_a_source_taken_out_mails_nothing_more(remote, feeds):
-    config = sources_config(feeds.url("/feed.xml")).replace(
-        "[newsletter]", '[newsletter]\nmode = "digest"\nperiod = "weekly"'
-    )
+    config = sources_config(feeds.url("/feed.xml"), newsletter='mode = "digest"\nperiod = "weekly"')
     remote.config(config)
     remote.post("2026-11-01-local.md", "title: Ours\ndate: 2026-11-01")
     feeds.answer("/feed.xml", rss([Item(1)]))
@@ -386,9 +378,7 @@ def test_a_podcast_episode_links_its_audio(remote, feeds):
         1,
     )
     feeds.answer("/feed.xml", episode)
-    full = sources_config(feeds.url("/feed.xml")).replace(
-        "[newsletter]", '[newsletter]\ncontent = "full"'
-    )
+    full = sources_config(feeds.url("/feed.xml"), newsletter='content = "full"')
     remote.config(full)
     publish(remote, now=LATER)
     text = mail_to(remote, "ann@example.com")[0].get_body(("plain",)).get_content()

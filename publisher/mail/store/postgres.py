@@ -28,7 +28,13 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from publisher.mail.status import DeliveryStatus
-from publisher.mail.store.queries import SUBSCRIBER_COLUMNS, Row, Store, subscriber
+from publisher.mail.store.queries import (
+    SOURCES_SCHEMA,
+    SUBSCRIBER_COLUMNS,
+    Row,
+    Store,
+    subscriber,
+)
 from publisher.mail.store.records import Flushed, StateError, Subscriber, stamp_now
 
 MIGRATIONS = [
@@ -112,33 +118,7 @@ MIGRATIONS = [
     );
     CREATE INDEX limits_by_expiry ON limits (expires);
     """,
-    # Remote feeds ([[sources]]): how each was last fetched, and every entry seen in it,
-    # kept whole, so an entry due for a later digest is mailed even once the feed drops it.
-    """
-    CREATE TABLE sources (
-        feed TEXT PRIMARY KEY,
-        url TEXT NOT NULL,
-        etag TEXT NOT NULL DEFAULT '',
-        last_modified TEXT NOT NULL DEFAULT '',
-        checked_at TEXT,
-        status TEXT NOT NULL DEFAULT '',
-        error TEXT NOT NULL DEFAULT '',
-        retry_after TEXT,
-        gone INTEGER NOT NULL DEFAULT 0,
-        baseline_at TEXT
-    );
-    CREATE TABLE source_entries (
-        post_key TEXT PRIMARY KEY,
-        feed TEXT NOT NULL REFERENCES sources (feed),
-        entry_key TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        published_at TEXT,
-        seen_at TEXT NOT NULL,
-        verdict TEXT NOT NULL CHECK (verdict IN ('mail', 'baseline', 'republished', 'renamed')),
-        entry TEXT NOT NULL
-    );
-    CREATE INDEX source_entries_by_feed ON source_entries (feed, verdict);
-    """,
+    SOURCES_SCHEMA,
 ]
 # Any number, the same in every publisher: the lock that lets one process migrate at a time.
 MIGRATION_LOCK = 7_302_113_391

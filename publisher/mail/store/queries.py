@@ -621,6 +621,34 @@ class Store:
 
 
 SUBSCRIBER_COLUMNS = "id, uid, email, name, status"
+# Remote feeds ([[sources]]): how each was last fetched, and every entry seen in it, kept
+# whole, so an entry due for a later digest is mailed even once the feed drops it. The same
+# migration on both databases.
+SOURCES_SCHEMA = """
+    CREATE TABLE sources (
+        feed TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        etag TEXT NOT NULL DEFAULT '',
+        last_modified TEXT NOT NULL DEFAULT '',
+        checked_at TEXT,
+        status TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '',
+        retry_after TEXT,
+        gone INTEGER NOT NULL DEFAULT 0,
+        baseline_at TEXT
+    );
+    CREATE TABLE source_entries (
+        post_key TEXT PRIMARY KEY,
+        feed TEXT NOT NULL REFERENCES sources (feed),
+        entry_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        published_at TEXT,
+        seen_at TEXT NOT NULL,
+        verdict TEXT NOT NULL CHECK (verdict IN ('mail', 'baseline', 'republished', 'renamed')),
+        entry TEXT NOT NULL
+    );
+    CREATE INDEX source_entries_by_feed ON source_entries (feed, verdict);
+    """
 SOURCE_COLUMNS = (
     "feed, url, etag, last_modified, checked_at, status, error, retry_after, gone, baseline_at"
 )
