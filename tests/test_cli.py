@@ -3,7 +3,7 @@
 from click.testing import CliRunner
 
 from publisher.cli import main
-from tests.helpers import modules_a_build_loads
+from tests.helpers import CONFIG, modules_a_build_loads
 
 
 def test_site_may_come_before_the_command(site):
@@ -43,3 +43,12 @@ def test_a_build_with_nothing_to_do_imports_no_parser_renderer_or_database(site)
     site.build()
     heavy = {"yaml", "cmarkgfm", "feedgen", "lxml", "sqlite3", "jinja2", "liquid"}
     assert modules_a_build_loads(site, heavy) == []
+
+
+def test_a_build_after_an_edit_no_feed_shows_loads_no_feed_writer(site):
+    site.config(CONFIG + "[feeds]\nlimit = 1\n")
+    site.post("2024-01-01-old.md", "title: Old")
+    site.post("2024-01-02-new.md", "title: New")
+    site.build()
+    site.post("2024-01-01-old.md", "title: Old, edited")
+    assert modules_a_build_loads(site, {"feedgen", "lxml"}) == []

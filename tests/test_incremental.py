@@ -11,6 +11,8 @@ import pytest
 from tests.helpers import CONFIG, SiteDir
 
 ALL_ENTRIES = CONFIG + "[feeds]\nlimit = 0\n"
+# The newest two posts a feed: an edit to an older post changes no feed.
+TWO_ENTRIES = CONFIG + "[feeds]\nlimit = 2\n"
 
 
 def outputs(site: SiteDir) -> dict[str, bytes]:
@@ -31,8 +33,8 @@ def cold_build(site: SiteDir, scratch: Path) -> dict[str, bytes]:
     return outputs(copy)
 
 
-def with_posts(site: SiteDir) -> SiteDir:
-    site.config(ALL_ENTRIES)
+def with_posts(site: SiteDir, config: str = ALL_ENTRIES) -> SiteDir:
+    site.config(config)
     for day in range(1, 6):
         site.post(
             f"2024-01-0{day}-post-{day}.md",
@@ -65,13 +67,40 @@ def retag(site: SiteDir) -> None:
 
 
 def change_a_setting(site: SiteDir) -> None:
-    site.config(ALL_ENTRIES.replace('title = "Test Site"', 'title = "Renamed Site"'))
+    config = (site.root / "publisher.toml").read_text()
+    site.config(config.replace('title = "Test Site"', 'title = "Renamed Site"'))
 
 
+@pytest.mark.parametrize("config", [ALL_ENTRIES, TWO_ENTRIES], ids=["every-entry", "limit-2"])
 @pytest.mark.parametrize("change", [edit, add, delete, rename, retag, change_a_setting])
-def test_an_incremental_build_writes_what_a_cold_build_writes(site, tmp_path, change):
-    with_posts(site)
+def test_an_incremental_build_writes_what_a_cold_build_writes(site, tmp_path, change, config):
+    with_posts(site, config)
     change(site)
+    site.build()
+    assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_a_feed_without_a_changed_post_is_not_made_again(site, monkeypatch):
+    with_posts(site)
+    edit(site)
+    made = []
+    import publisher.feeds.formats as formats
+
+    real = formats.render_feed
+
+    def counting(site_, feed, parts):
+        made.append(feed.path(site_, "atom"))
+        return real(site_, feed, parts)
+
+    monkeypatch.setattr(formats, "render_feed", counting)
+    site.build()
+    assert sorted(made) == ["feed.xml", "tags/t1/feed.xml"]
+
+
+def test_a_feed_file_changed_by_hand_is_written_again(site, tmp_path):
+    with_posts(site)
+    site.output("tags/t0/feed.xml").write_text("changed by hand")
+    edit(site)
     site.build()
     assert outputs(site) == cold_build(site, tmp_path)
 
@@ -80,15 +109,15 @@ def test_an_unchanged_post_is_not_rendered_again(site, monkeypatch):
     with_posts(site)
     edit(site)
     rendered = []
-    import publisher.feeds.writer as writer
+    import publisher.site.content as content
 
-    real = writer.render
+    real = content.render
 
     def counting(site_, post, body, **kwargs):
         rendered.append(post.source)
         return real(site_, post, body, **kwargs)
 
-    monkeypatch.setattr(writer, "render", counting)
+    monkeypatch.setattr(content, "render", counting)
     site.build()
     assert rendered == ["posts/2024-01-03-post-3.md"]
 

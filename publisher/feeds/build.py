@@ -24,7 +24,7 @@ from publisher.site.parallel import Track, no_progress
 from publisher.site.problems import Problem, Problems
 
 if TYPE_CHECKING:
-    from publisher.feeds.formats import Feed
+    from publisher.feeds.feed import Feed
     from publisher.site.catalog import Selection
 
 
@@ -107,15 +107,17 @@ def build(
                 problems.extend(liquid_problems(site, feeds, selection.published))
             else:
                 entries = EntryCache(cache, {name: stamp(s) for name, s in sources.items()})
+                previous = _intact_signatures(site, cache.build)
                 try:
-                    report.written, report.unchanged = write_feeds(
-                        site, feeds, track, ready, selection.published, entries
+                    written = write_feeds(
+                        site, feeds, track, ready, selection.published, entries, previous
                     )
                 except RenderError as exc:
                     problems.extend(exc.problems)
                 except (OSError, UnsafePath) as exc:
                     _write_failed(site, problems, exc)
                 else:
+                    report.written, report.unchanged = written.written, written.unchanged
                     entries.save()
                     report.removed = _remove_stale(
                         site, cache.build.get("outputs", {}), report.written + report.unchanged
@@ -127,6 +129,7 @@ def build(
                             "counts": asdict(report.counts),
                             "problems": [asdict(p) for p in problems.items[first_problem:]],
                             "outputs": _output_stamps(site, report.written + report.unchanged),
+                            "feeds": written.signatures,
                         }
                     )
     cache.save()
@@ -212,6 +215,11 @@ def _remove_stale(site: Site, earlier: dict[str, list[int]], current: list[str])
     return removed
 
 
+def _intact_signatures(site: Site, record: dict) -> dict[str, str]:
+    """The last build's feed signatures, when every file it wrote is still as it left it."""
+    return record.get("feeds", {}) if _outputs_intact(site, record) else {}
+
+
 def _up_to_date(cache: Cache, site: Site, inputs: str, now: datetime) -> bool:
     """True when the last build read the same files and its output is still as it left it."""
     record = cache.build
@@ -219,8 +227,12 @@ def _up_to_date(cache: Cache, site: Site, inputs: str, now: datetime) -> bool:
         return False
     if record["valid_until"] and now >= datetime.fromisoformat(record["valid_until"]):
         return False
+    return _outputs_intact(site, record)
+
+
+def _outputs_intact(site: Site, record: dict) -> bool:
     output = site.root / site.feeds.output
-    for path, recorded in record["outputs"].items():
+    for path, recorded in record.get("outputs", {}).items():
         try:
             if stamp(os.stat(output / path)) != recorded:
                 return False

@@ -17,7 +17,7 @@ import json
 import os
 from pathlib import Path
 
-from publisher.feeds.formats import EntryParts
+from publisher.feeds.feed import EntryParts
 from publisher.site.cache import Cache
 from publisher.site.post import Post
 

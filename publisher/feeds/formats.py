@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.dc import DcEntryExtension
@@ -23,6 +22,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from publisher import __version__
+from publisher.feeds.feed import EntryParts, Feed
 from publisher.site.config import Author, Site
 from publisher.site.content import Rendered
 from publisher.site.post import Post
@@ -40,42 +40,6 @@ class Entry:
 
     post: Post
     rendered: Rendered
-
-
-@dataclass(frozen=True)
-class Feed:
-    """One feed: the site's, a category's or a tag's, written in each format under `folder`."""
-
-    kind: str
-    name: str
-    title: str
-    description: str
-    folder: str
-    posts: tuple[Post, ...]
-    # One of jekyll-feed's category or tag feeds: Atom only, at this path.
-    jekyll_path: str = ""
-
-    @property
-    def formats(self) -> tuple[str, ...]:
-        return ("atom",) if self.jekyll_path else ("atom", "rss", "json")
-
-    def path(self, site: Site, fmt: str) -> str:
-        """The feed's path inside the output folder for `fmt` (atom, rss or json)."""
-        if self.jekyll_path:
-            return self.jekyll_path
-        configured = getattr(site.feeds, fmt)
-        if not self.folder:
-            return configured
-        return str(PurePosixPath(self.folder) / PurePosixPath(configured).name)
-
-
-@dataclass(frozen=True)
-class EntryParts:
-    """One post as each format writes it, serialized once for every feed that holds it."""
-
-    atom: bytes
-    rss: bytes
-    json: bytes
 
 
 def entry_parts(site: Site, entry: Entry) -> EntryParts:

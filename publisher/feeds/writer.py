@@ -1,5 +1,8 @@
 """The site's feeds: which there are (the site's, one per category and per tag), and writing
-them all, each post serialized once for every feed that holds it."""
+them all, each post serialized once for every feed that holds it.
+
+Rendering (Markdown, feedgen, lxml) is imported only by a build that renders or writes a
+feed: after an edit to a post that no feed shows, nothing is."""
 
 from __future__ import annotations
 
@@ -10,13 +13,13 @@ import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from publisher.feeds.entries import EntryCache
-from publisher.feeds.formats import Entry, EntryParts, Feed, entry_parts, render_feed
+from publisher.feeds.feed import EntryParts, Feed
 from publisher.site.config import Site
-from publisher.site.content import render
 from publisher.site.files import Staging, inside
 from publisher.site.parallel import Track, map_parts, split
 from publisher.site.post import Post, read_body
@@ -124,6 +127,26 @@ def _unique_slugs(
     return slugs
 
 
+@dataclass
+class Written:
+    """The paths a build wrote, those it left alone, and each feed's signature by its path."""
+
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    signatures: dict[str, str] = field(default_factory=dict)
+
+
+def feed_signature(site: Site, feed: Feed, stamps: dict[str, list[int]]) -> str | None:
+    """What a feed's bytes are made of besides the settings and publisher's code (which key
+    the cache): its own fields and each post's file as it was. None for a feed with a post
+    with Liquid, which can change with any other file."""
+    if any(post.liquid or post.source not in stamps for post in feed.posts):
+        return None
+    lines = [feed.kind, feed.name, feed.title, feed.description, feed.path(site, "atom")]
+    lines += [f"{post.source}\0{stamps[post.source]}" for post in feed.posts]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
 def write_feeds(
     site: Site,
     feeds: list[Feed],
@@ -131,13 +154,27 @@ def write_feeds(
     ready: dict[str, EntryParts],
     published: Sequence[Post],
     entries: EntryCache,
-) -> tuple[list[str], list[str]]:
+    previous: dict[str, str],
+) -> Written:
     """Serialize each post once, on every core, then splice the entries into each feed.
 
     `ready` holds posts serialized already (by `prepare_entry`, while they were read);
     `entries` those an earlier build serialized; `published` is every published post, which
-    Liquid may ask for. Returns the paths written and those left alone because their bytes
-    did not change. Raises RenderError, having written nothing, when a post's Liquid fails."""
+    Liquid may ask for; `previous` the signatures of the feeds the last build wrote, whose
+    files are still as it left them: a feed with the same signature is left alone, unread.
+    Raises RenderError, having written nothing, when a post's Liquid fails."""
+    result = Written()
+    changed = []
+    for feed in feeds:
+        path = feed.path(site, "atom")
+        signature = feed_signature(site, feed, entries.stamps)
+        if signature:
+            result.signatures[path] = signature
+        if signature and previous.get(path) == signature:
+            result.unchanged += [feed.path(site, fmt) for fmt in feed.formats]
+        else:
+            changed.append(feed)
+    feeds = changed
     parts = dict(ready)
     wanted = {post.source: post for feed in feeds for post in feed.posts}
     for source, post in wanted.items():
@@ -159,9 +196,11 @@ def write_feeds(
             raise RenderError(failed)
         for post in posts:
             entries.put(post, parts[post.source])
+    if not feeds:
+        return result
+    from publisher.feeds.formats import render_feed
+
     output = (site.root / site.feeds.output).resolve()
-    written: list[str] = []
-    unchanged: list[str] = []
 
     def write_feed(feed: Feed) -> list[tuple[str, bool]]:
         entries = [parts[post.source] for post in feed.posts]
@@ -177,9 +216,9 @@ def write_feeds(
     remove_leftovers({inside(output, feed.path(site, "atom")).parent for feed in feeds})
     with Staging() as staging, ThreadPoolExecutor(os.cpu_count()) as threads:
         for results in threads.map(write_feed, feeds):
-            for path, changed in results:
-                (written if changed else unchanged).append(path)
-    return written, unchanged
+            for path, was_written in results:
+                (result.written if was_written else result.unchanged).append(path)
+    return result
 
 
 # A temporary file of Staging's that a killed run left: `.feed.xml.<12 hex digits>.tmp`.
@@ -202,6 +241,8 @@ def remove_leftovers(folders: set[Path]) -> None:
 def liquid_problems(site: Site, feeds: list[Feed], published: Sequence[Post]) -> list[Problem]:
     """What rendering the Liquid of the feeds' posts would find, for a run that writes
     nothing (`check`): the same errors a build stops on."""
+    from publisher.site.content import render
+
     wanted = {post.source: post for feed in feeds for post in feed.posts if post.liquid}
     problems: list[Problem] = []
 
@@ -219,12 +260,18 @@ def prepare_entry(site: Site, post: Post, body: str) -> EntryParts | None:
     post with Liquid, which may need the other posts, and waits until all are read."""
     if post.liquid:
         return None
+    from publisher.feeds.formats import Entry, entry_parts
+    from publisher.site.content import render
+
     return entry_parts(site, Entry(post, render(site, post, body)))
 
 
 def _entry_parts(
     site: Site, catalog: tuple[Post, ...], posts: list[Post]
 ) -> tuple[dict[str, EntryParts], list[Problem]]:
+    from publisher.feeds.formats import Entry, entry_parts
+    from publisher.site.content import render
+
     parts, problems = {}, []
 
     def every_post() -> tuple[Post, ...]:

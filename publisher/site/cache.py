@@ -1,16 +1,18 @@
 """What earlier runs read and wrote, so an unchanged site is not parsed and rendered again.
 
-The cache is disposable: deleting `.publisher/cache/` only costs time. It is two files: the
-last build's record, small and read on every run, and the parsed posts, read only when some
-post file changed.
+The cache is disposable: deleting `.publisher/cache/` only costs time. It holds the last
+build's record, small and read on every run, and the parsed posts, read only when some post
+file changed, in 64 shards: a build after one edit writes one shard back, not every post.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from publisher.site.post import Post
 
 CACHE_DIR = Path(".publisher") / "cache"
+POSTS_DIR = "posts"
+SHARDS = 64
 
 
 class Cache:
@@ -33,49 +37,53 @@ class Cache:
         self.folder = site.root / CACHE_DIR
         self.key = f"{__version__}:{_code_stamp()}:{site.fingerprint}"
         self.build: dict[str, Any] = self._read("build.json")
-        self._files: dict[str, Any] | None = None
-        self._changed: set[str] = set()
+        self._shards: list[dict[str, Any]] | None = None
+        self._changed: set[int] = set()
+        self._build_changed = False
 
     @property
-    def files(self) -> dict[str, Any]:
-        if self._files is None:
-            self._files = self._read("posts.json")
-        return self._files
+    def shards(self) -> list[dict[str, Any]]:
+        """Each shard's records by file name: [stamp, the post as a row, its problems]."""
+        if self._shards is None:
+            self._shards = [self._read(f"{POSTS_DIR}/{n:02d}.json") for n in range(SHARDS)]
+        return self._shards
 
     def lookup(self, name: str, stat: os.stat_result) -> tuple[Post | None, list[Problem]] | None:
-        record = self.files.get(name)
-        if not record or record["stamp"] != stamp(stat):
+        record = self.shards[shard_of(name)].get(name)
+        if not record or record[0] != stamp(stat):
             return None
-        post = _post_from_json(record["post"]) if record["post"] else None
-        return post, [Problem(**p) for p in record["problems"]]
+        post = _post_from_row(record[1]) if record[1] else None
+        return post, [Problem(**p) for p in record[2]]
 
     def store(
         self, name: str, stat: os.stat_result, post: Post | None, problems: list[Problem]
     ) -> None:
-        self.files[name] = {
-            "stamp": stamp(stat),
-            "post": _post_to_json(post) if post else None,
-            "problems": [asdict(p) for p in problems],
-        }
-        self._changed.add("posts.json")
+        shard = shard_of(name)
+        row = _post_to_row(post) if post else None
+        self.shards[shard][name] = [stamp(stat), row, [asdict(p) for p in problems]]
+        self._changed.add(shard)
 
     def forget_missing(self, names: set[str]) -> None:
-        for name in set(self.files) - names:
-            del self.files[name]
-            self._changed.add("posts.json")
+        for shard, records in enumerate(self.shards):
+            for name in set(records) - names:
+                del records[name]
+                self._changed.add(shard)
 
     def record_build(self, record: dict[str, Any]) -> None:
         self.build = record
-        self._changed.add("build.json")
+        self._build_changed = True
 
     def save(self) -> None:
         """Write what changed; a cache that cannot be written only makes the next run slower."""
-        parts = {"build.json": self.build, "posts.json": self._files}
-        for name in self._changed:
-            data = json.dumps({"key": self.key, "data": parts[name]}, separators=(",", ":"))
+        parts = {f"{POSTS_DIR}/{n:02d}.json": self.shards[n] for n in sorted(self._changed)}
+        if self._build_changed:
+            parts["build.json"] = self.build
+        for name, data in parts.items():
+            text = json.dumps({"key": self.key, "data": data}, separators=(",", ":"))
             with contextlib.suppress(OSError):
-                write_if_changed(self.folder / name, data.encode(), durable=False)
+                write_if_changed(self.folder / name, text.encode(), durable=False)
         self._changed.clear()
+        self._build_changed = False
 
     def _read(self, name: str) -> dict[str, Any]:
         try:
@@ -85,6 +93,10 @@ class Cache:
         if not isinstance(content, dict) or content.get("key") != self.key:
             return {}
         return content.get("data") or {}
+
+
+def shard_of(name: str) -> int:
+    return hashlib.sha1(name.encode()).digest()[0] % SHARDS
 
 
 def _code_stamp() -> int:
@@ -97,24 +109,36 @@ def stamp(stat: os.stat_result) -> list[int]:
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def _post_to_json(post: Post) -> dict[str, Any]:
-    data = {name: getattr(post, name) for name in post.__dataclass_fields__}
-    data["date"] = post.date.isoformat()
-    data["updated"] = post.updated.isoformat()
-    data["author"] = vars(post.author) if post.author else None
-    return data
-
-
-def _post_from_json(data: dict[str, Any]) -> Post:
+@functools.cache
+def _post_fields() -> tuple[str, ...]:
     from publisher.site.post import Post
 
-    return Post(
-        **{
-            **data,
-            "date": datetime.fromisoformat(data["date"]),
-            "updated": datetime.fromisoformat(data["updated"]),
-            "categories": tuple(data["categories"]),
-            "tags": tuple(data["tags"]),
-            "author": Author(**data["author"]) if data["author"] else None,
-        }
-    )
+    return tuple(field.name for field in fields(Post))
+
+
+def _post_to_row(post: Post) -> list[Any]:
+    """The post's fields in their order, dates as text."""
+    values = {
+        **vars(post),
+        "date": post.date.isoformat(),
+        "updated": post.updated.isoformat(),
+        "author": vars(post.author) if post.author else None,
+    }
+    return [values[name] for name in _post_fields()]
+
+
+def _post_from_row(row: list[Any]) -> Post:
+    """The post again. Made without the dataclass's __init__, which sets each of a frozen
+    post's fields through object.__setattr__: for the 10,000 posts of a large site, that was
+    most of a build after one edit."""
+    from publisher.site.post import Post
+
+    post = object.__new__(Post)
+    values = dict(zip(_post_fields(), row, strict=True))
+    values["date"] = datetime.fromisoformat(values["date"])
+    values["updated"] = datetime.fromisoformat(values["updated"])
+    values["categories"] = tuple(values["categories"])
+    values["tags"] = tuple(values["tags"])
+    values["author"] = Author(**values["author"]) if values["author"] else None
+    post.__dict__.update(values)
+    return post
