@@ -5,8 +5,9 @@
 
 Prints wall time, posts per second and peak memory (the build process's own maximum RSS),
 median of --runs runs, for: a cold build with the default limit of 20, a cold build with every
-entry in every feed, a rebuild where nothing changed, a rebuild with one post edited (with
-either limit), and a cold build of the same posts as a Jekyll site (limit 20).
+entry in every feed, a rebuild where nothing changed, a rebuild with one post edited (one from
+the middle of the archive, and the newest; with either limit), and a cold build of the same
+posts as a Jekyll site (limit 20).
 """
 
 from __future__ import annotations
@@ -138,10 +139,13 @@ def bench(count: int, runs: int, work: Path, *, corpus: bool) -> None:
         cases[f"publisher, {count} posts, {which}"] = (publisher, site, True)
         if limit:
             cases[f"publisher, {count} posts, nothing changed"] = (publisher, site, False)
-        # One post edited since the build before (the case above, in the same round).
-        edited = sorted((site / "posts").iterdir())[count // 2]
-        edit = ["sh", "-c", f'echo "Edited." >> "{edited}" && exec "$@"', "edit", *publisher]
-        cases[f"publisher, {count} posts, one edited, {which}"] = (edit, site, False)
+        # One post edited since the build before (the case above, in the same round): one
+        # from the middle of the archive, which no feed shows with the default limit, and
+        # the newest, which the site's feed and its tags' and category's show.
+        posts = sorted((site / "posts").iterdir())
+        for label, edited in (("one edited", posts[count // 2]), ("newest edited", posts[-1])):
+            edit = ["sh", "-c", f'echo "Edited." >> "{edited}" && exec "$@"', "edit", *publisher]
+            cases[f"publisher, {count} posts, {label}, {which}"] = (edit, site, False)
     if corpus:
         corpus_site, corpus_hugo = make_corpus(work, count)
         which = "corpus, every entry"
@@ -185,13 +189,17 @@ def bench(count: int, runs: int, work: Path, *, corpus: bool) -> None:
     full = f"publisher, {count} posts, default limit"
     compare(f"publisher, {count} posts, nothing changed", "the default build's", results, full)
     compare(f"publisher, {count} posts, Jekyll site", "the default build's", results, full)
-    compare(
-        f"publisher, {count} posts, one edited, default limit", "the default build's", results, full
-    )
     every = f"publisher, {count} posts, all entries"
-    compare(
-        f"publisher, {count} posts, one edited, all entries", "the cold build's", results, every
-    )
+    for label in ("one edited", "newest edited"):
+        compare(
+            f"publisher, {count} posts, {label}, default limit",
+            "the default build's",
+            results,
+            full,
+        )
+        compare(
+            f"publisher, {count} posts, {label}, all entries", "the cold build's", results, every
+        )
     if not hugo:
         print("hugo: not installed (apt-get install hugo) - no side-by-side figure")
         return

@@ -66,13 +66,38 @@ def retag(site: SiteDir) -> None:
     site.post("2024-01-05-post-5.md", "title: Post 5\ntags: [t1, other]", "Body of post 5.")
 
 
+def edit_an_old_post(site: SiteDir) -> None:
+    site.post("2024-01-01-post-1.md", "title: Post 1\ntags: [t1]", "Body, corrected.")
+
+
+def redate_an_old_post(site: SiteDir) -> None:
+    site.post("2024-01-01-post-1.md", "title: Post 1\ntags: [t1]\ndate: 2024-01-08", "Body.")
+
+
+def tag_an_old_post(site: SiteDir) -> None:
+    site.post("2024-01-01-post-1.md", "title: Post 1\ntags: [t1, fresh]", "Body of post 1.")
+
+
 def change_a_setting(site: SiteDir) -> None:
     config = (site.root / "publisher.toml").read_text()
     site.config(config.replace('title = "Test Site"', 'title = "Renamed Site"'))
 
 
+CHANGES = [
+    edit,
+    add,
+    delete,
+    rename,
+    retag,
+    edit_an_old_post,
+    redate_an_old_post,
+    tag_an_old_post,
+    change_a_setting,
+]
+
+
 @pytest.mark.parametrize("config", [ALL_ENTRIES, TWO_ENTRIES], ids=["every-entry", "limit-2"])
-@pytest.mark.parametrize("change", [edit, add, delete, rename, retag, change_a_setting])
+@pytest.mark.parametrize("change", CHANGES)
 def test_an_incremental_build_writes_what_a_cold_build_writes(site, tmp_path, change, config):
     with_posts(site, config)
     change(site)
@@ -129,3 +154,35 @@ def test_a_damaged_kept_entry_is_made_again(site, tmp_path):
     edit(site)
     site.build()
     assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_an_edit_no_feed_shows_reads_no_other_post(site, tmp_path, monkeypatch):
+    with_posts(site, TWO_ENTRIES)
+    edit_an_old_post(site)
+    import publisher.site.catalog as catalog
+
+    def refused(*args, **kwargs):
+        raise AssertionError("every post was read")
+
+    monkeypatch.setattr(catalog, "load_posts", refused)
+    site.build()
+    monkeypatch.undo()
+    assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_an_edit_no_feed_shows_still_reports_its_problems(site):
+    with_posts(site, TWO_ENTRIES)
+    site.post("2024-01-01-post-1.md", "title: Post 1\ntags: [t1]", "A null &#0; here.")
+    warned = site.build()
+    assert "posts/2024-01-01-post-1.md:6: warning: the character reference &#0;" in warned.output
+    assert "&#0;" in site.build().output
+    site.post("2024-01-01-post-1.md", "title: Post 1\ntags: [t1]", "Clean again.")
+    assert "&#0;" not in site.build().output
+
+
+def test_an_edit_that_breaks_an_old_post_is_an_error(site):
+    with_posts(site, TWO_ENTRIES)
+    (site.root / "posts" / "2024-01-01-post-1.md").write_text("---\ntitle: [unclosed\n---\n")
+    result = site.run("build")
+    assert result.exit_code == 1
+    assert "posts/2024-01-01-post-1.md" in result.output

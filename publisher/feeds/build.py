@@ -78,9 +78,16 @@ def build(
         future = future or site.jekyll.future
     cache = Cache(site)
     sources = discover(site)
-    inputs = _inputs_key({**sources, **liquid_inputs(site)}, drafts=drafts, future=future)
+    files = {**sources, **liquid_inputs(site)}
+    options = f"{drafts} {future}"
+    inputs = _inputs_key(files, options)
     report = Report(problems)
     if write and _up_to_date(cache, site, inputs, now):
+        problems.extend([Problem(**p) for p in cache.build["problems"]])
+        report.counts = Counts(**cache.build["counts"])
+        report.unchanged = list(cache.build["outputs"])
+    elif write and (edits := _unshown_edits(site, cache, files, options, now)) is not None:
+        _record_edits(cache, sources, edits, inputs, files)
         problems.extend([Problem(**p) for p in cache.build["problems"]])
         report.counts = Counts(**cache.build["counts"])
         report.unchanged = list(cache.build["outputs"])
@@ -132,6 +139,15 @@ def build(
                             "feeds": written.signatures,
                         }
                     )
+                    shown = {post.source: post.liquid for feed in feeds for post in feed.posts}
+                    cache.record_inputs(
+                        {
+                            "options": options,
+                            "stamps": {name: stamp(s) for name, s in files.items()},
+                            "shown": sorted(shown),
+                            "liquid_shown": any(shown.values()),
+                        }
+                    )
     cache.save()
     report.seconds = time.perf_counter() - started
     return report
@@ -176,10 +192,35 @@ def _counts(selection: Selection, feeds: list[Feed]) -> Counts:
     )
 
 
-def _inputs_key(sources: dict[str, os.stat_result], *, drafts: bool, future: bool) -> str:
+def _unshown_edits(
+    site: Site, cache: Cache, files: dict[str, os.stat_result], options: str, now: datetime
+):
+    """Edits to posts that no feed shows (see feeds/unshown.py), or None."""
+    from publisher.feeds.unshown import unshown_edits
+
+    stamps = {name: stamp(s) for name, s in files.items()}
+    return unshown_edits(site, cache, stamps, options, now)
+
+
+def _record_edits(
+    cache: Cache, sources: dict[str, os.stat_result], edits: list, inputs: str, files: dict
+) -> None:
+    """The edited posts into the cache, their problems in place of what they had, and the
+    build's record otherwise as the last full build left it."""
+    edited = {edit.name for edit in edits}
+    kept = [p for p in cache.build["problems"] if p["path"] not in edited]
+    for edit in edits:
+        cache.store(edit.name, sources[edit.name], edit.post, edit.problems)
+        kept += [asdict(p) for p in edit.problems]
+    cache.record_build({**cache.build, "inputs": inputs, "problems": kept})
+    stamps = {name: stamp(s) for name, s in files.items()}
+    cache.record_inputs({**cache.inputs, "stamps": stamps})
+
+
+def _inputs_key(sources: dict[str, os.stat_result], options: str) -> str:
     """A digest of the options and of every input file's name, size and mtime (in name
     order): the posts, and what their Liquid reads."""
-    lines = [f"{drafts} {future}"]
+    lines = [options]
     lines += [f"{name}\0{s.st_size}\0{s.st_mtime_ns}" for name, s in sources.items()]
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 

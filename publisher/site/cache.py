@@ -37,19 +37,33 @@ class Cache:
         self.folder = site.root / CACHE_DIR
         self.key = f"{__version__}:{_code_stamp()}:{site.fingerprint}"
         self.build: dict[str, Any] = self._read("build.json")
-        self._shards: list[dict[str, Any]] | None = None
+        self._shards: dict[int, dict[str, Any]] = {}
+        self._inputs: dict[str, Any] | None = None
         self._changed: set[int] = set()
         self._build_changed = False
+        self._inputs_changed = False
+
+    def shard(self, number: int) -> dict[str, Any]:
+        """One shard's records by file name: [stamp, the post as a row, its problems]."""
+        if number not in self._shards:
+            self._shards[number] = self._read(f"{POSTS_DIR}/{number:02d}.json")
+        return self._shards[number]
 
     @property
-    def shards(self) -> list[dict[str, Any]]:
-        """Each shard's records by file name: [stamp, the post as a row, its problems]."""
-        if self._shards is None:
-            self._shards = [self._read(f"{POSTS_DIR}/{n:02d}.json") for n in range(SHARDS)]
-        return self._shards
+    def inputs(self) -> dict[str, Any]:
+        """What the last full build read: each input file's stamp, and the posts its feeds
+        showed (see feeds/unshown.py)."""
+        if self._inputs is None:
+            self._inputs = self._read("inputs.json")
+        return self._inputs
+
+    def earlier(self, name: str) -> Post | None:
+        """The post as it was parsed last, whatever its file holds now."""
+        record = self.shard(shard_of(name)).get(name)
+        return _post_from_row(record[1]) if record and record[1] else None
 
     def lookup(self, name: str, stat: os.stat_result) -> tuple[Post | None, list[Problem]] | None:
-        record = self.shards[shard_of(name)].get(name)
+        record = self.shard(shard_of(name)).get(name)
         if not record or record[0] != stamp(stat):
             return None
         post = _post_from_row(record[1]) if record[1] else None
@@ -60,11 +74,12 @@ class Cache:
     ) -> None:
         shard = shard_of(name)
         row = _post_to_row(post) if post else None
-        self.shards[shard][name] = [stamp(stat), row, [asdict(p) for p in problems]]
+        self.shard(shard)[name] = [stamp(stat), row, [asdict(p) for p in problems]]
         self._changed.add(shard)
 
     def forget_missing(self, names: set[str]) -> None:
-        for shard, records in enumerate(self.shards):
+        for shard in range(SHARDS):
+            records = self.shard(shard)
             for name in set(records) - names:
                 del records[name]
                 self._changed.add(shard)
@@ -73,17 +88,23 @@ class Cache:
         self.build = record
         self._build_changed = True
 
+    def record_inputs(self, record: dict[str, Any]) -> None:
+        self._inputs = record
+        self._inputs_changed = True
+
     def save(self) -> None:
         """Write what changed; a cache that cannot be written only makes the next run slower."""
-        parts = {f"{POSTS_DIR}/{n:02d}.json": self.shards[n] for n in sorted(self._changed)}
+        parts = {f"{POSTS_DIR}/{n:02d}.json": self._shards[n] for n in sorted(self._changed)}
         if self._build_changed:
             parts["build.json"] = self.build
+        if self._inputs_changed:
+            parts["inputs.json"] = self._inputs
         for name, data in parts.items():
             text = json.dumps({"key": self.key, "data": data}, separators=(",", ":"))
             with contextlib.suppress(OSError):
                 write_if_changed(self.folder / name, text.encode(), durable=False)
         self._changed.clear()
-        self._build_changed = False
+        self._build_changed = self._inputs_changed = False
 
     def _read(self, name: str) -> dict[str, Any]:
         try:
