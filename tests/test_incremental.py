@@ -122,10 +122,11 @@ def test_a_feed_without_a_changed_post_is_not_made_again(site, monkeypatch):
     assert sorted(made) == ["feed.xml", "tags/t1/feed.xml"]
 
 
-def test_a_feed_file_changed_by_hand_is_written_again(site, tmp_path):
-    with_posts(site)
+@pytest.mark.parametrize("change", [edit, edit_an_old_post])
+def test_a_feed_file_changed_by_hand_is_written_again(site, tmp_path, change):
+    with_posts(site, TWO_ENTRIES)
     site.output("tags/t0/feed.xml").write_text("changed by hand")
-    edit(site)
+    change(site)
     site.build()
     assert outputs(site) == cold_build(site, tmp_path)
 

@@ -195,9 +195,12 @@ def _counts(selection: Selection, feeds: list[Feed]) -> Counts:
 def _unshown_edits(
     site: Site, cache: Cache, files: dict[str, os.stat_result], options: str, now: datetime
 ):
-    """Edits to posts that no feed shows (see feeds/unshown.py), or None."""
+    """Edits to posts that no feed shows (see feeds/unshown.py), while the feeds are as the
+    last build left them; else None."""
     from publisher.feeds.unshown import unshown_edits
 
+    if not _outputs_intact(site, cache.build):
+        return None
     stamps = {name: stamp(s) for name, s in files.items()}
     return unshown_edits(site, cache, stamps, options, now)
 
