@@ -187,3 +187,46 @@ def test_an_edit_that_breaks_an_old_post_is_an_error(site):
     result = site.run("build")
     assert result.exit_code == 1
     assert "posts/2024-01-01-post-1.md" in result.output
+
+
+def test_an_edit_of_a_shown_post_reads_no_other_post(site, tmp_path, monkeypatch):
+    with_posts(site, TWO_ENTRIES)
+    edit(site)
+    import publisher.site.catalog as catalog
+
+    def refused(*args, **kwargs):
+        raise AssertionError("every post was read")
+
+    monkeypatch.setattr(catalog, "load_posts", refused)
+    built = site.build()
+    monkeypatch.undo()
+    assert "files written" in built.output
+    assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_edits_one_after_another_write_what_a_cold_build_writes(site, tmp_path):
+    with_posts(site, TWO_ENTRIES)
+    for body in ("First fix.", "Second fix.", "Third fix."):
+        site.post("2024-01-05-post-5.md", "title: Post 5\ntags: [t1]", body)
+        site.build()
+        edit_an_old_post(site)
+        site.build()
+    assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_an_edit_on_a_jekyll_site_writes_what_a_cold_build_writes(jekyll, tmp_path):
+    jekyll.config(
+        "title: J\nurl: https://j.example.com\nfeed:\n  posts_limit: 2\n"
+        "  categories: [news]\n  tags: true\n"
+    )
+    for day in range(1, 5):
+        jekyll.post(
+            f"2024-01-0{day}-p{day}.md", f"title: P{day}\ncategories: [news]\ntags: [a]", "Hi."
+        )
+    jekyll.build()
+    jekyll.post("2024-01-04-p4.md", "title: P4, fixed\ncategories: [news]\ntags: [a]", "Hi!")
+    jekyll.build()
+    copy = SiteDir(tmp_path / "cold")
+    shutil.copytree(jekyll.root, copy.root, ignore=shutil.ignore_patterns("_site", ".publisher"))
+    copy.build()
+    assert outputs(jekyll) == outputs(copy)

@@ -24,6 +24,7 @@ from publisher.site.parallel import Track, no_progress
 from publisher.site.problems import Problem, Problems
 
 if TYPE_CHECKING:
+    from publisher.feeds.edits import EditPlan
     from publisher.feeds.feed import Feed
     from publisher.site.catalog import Selection
 
@@ -82,15 +83,14 @@ def build(
     options = f"{drafts} {future}"
     inputs = _inputs_key(files, options)
     report = Report(problems)
-    if write and _up_to_date(cache, site, inputs, now):
+    up_to_date = write and _up_to_date(cache, site, inputs, now)
+    stamps = {} if up_to_date else {name: stamp(s) for name, s in files.items()}
+    if up_to_date:
         problems.extend([Problem(**p) for p in cache.build["problems"]])
         report.counts = Counts(**cache.build["counts"])
         report.unchanged = list(cache.build["outputs"])
-    elif write and (edits := _unshown_edits(site, cache, files, options, now)) is not None:
-        _record_edits(cache, sources, edits, inputs, files)
-        problems.extend([Problem(**p) for p in cache.build["problems"]])
-        report.counts = Counts(**cache.build["counts"])
-        report.unchanged = list(cache.build["outputs"])
+    elif write and (plan := _plan_edits(site, cache, stamps, options, now)) is not None:
+        _build_edits(site, cache, report, plan, sources, stamps, inputs, track)
     else:
         from publisher.feeds.entries import EntryCache
         from publisher.feeds.writer import (
@@ -113,7 +113,7 @@ def build(
             if not write:
                 problems.extend(liquid_problems(site, feeds, selection.published))
             else:
-                entries = EntryCache(cache, {name: stamp(s) for name, s in sources.items()})
+                entries = EntryCache(cache, {name: stamps[name] for name in sources})
                 previous = _intact_signatures(site, cache.build)
                 try:
                     written = write_feeds(
@@ -139,15 +139,7 @@ def build(
                             "feeds": written.signatures,
                         }
                     )
-                    shown = {post.source: post.liquid for feed in feeds for post in feed.posts}
-                    cache.record_inputs(
-                        {
-                            "options": options,
-                            "stamps": {name: stamp(s) for name, s in files.items()},
-                            "shown": sorted(shown),
-                            "liquid_shown": any(shown.values()),
-                        }
-                    )
+                    cache.record_inputs(_inputs_record(site, feeds, stamps, options))
     cache.save()
     report.seconds = time.perf_counter() - started
     return report
@@ -192,31 +184,76 @@ def _counts(selection: Selection, feeds: list[Feed]) -> Counts:
     )
 
 
-def _unshown_edits(
-    site: Site, cache: Cache, files: dict[str, os.stat_result], options: str, now: datetime
-):
-    """Edits to posts that no feed shows (see feeds/unshown.py), while the feeds are as the
-    last build left them; else None."""
-    from publisher.feeds.unshown import unshown_edits
+def _inputs_record(
+    site: Site, feeds: list[Feed], stamps: dict[str, list[int]], options: str
+) -> dict:
+    """What a full build read and planned, for a build after edits (see feeds/edits.py):
+    each file's stamp, the posts the feeds show and, with a limit, the feeds' plan."""
+    from publisher.feeds.edits import feed_plan
 
+    shown = {post.source: post.liquid for feed in feeds for post in feed.posts}
+    record = {
+        "options": options,
+        "stamps": stamps,
+        "shown": sorted(shown),
+        "liquid_shown": any(shown.values()),
+    }
+    if site.feeds.limit:
+        record["plan"] = feed_plan(feeds)
+    return record
+
+
+def _plan_edits(
+    site: Site, cache: Cache, stamps: dict[str, list[int]], options: str, now: datetime
+) -> EditPlan | None:
+    """Edits that move no post between feeds (see feeds/edits.py), while the feeds are as
+    the last build left them; else None."""
     if not _outputs_intact(site, cache.build):
         return None
-    stamps = {name: stamp(s) for name, s in files.items()}
-    return unshown_edits(site, cache, stamps, options, now)
+    from publisher.feeds.edits import plan_edits
+
+    return plan_edits(site, cache, stamps, options, now)
 
 
-def _record_edits(
-    cache: Cache, sources: dict[str, os.stat_result], edits: list, inputs: str, files: dict
+def _build_edits(
+    site: Site,
+    cache: Cache,
+    report: Report,
+    plan: EditPlan,
+    sources: dict[str, os.stat_result],
+    stamps: dict[str, list[int]],
+    inputs: str,
+    track: Track,
 ) -> None:
-    """The edited posts into the cache, their problems in place of what they had, and the
-    build's record otherwise as the last full build left it."""
-    edited = {edit.name for edit in edits}
+    """The edited posts into the cache, their problems in place of those they had, the feeds
+    that show one made again, and the build's record otherwise as the last one left it."""
+    edited = {edit.name for edit in plan.edits}
     kept = [p for p in cache.build["problems"] if p["path"] not in edited]
-    for edit in edits:
+    for edit in plan.edits:
         cache.store(edit.name, sources[edit.name], edit.post, edit.problems)
         kept += [asdict(p) for p in edit.problems]
-    cache.record_build({**cache.build, "inputs": inputs, "problems": kept})
-    stamps = {name: stamp(s) for name, s in files.items()}
+    record = {**cache.build, "inputs": inputs, "problems": kept}
+    report.problems.extend([Problem(**p) for p in kept])
+    report.counts = Counts(**record["counts"])
+    report.unchanged = list(record["outputs"])
+    if plan.feeds:
+        from publisher.feeds.entries import EntryCache
+        from publisher.feeds.writer import RenderError, write_feeds
+
+        entries = EntryCache(cache, {name: stamps[name] for name in sources})
+        try:
+            written = write_feeds(site, plan.feeds, track, {}, (), entries, record["feeds"])
+        except RenderError as exc:
+            report.problems.extend(exc.problems)
+            return
+        except (OSError, UnsafePath) as exc:
+            _write_failed(site, report.problems, exc)
+            return
+        entries.save()
+        report.written, report.unchanged = written.written, written.unchanged
+        record["outputs"] = _output_stamps(site, report.written + report.unchanged)
+        record["feeds"] = written.signatures
+    cache.record_build(record)
     cache.record_inputs({**cache.inputs, "stamps": stamps})
 
 

@@ -52,7 +52,7 @@ class Cache:
     @property
     def inputs(self) -> dict[str, Any]:
         """What the last full build read: each input file's stamp, and the posts its feeds
-        showed (see feeds/unshown.py)."""
+        showed and how it planned them (see feeds/edits.py)."""
         if self._inputs is None:
             self._inputs = self._read("inputs.json")
         return self._inputs
@@ -60,20 +60,20 @@ class Cache:
     def earlier(self, name: str) -> Post | None:
         """The post as it was parsed last, whatever its file holds now."""
         record = self.shard(shard_of(name)).get(name)
-        return _post_from_row(record[1]) if record and record[1] else None
+        return post_from_row(record[1]) if record and record[1] else None
 
     def lookup(self, name: str, stat: os.stat_result) -> tuple[Post | None, list[Problem]] | None:
         record = self.shard(shard_of(name)).get(name)
         if not record or record[0] != stamp(stat):
             return None
-        post = _post_from_row(record[1]) if record[1] else None
+        post = post_from_row(record[1]) if record[1] else None
         return post, [Problem(**p) for p in record[2]]
 
     def store(
         self, name: str, stat: os.stat_result, post: Post | None, problems: list[Problem]
     ) -> None:
         shard = shard_of(name)
-        row = _post_to_row(post) if post else None
+        row = post_to_row(post) if post else None
         self.shard(shard)[name] = [stamp(stat), row, [asdict(p) for p in problems]]
         self._changed.add(shard)
 
@@ -137,7 +137,7 @@ def _post_fields() -> tuple[str, ...]:
     return tuple(field.name for field in fields(Post))
 
 
-def _post_to_row(post: Post) -> list[Any]:
+def post_to_row(post: Post) -> list[Any]:
     """The post's fields in their order, dates as text."""
     values = {
         **vars(post),
@@ -148,7 +148,7 @@ def _post_to_row(post: Post) -> list[Any]:
     return [values[name] for name in _post_fields()]
 
 
-def _post_from_row(row: list[Any]) -> Post:
+def post_from_row(row: list[Any]) -> Post:
     """The post again. Made without the dataclass's __init__, which sets each of a frozen
     post's fields through object.__setattr__: for the 10,000 posts of a large site, that was
     most of a build after one edit."""
