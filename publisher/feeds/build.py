@@ -71,7 +71,8 @@ def build(
     """Check every post, then, if nothing is wrong and `write` is set, write every feed.
 
     `problems` holds what the configuration's check found; the run adds to it. When no post
-    file changed since the last build and no scheduled post fell due, nothing is read again.
+    file changed since the last build and no scheduled post fell due, nothing is read again;
+    after edits that move no post between feeds, only the edited posts are (feeds/edits.py).
     """
     started = time.perf_counter()
     if site.jekyll is not None:
