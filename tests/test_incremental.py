@@ -157,15 +157,20 @@ def test_a_damaged_kept_entry_is_made_again(site, tmp_path):
     assert outputs(site) == cold_build(site, tmp_path)
 
 
-def test_an_edit_no_feed_shows_reads_no_other_post(site, tmp_path, monkeypatch):
-    with_posts(site, TWO_ENTRIES)
-    edit_an_old_post(site)
+def forbid_reading_every_post(monkeypatch) -> None:
+    """A build that reads every post fails (until monkeypatch.undo())."""
     import publisher.site.catalog as catalog
 
     def refused(*args, **kwargs):
         raise AssertionError("every post was read")
 
     monkeypatch.setattr(catalog, "load_posts", refused)
+
+
+def test_an_edit_no_feed_shows_reads_no_other_post(site, tmp_path, monkeypatch):
+    with_posts(site, TWO_ENTRIES)
+    edit_an_old_post(site)
+    forbid_reading_every_post(monkeypatch)
     site.build()
     monkeypatch.undo()
     assert outputs(site) == cold_build(site, tmp_path)
@@ -192,12 +197,7 @@ def test_an_edit_that_breaks_an_old_post_is_an_error(site):
 def test_an_edit_of_a_shown_post_reads_no_other_post(site, tmp_path, monkeypatch):
     with_posts(site, TWO_ENTRIES)
     edit(site)
-    import publisher.site.catalog as catalog
-
-    def refused(*args, **kwargs):
-        raise AssertionError("every post was read")
-
-    monkeypatch.setattr(catalog, "load_posts", refused)
+    forbid_reading_every_post(monkeypatch)
     built = site.build()
     monkeypatch.undo()
     assert "files written" in built.output

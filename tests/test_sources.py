@@ -9,6 +9,11 @@ NOW = "2026-12-01T12:00:00Z"
 LATER = "2026-12-01T13:00:00Z"
 
 
+def full_content_config(feeds):
+    """The `remote` site's settings, sending each entry whole."""
+    return sources_config(feeds.url("/feed.xml"), newsletter='content = "full"')
+
+
 def publish(site, *args, now=NOW):
     return site.run("publish", "--now", now, *args)
 
@@ -194,8 +199,7 @@ def test_relative_links_and_images_are_made_absolute(remote, feeds):
     publish(remote)
     items = [Item(1), Item(2, "Links", link="posts/2/", content=content)]
     feeds.answer("/feed.xml", rss(items, base="https://remote.example/blog/"))
-    full = sources_config(feeds.url("/feed.xml"), newsletter='content = "full"')
-    remote.config(full)
+    remote.config(full_content_config(feeds))
     publish(remote, now=LATER)
     html = mail_to(remote, "ann@example.com")[0].get_body(("html",)).get_content()
     assert 'href="https://remote.example/other/"' in html
@@ -239,8 +243,7 @@ def test_scripts_are_removed_and_embeds_become_links(remote, feeds):
         '<iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ"></iframe>'
         '<p><a href="javascript:steal()">bad</a><img src="x.png" onerror="steal()"></p>'
     )
-    full = sources_config(feeds.url("/feed.xml"), newsletter='content = "full"')
-    remote.config(full)
+    remote.config(full_content_config(feeds))
     feeds.answer("/feed.xml", rss([Item(1), Item(2, content=content)]))
     publish(remote, now=LATER)
     html = mail_to(remote, "ann@example.com")[0].get_body(("html",)).get_content()
@@ -378,8 +381,7 @@ def test_a_podcast_episode_links_its_audio(remote, feeds):
         1,
     )
     feeds.answer("/feed.xml", episode)
-    full = sources_config(feeds.url("/feed.xml"), newsletter='content = "full"')
-    remote.config(full)
+    remote.config(full_content_config(feeds))
     publish(remote, now=LATER)
     text = mail_to(remote, "ann@example.com")[0].get_body(("plain",)).get_content()
     assert "Listen (audio/mpeg, 34 MB)" in text

@@ -87,9 +87,7 @@ def build(
     up_to_date = write and _up_to_date(cache, site, inputs, now)
     stamps = {} if up_to_date else {name: stamp(s) for name, s in files.items()}
     if up_to_date:
-        problems.extend([Problem(**p) for p in cache.build["problems"]])
-        report.counts = Counts(**cache.build["counts"])
-        report.unchanged = list(cache.build["outputs"])
+        _as_recorded(report, cache.build)
     elif write and (plan := _plan_edits(site, cache, stamps, options, now)) is not None:
         _build_edits(site, cache, report, plan, sources, stamps, inputs, track)
     else:
@@ -114,7 +112,7 @@ def build(
             if not write:
                 problems.extend(liquid_problems(site, feeds, selection.published))
             else:
-                entries = EntryCache(cache, {name: stamps[name] for name in sources})
+                entries = EntryCache(cache, stamps)
                 previous = _intact_signatures(site, cache.build)
                 try:
                     written = write_feeds(
@@ -209,11 +207,11 @@ def _plan_edits(
 ) -> EditPlan | None:
     """Edits that move no post between feeds (see feeds/edits.py), while the feeds are as
     the last build left them; else None."""
-    if not _outputs_intact(site, cache.build):
+    if _scheduled_due(cache.build, now) or not _outputs_intact(site, cache.build):
         return None
     from publisher.feeds.edits import plan_edits
 
-    return plan_edits(site, cache, stamps, options, now)
+    return plan_edits(site, cache, stamps, options)
 
 
 def _build_edits(
@@ -234,14 +232,12 @@ def _build_edits(
         cache.store(edit.name, sources[edit.name], edit.post, edit.problems)
         kept += [asdict(p) for p in edit.problems]
     record = {**cache.build, "inputs": inputs, "problems": kept}
-    report.problems.extend([Problem(**p) for p in kept])
-    report.counts = Counts(**record["counts"])
-    report.unchanged = list(record["outputs"])
+    _as_recorded(report, record)
     if plan.feeds:
         from publisher.feeds.entries import EntryCache
         from publisher.feeds.writer import RenderError, write_feeds
 
-        entries = EntryCache(cache, {name: stamps[name] for name in sources})
+        entries = EntryCache(cache, stamps)
         try:
             written = write_feeds(site, plan.feeds, track, {}, (), entries, record["feeds"])
         except RenderError as exc:
@@ -307,9 +303,20 @@ def _up_to_date(cache: Cache, site: Site, inputs: str, now: datetime) -> bool:
     record = cache.build
     if record.get("inputs") != inputs:
         return False
-    if record["valid_until"] and now >= datetime.fromisoformat(record["valid_until"]):
-        return False
-    return _outputs_intact(site, record)
+    return not _scheduled_due(record, now) and _outputs_intact(site, record)
+
+
+def _scheduled_due(record: dict, now: datetime) -> bool:
+    """A post the last build held back as scheduled is due by now."""
+    due = record.get("valid_until")
+    return bool(due) and now >= datetime.fromisoformat(due)
+
+
+def _as_recorded(report: Report, record: dict) -> None:
+    """The report of a build as `record` says it went: its problems, counts and files."""
+    report.problems.extend([Problem(**p) for p in record["problems"]])
+    report.counts = Counts(**record["counts"])
+    report.unchanged = list(record["outputs"])
 
 
 def _outputs_intact(site: Site, record: dict) -> bool:

@@ -12,7 +12,6 @@ Anything else is a full build, which still leaves alone the feeds whose posts di
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from publisher.feeds.feed import Feed
 from publisher.site.cache import Cache, post_from_row, post_to_row
@@ -43,15 +42,14 @@ class EditPlan:
 
 
 def plan_edits(
-    site: Site, cache: Cache, stamps: dict[str, list[int]], options: str, now: datetime
+    site: Site, cache: Cache, stamps: dict[str, list[int]], options: str
 ) -> EditPlan | None:
-    """The edits and the feeds to make again, or None when a full build is needed."""
+    """The edits and the feeds to make again, or None when a full build is needed. The
+    caller has checked that no scheduled post fell due and the feeds are intact."""
     earlier, record = cache.inputs, cache.build
     if not earlier or not record.get("feeds") or earlier.get("options") != options:
         return None
     if earlier["liquid_shown"] or earlier["stamps"].keys() != stamps.keys():
-        return None
-    if record["valid_until"] and now >= datetime.fromisoformat(record["valid_until"]):
         return None
     changed = [name for name, stamp in stamps.items() if earlier["stamps"][name] != stamp]
     if not changed or len(changed) > MOST_EDITS:

@@ -12,17 +12,15 @@ still match. A post with Liquid is never kept: what it shows can depend on every
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from publisher.feeds.feed import EntryParts
-from publisher.site.cache import Cache
+from publisher.site.cache import Cache, shard_of
 from publisher.site.post import Post
 
 ENTRIES_DIR = "entries"
-SHARDS = 64
 
 
 class EntryCache:
@@ -38,7 +36,7 @@ class EntryCache:
     def get(self, post: Post) -> EntryParts | None:
         if post.liquid or post.source not in self.stamps:
             return None
-        shard = _shard(post.source)
+        shard = shard_of(post.source)
         record = self._index(shard).get(post.source)
         if record is None or record[0] != self.stamps[post.source]:
             return None
@@ -46,7 +44,7 @@ class EntryCache:
 
     def put(self, post: Post, parts: EntryParts) -> None:
         if not post.liquid and post.source in self.stamps:
-            self._added.setdefault(_shard(post.source), {})[post.source] = parts
+            self._added.setdefault(shard_of(post.source), {})[post.source] = parts
 
     def save(self) -> None:
         """Write the shards that gained entries, without those of posts that are gone; a
@@ -104,7 +102,3 @@ class EntryCache:
 
     def _path(self, shard: int) -> Path:
         return self.folder / f"{shard:03d}.entries"
-
-
-def _shard(source: str) -> int:
-    return int.from_bytes(hashlib.sha1(source.encode()).digest()[:2], "big") % SHARDS

@@ -62,10 +62,9 @@ def for_digest(site: Site, posts: list[Post], problems: Problems) -> Outgoing | 
 def due_entries(site: Site, store: Store, polled: list[Polled]) -> list[Post]:
     """The entries of the configured sources meant for the newsletter that no newsletter
     holds, kept or just fetched, oldest first (a source taken out mails nothing more)."""
-    if not site.sources:
+    if not polled:
         return []
-    states = store.source_states()
-    configured = {states[s.feed].feed if s.feed in states else s.feed for s in site.sources}
+    configured = {poll.feed for poll in polled}  # one for each source in publisher.toml
     kept = [entry for entry in store.kept_entries(verdict="mail") if entry.feed in configured]
     for poll in polled:
         kept += [

@@ -117,6 +117,7 @@ class Cache:
 
 
 def shard_of(name: str) -> int:
+    """Which of the SHARDS files holds a post's record (here, and its kept feed entry)."""
     return hashlib.sha1(name.encode()).digest()[0] % SHARDS
 
 

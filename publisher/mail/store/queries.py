@@ -342,7 +342,7 @@ class Store:
 
     def last_digest_at(self) -> datetime | None:
         row = self._one("SELECT max(created_at) AS at FROM newsletters WHERE key LIKE 'digest:%'")
-        return datetime.fromisoformat(row["at"]) if row["at"] else None
+        return _moment(row["at"])
 
     def active_emails(self) -> list[str]:
         rows = self._all("SELECT email FROM subscribers WHERE status = 'active' ORDER BY id")
