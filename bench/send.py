@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/send.py                 # 10,000 subscribers
     .venv/bin/python bench/send.py --sizes 10000 100000
+    .venv/bin/python bench/send.py --sizes 3000 --runs 5 --cases sqlite-1 postgres-1
 
-For each size: the floor (one smtplib connection sending the same number of messages, built
-before the clock starts), then `publisher send` with one connection and with four, with the
-state in SQLite, then in PostgreSQL (a server of Debian's package, started here, fsync on),
-and two processes sharing one PostgreSQL send. Prints messages per second and the peak
-memory (maximum RSS) of each sending process.
+For each size and round: the floor (one smtplib connection sending the same number of
+messages, built before the clock starts), then `publisher send` with one connection and with
+four, with the state in SQLite, then in PostgreSQL (a server of Debian's package, started
+here, fsync on), and two processes sharing one PostgreSQL send. Prints messages per second
+and the peak memory (maximum RSS) of each sending process, then the medians and each ratio's
+median over the rounds: the machine's speed drifts, so cases are compared within a round.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -91,16 +94,59 @@ def floor(port: int, count: int, message: bytes) -> float:
     return count / seconds
 
 
-def bench(count: int, work: Path, postgres: PostgresServer | None) -> None:
+CASES = {
+    "sqlite-1": ("SQLite", 1, 1),
+    "sqlite-4": ("SQLite", 4, 1),
+    "postgres-1": ("PostgreSQL", 1, 1),
+    "postgres-4": ("PostgreSQL", 4, 1),
+    "postgres-2x1": ("PostgreSQL", 1, 2),
+}
+# Each case beside the one it is measured against, in the same round.
+RATIOS = [
+    ("postgres-1", "sqlite-1", "PostgreSQL of SQLite, 1 connection (target 80%)"),
+    ("postgres-4", "sqlite-4", "PostgreSQL of SQLite, 4 connections"),
+    ("postgres-2x1", "postgres-1", "2 PostgreSQL processes of one (target above 100%)"),
+]
+
+
+def send_case(count: int, root: Path, smtp: dict, postgres: PostgresServer | None, case: str):
+    """One case's rate (messages the sink received over the send's time) and peak MB."""
+    backend, concurrency, processes = CASES[case]
+    env = dict(smtp)
+    if backend == "PostgreSQL":
+        env["PUBLISHER_DATABASE_URL"] = postgres.database()
+    else:
+        state = root / ".publisher" / "state.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{state}{suffix}").unlink(missing_ok=True)
+    publisher(root, "subscribers", "import", str(root / "list.csv"), env=env)
+    sink = start_sink(int(smtp["PUBLISHER_SMTP_PORT"]))
+    started = time.perf_counter()
+    runs = [
+        publisher_started(root, "send", POST, "--concurrency", str(concurrency), env=env)
+        for _ in range(processes)
+    ]
+    results = [finished(run) for run in runs]
+    wall = time.perf_counter() - started
+    received = stop_sink(sink)
+    if processes == 1:
+        wall = float(results[0][1].rsplit(" in ", 1)[1].split(" s")[0])  # the send alone
+    print(
+        f"  {backend}, {processes} process(es) x {concurrency} connection(s): "
+        f"{received / wall:6.0f} msg/s, {received} received, {wall:.1f} s, "
+        f"{max(megabytes for megabytes, _ in results):.0f} MB peak per process",
+        flush=True,
+    )
+    return received / wall, max(megabytes for megabytes, _ in results)
+
+
+def bench(count: int, work: Path, postgres: PostgresServer | None, runs: int, cases) -> None:
+    """Every case once a round, the floor too, so that each ratio compares one moment."""
     root = work / f"site-{count}"
     make_site(root, count)
     publisher(root, "newsletter", POST, "--out", str(work / "preview"))
     message = (work / "preview" / "message.eml").read_bytes()
     port = free_port()
-    sink = start_sink(port)
-    floor_rate = floor(port, count, message)
-    stop_sink(sink)
-    print(f"{count} subscribers: floor (bare smtplib, one connection) {floor_rate:8.0f} msg/s")
     smtp = {
         **os.environ,
         "PUBLISHER_SMTP_HOST": "127.0.0.1",
@@ -108,41 +154,36 @@ def bench(count: int, work: Path, postgres: PostgresServer | None) -> None:
         "PUBLISHER_SMTP_SECURITY": "none",
         "PUBLISHER_SECRET": "bench",
     }
-    cases = [("SQLite", 1, 1), ("SQLite", 4, 1)]
-    if postgres:
-        cases += [("PostgreSQL", 1, 1), ("PostgreSQL", 4, 1), ("PostgreSQL", 1, 2)]
-    for backend, concurrency, processes in cases:
-        env = dict(smtp)
-        if backend == "PostgreSQL":
-            env["PUBLISHER_DATABASE_URL"] = postgres.database()
-        else:
-            state = root / ".publisher" / "state.db"
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{state}{suffix}").unlink(missing_ok=True)
-        publisher(root, "subscribers", "import", str(root / "list.csv"), env=env)
+    cases = [case for case in cases if postgres or CASES[case][0] == "SQLite"]
+    rates: dict[str, list[float]] = {case: [] for case in ["floor", *cases]}
+    memory: dict[str, float] = {}
+    for round_ in range(1, runs + 1):
+        print(f"{count} subscribers, round {round_} of {runs}:", flush=True)
         sink = start_sink(port)
-        started = time.perf_counter()
-        runs = [
-            publisher_started(root, "send", POST, "--concurrency", str(concurrency), env=env)
-            for _ in range(processes)
-        ]
-        results = [finished(run) for run in runs]
-        wall = time.perf_counter() - started
-        received = stop_sink(sink)
-        if processes == 1:
-            wall = float(results[0][1].rsplit(" in ", 1)[1].split(" s")[0])  # the send alone
-        rate = received / wall
-        print(
-            f"{count} subscribers: {backend}, {processes} process(es) x {concurrency} "
-            f"connection(s) {rate:8.0f} msg/s ({rate / floor_rate:4.0%} of floor), "
-            f"{received} received, {wall:.1f} s, "
-            f"{max(megabytes for megabytes, _ in results):.0f} MB peak per process"
-        )
+        rates["floor"].append(floor(port, count, message))
+        stop_sink(sink)
+        print(f"  floor (bare smtplib, one connection): {rates['floor'][-1]:6.0f} msg/s")
+        for case in cases:
+            rate, megabytes = send_case(count, root, smtp, postgres, case)
+            rates[case].append(rate)
+            memory[case] = max(memory.get(case, 0), megabytes)
+    print(f"{count} subscribers, medians of {runs} round(s):")
+    for case, values in rates.items():
+        share = [rate / floor for rate, floor in zip(values, rates["floor"], strict=True)]
+        extra = f" ({median(share):4.0%} of floor), {memory[case]:.0f} MB" if case in memory else ""
+        print(f"  {case:13} {median(values):6.0f} msg/s{extra}")
+    for case, anchor, label in RATIOS:
+        if case in rates and anchor in rates:
+            shares = [a / b for a, b in zip(rates[case], rates[anchor], strict=True)]
+            spread = f" ({min(shares):.0%}-{max(shares):.0%})" if runs > 1 else ""
+            print(f"  {label}: {median(shares):.0%}{spread}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000])
+    parser.add_argument("--runs", type=int, default=1, help="rounds of every case")
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="publisher-send-bench-") as folder:
         binaries = postgres_bin()
@@ -153,7 +194,7 @@ def main() -> None:
             print("PostgreSQL is not installed (apt-get install postgresql): SQLite only")
         try:
             for count in args.sizes:
-                bench(count, Path(folder), postgres)
+                bench(count, Path(folder), postgres, args.runs, args.cases)
         finally:
             if postgres:
                 postgres.stop()
