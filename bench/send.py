@@ -131,13 +131,13 @@ def send_case(count: int, root: Path, smtp: dict, postgres: PostgresServer | Non
     received = stop_sink(sink)
     if processes == 1:
         wall = float(results[0][1].rsplit(" in ", 1)[1].split(" s")[0])  # the send alone
+    rate, peak = received / wall, max(megabytes for megabytes, _ in results)
     print(
         f"  {backend}, {processes} process(es) x {concurrency} connection(s): "
-        f"{received / wall:6.0f} msg/s, {received} received, {wall:.1f} s, "
-        f"{max(megabytes for megabytes, _ in results):.0f} MB peak per process",
+        f"{rate:6.0f} msg/s, {received} received, {wall:.1f} s, {peak:.0f} MB peak per process",
         flush=True,
     )
-    return received / wall, max(megabytes for megabytes, _ in results)
+    return rate, peak
 
 
 def bench(count: int, work: Path, postgres: PostgresServer | None, runs: int, cases) -> None:
@@ -169,7 +169,7 @@ def bench(count: int, work: Path, postgres: PostgresServer | None, runs: int, ca
             memory[case] = max(memory.get(case, 0), megabytes)
     print(f"{count} subscribers, medians of {runs} round(s):")
     for case, values in rates.items():
-        share = [rate / floor for rate, floor in zip(values, rates["floor"], strict=True)]
+        share = [rate / bare for rate, bare in zip(values, rates["floor"], strict=True)]
         extra = f" ({median(share):4.0%} of floor), {memory[case]:.0f} MB" if case in memory else ""
         print(f"  {case:13} {median(values):6.0f} msg/s{extra}")
     for case, anchor, label in RATIOS:
