@@ -173,7 +173,11 @@ def test_any_name_and_subject_reach_the_server_as_exactly_our_headers(server, ti
     assert sorted(names) == sorted(EXPECTED_HEADERS), unfolded
     message = email.message_from_bytes(data, policy=policy.default)
     written = strip_forbidden(subject).strip() or strip_forbidden(title).strip()
-    assert message["Subject"] == (written or "Generated")  # untitled: named from the file
+    # The email package folds a long subject as "Subject:" CRLF " Bcc: ..." and its parser
+    # then keeps the fold's space, which RFC 5322 unfolding leaves as the usual one after the
+    # colon: a reader shows no space.
+    shown = message["Subject"].lstrip(" ")
+    assert shown == (written or "Generated")  # untitled: named from the file
     assert displayed_name(data) == name.strip()
 
 
