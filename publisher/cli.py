@@ -147,7 +147,8 @@ def check(
 @now_option
 def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) -> None:
     """Check the posts, then write the Atom, RSS and JSON feeds."""
-    _, report = run_build(root, now_text, drafts=drafts, future=future, write=True)
+    plain = not (drafts or future or now_text)
+    _, report = run_build(root, now_text, drafts=drafts, future=future, write=True, plain=plain)
     print_problems(report.problems)
     if report.problems.errors:
         click.echo("Nothing was written: fix the errors above and build again.", err=True)
@@ -155,11 +156,22 @@ def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) 
     sys.exit(EXIT_INVALID if report.problems.errors else EXIT_OK)
 
 
-def run_build(root: Path, now_text: str | None, *, drafts: bool, future: bool, write: bool):
-    """The site, and the report of a build of it (that writes nothing, without `write`)."""
+def run_build(
+    root: Path,
+    now_text: str | None,
+    *,
+    drafts: bool,
+    future: bool,
+    write: bool,
+    plain: bool = False,
+):
+    """The site, and the report of a build of it (that writes nothing, without `write`).
+    A `plain` build (no options) leaves the note publisher/shortcut.py reads."""
     site, problems = load_site(root)
     now = moment(site, now_text)
-    report = build(site, problems, now, drafts=drafts, future=future, write=write, track=track)
+    report = build(
+        site, problems, now, drafts=drafts, future=future, write=write, shortcut=plain, track=track
+    )
     return site, report
 
 

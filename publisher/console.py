@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from publisher.site.problems import Problems
+from publisher.summary import build_line, count
 
 if TYPE_CHECKING:
     from publisher.feeds.build import Report
@@ -72,36 +73,16 @@ def print_problems(problems: Problems) -> None:
 
 def summary_line(report: Report, verb: str) -> str:
     """One line a CI log can be read by: what was read, what was written, how long it took."""
-    parts = []
-    if report.counts:
-        counts = report.counts
-        parts.append(count(counts.published, "post"))
-        if counts.drafts:
-            parts.append(f"{counts.drafts} left out as drafts")
-        if counts.future:
-            parts.append(f"{counts.future} scheduled for later")
-        feeds = 1 + counts.category_feeds + counts.tag_feeds
-        if not counts.site_feed:
-            parts.append("no feeds (the newsletter's posts come from the sources)")
-        else:
-            parts.append(
-                f"{count(feeds, 'feed')} ({counts.category_feeds} by category, "
-                f"{counts.tag_feeds} by tag), {count(counts.site_entries, 'entry', 'entries')} "
-                "in the site feed"
-            )
-        if report.written or report.unchanged:
-            files = f"{len(report.written)} files written, {len(report.unchanged)} unchanged"
-            if report.removed:
-                files += f", {len(report.removed)} stale removed"
-            parts.append(files)
-    errors, warnings = len(report.problems.errors), len(report.problems.warnings)
-    parts.append(f"{count(errors, 'error')}, {count(warnings, 'warning')}")
-    return f"{verb}: " + "; ".join(parts) + f" in {report.seconds:.2f} s"
-
-
-def count(number: int, noun: str, plural: str = "") -> str:
-    """`1 post`, `2 posts`."""
-    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
+    return build_line(
+        verb,
+        vars(report.counts) if report.counts else None,
+        written=len(report.written),
+        unchanged=len(report.unchanged),
+        removed=len(report.removed),
+        errors=len(report.problems.errors),
+        warnings=len(report.problems.warnings),
+        seconds=report.seconds,
+    )
 
 
 def archive_line(written: list[str], folder: str) -> str:

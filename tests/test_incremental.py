@@ -230,3 +230,11 @@ def test_an_edit_on_a_jekyll_site_writes_what_a_cold_build_writes(jekyll, tmp_pa
     shutil.copytree(jekyll.root, copy.root, ignore=shutil.ignore_patterns("_site", ".publisher"))
     copy.build()
     assert outputs(jekyll) == outputs(copy)
+
+
+def test_a_changed_jekyll_env_builds_again(jekyll, monkeypatch):
+    """Liquid shows JEKYLL_ENV as jekyll.environment, so the feeds depend on it."""
+    jekyll.post("2024-01-01-env.md", "title: Env", "Built for {{ jekyll.environment }}.")
+    assert "Built for development." in jekyll.html("Env")
+    monkeypatch.setenv("JEKYLL_ENV", "production")
+    assert "Built for production." in jekyll.html("Env")

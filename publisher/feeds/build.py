@@ -8,7 +8,7 @@ since Python's start-up is then most of its time.
 from __future__ import annotations
 
 import errno
-import hashlib
+import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -16,12 +16,14 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from publisher.site.cache import Cache, stamp
+from publisher import __version__
+from publisher.site.cache import Cache
 from publisher.site.config import Site
-from publisher.site.discovery import discover, liquid_inputs
+from publisher.site.discovery import Inputs, find_inputs
 from publisher.site.files import UnsafePath, inside
 from publisher.site.parallel import Track, no_progress
 from publisher.site.problems import Problem, Problems
+from publisher.site.stamps import environment_stamp, inputs_key, intact, stamp
 
 if TYPE_CHECKING:
     from publisher.feeds.edits import EditPlan
@@ -66,6 +68,7 @@ def build(
     drafts: bool = False,
     future: bool = False,
     write: bool = True,
+    shortcut: bool = False,
     track: Track = no_progress,
 ) -> Report:
     """Check every post, then, if nothing is wrong and `write` is set, write every feed.
@@ -73,16 +76,20 @@ def build(
     `problems` holds what the configuration's check found; the run adds to it. When no post
     file changed since the last build and no scheduled post fell due, nothing is read again;
     after edits that move no post between feeds, only the edited posts are (feeds/edits.py).
+    With `shortcut` (a plain `publisher build`), a run without problems leaves a note that
+    lets the next one see it has nothing to do before publisher loads (publisher/shortcut.py).
     """
     started = time.perf_counter()
     if site.jekyll is not None:
         drafts = drafts or site.jekyll.show_drafts
         future = future or site.jekyll.future
     cache = Cache(site)
-    sources = discover(site)
-    files = {**sources, **liquid_inputs(site)}
-    options = f"{drafts} {future}"
-    inputs = _inputs_key(files, options)
+    found = find_inputs(site)
+    sources = found.posts
+    files = {**found.posts, **found.liquid}
+    # Liquid shows JEKYLL_ENV as jekyll.environment.
+    options = f"{drafts} {future} {os.environ.get('JEKYLL_ENV', 'development')}"
+    inputs = inputs_key(files, options)
     report = Report(problems)
     up_to_date = write and _up_to_date(cache, site, inputs, now)
     stamps = {} if up_to_date else {name: stamp(s) for name, s in files.items()}
@@ -139,6 +146,10 @@ def build(
                         }
                     )
                     cache.record_inputs(_inputs_record(site, feeds, stamps, options))
+    if shortcut and cache.build:
+        note = _shortcut_note(site, cache, found, options) if not problems.items else None
+        if cache.build.get("shortcut") != note:
+            cache.record_build({**cache.build, "shortcut": note})
     cache.save()
     report.seconds = time.perf_counter() - started
     return report
@@ -254,12 +265,20 @@ def _build_edits(
     cache.record_inputs({**cache.inputs, "stamps": stamps})
 
 
-def _inputs_key(sources: dict[str, os.stat_result], options: str) -> str:
-    """A digest of the options and of every input file's name, size and mtime (in name
-    order): the posts, and what their Liquid reads."""
-    lines = [options]
-    lines += [f"{name}\0{s.st_size}\0{s.st_mtime_ns}" for name, s in sources.items()]
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+def _shortcut_note(site: Site, cache: Cache, found: Inputs, options: str) -> dict:
+    """What publisher/shortcut.py checks, besides the build's record, to answer a build with
+    nothing to do: everything the configuration came from, and where the inputs were found."""
+    note = {
+        "version": __version__,
+        "code": cache.code,
+        "environment": environment_stamp(),
+        "config": site.read,
+        "walked": found.walked,
+        "scans": [found.post_scans, found.liquid_scans],
+        "options": options,
+        "output": site.feeds.output,
+    }
+    return json.loads(json.dumps(note))  # as build.json holds it, so that notes compare
 
 
 def _next_due(selection: Selection) -> str | None:
@@ -320,11 +339,4 @@ def _as_recorded(report: Report, record: dict) -> None:
 
 
 def _outputs_intact(site: Site, record: dict) -> bool:
-    output = site.root / site.feeds.output
-    for path, recorded in record.get("outputs", {}).items():
-        try:
-            if stamp(os.stat(output / path)) != recorded:
-                return False
-        except OSError:
-            return False
-    return True
+    return intact(site.root / site.feeds.output, record.get("outputs", {}))

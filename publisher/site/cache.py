@@ -14,18 +14,17 @@ import json
 import os
 from dataclasses import asdict, fields
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from publisher import __version__
 from publisher.site.config import Author, Site
 from publisher.site.files import write_if_changed
 from publisher.site.problems import Problem
+from publisher.site.stamps import CACHE_DIR, code_stamp, stamp
 
 if TYPE_CHECKING:
     from publisher.site.post import Post
 
-CACHE_DIR = Path(".publisher") / "cache"
 POSTS_DIR = "posts"
 SHARDS = 64
 
@@ -35,7 +34,8 @@ class Cache:
 
     def __init__(self, site: Site) -> None:
         self.folder = site.root / CACHE_DIR
-        self.key = f"{__version__}:{_code_stamp()}:{site.fingerprint}"
+        self.code = code_stamp()
+        self.key = f"{__version__}:{self.code}:{site.fingerprint}"
         self.build: dict[str, Any] = self._read("build.json")
         self._shards: dict[int, dict[str, Any]] = {}
         self._inputs: dict[str, Any] | None = None
@@ -119,16 +119,6 @@ class Cache:
 def shard_of(name: str) -> int:
     """Which of the SHARDS files holds a post's record (here, and its kept feed entry)."""
     return hashlib.sha1(name.encode()).digest()[0] % SHARDS
-
-
-def _code_stamp() -> int:
-    """The newest mtime of publisher's own modules: an edited checkout invalidates the cache."""
-    package = Path(__file__).parent.parent
-    return max(path.stat().st_mtime_ns for path in package.rglob("*.py"))
-
-
-def stamp(stat: os.stat_result) -> list[int]:
-    return [stat.st_size, stat.st_mtime_ns]
 
 
 @functools.cache

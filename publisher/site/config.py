@@ -16,6 +16,7 @@ from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from publisher.site.problems import Problems, Refusal, SiteError
+from publisher.site.stamps import stamp_of
 from publisher.site.text import header_problem, strip_forbidden
 
 T = TypeVar("T")
@@ -27,6 +28,8 @@ JEKYLL_CONFIG_FILE = "_config.yml"
 AUTHORS_FILE = "_data/authors.yml"
 # jekyll-feed styles its feeds with this file when the site has it.
 JEKYLL_STYLESHEET = "feed.xslt.xml"
+# Every file whose presence or content shapes the configuration.
+CONFIG_FILES = (CONFIG_FILE, JEKYLL_CONFIG_FILE, AUTHORS_FILE, JEKYLL_STYLESHEET)
 # Jekyll keeps drafts in _drafts/: every post there is a draft.
 DRAFTS_DIR = "_drafts"
 POSTS_DIR = "_posts"
@@ -204,6 +207,8 @@ class Site:
     # Set for a site configured by _config.yml: it reads its posts as Jekyll does.
     jekyll: JekyllOptions | None = None
     fingerprint: str = ""
+    # The stamps of the files the configuration came from, taken before they were read.
+    read: dict[str, list[int] | None] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -260,6 +265,7 @@ _SECTIONS = {"site", "feeds", "newsletter", "mail", "service", "sources"}
 def load_site(root: Path) -> tuple[Site, Problems]:
     """Read the site's configuration and its warnings, raising SiteError on any error."""
     problems = Problems()
+    read = {name: stamp_of(root / name) for name in CONFIG_FILES}
     toml_path = root / CONFIG_FILE
     jekyll_path = root / JEKYLL_CONFIG_FILE
     if toml_path.is_file():
@@ -284,7 +290,7 @@ def load_site(root: Path) -> tuple[Site, Problems]:
         site = _with_authors(site, problems)
     if problems.errors or site is None:
         raise SiteError(problems)
-    return site, problems
+    return replace(site, read=read), problems
 
 
 def _with_authors(site: Site, problems: Problems) -> Site:

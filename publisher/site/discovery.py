@@ -9,56 +9,82 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from publisher.site.config import DRAFTS_DIR, JEKYLL_EXCLUDE, POSTS_DIR, POSTS_DIRS, Site
+from publisher.site.stamps import Scan, scan, stamp_of
 
 POST_FOLDERS = (POSTS_DIR, DRAFTS_DIR)
 # What a Jekyll post's Liquid reads besides posts: a change there changes the feeds.
 LIQUID_FOLDERS = ("_includes", "_data")
 
 
-def discover(site: Site) -> dict[str, os.stat_result]:
-    """Every post file of the site, by site-relative name, with its stat."""
-    found: dict[str, os.stat_result] = {}
+@dataclass
+class Inputs:
+    """The files a build reads, and where they were found: a later run rescans the same
+    folders while the folders walked to choose them keep their stamps (publisher/shortcut.py).
+    """
+
+    posts: dict[str, os.stat_result]
+    liquid: dict[str, os.stat_result]
+    post_scans: list[Scan]
+    liquid_scans: list[Scan]
+    # The stamps of the folders whose listing chose the post folders, taken before listing.
+    walked: dict[str, list[int] | None]
+
+
+def find_inputs(site: Site) -> Inputs:
+    """The site's posts and the files their Liquid reads, with their stats."""
+    walked: dict[str, list[int] | None] = {}
     # Jekyll reads a file of any kind in _posts/ (post.py skips YAML, and what is not text).
     extensions = None if site.jekyll else site.markdown_extensions
-    for folder in posts_dirs(site):
-        _scan(folder, folder.relative_to(site.root).as_posix(), extensions, found)
-    return dict(sorted(found.items()))
+    post_scans = [(name, extensions) for name in _post_folders(site, walked)]
+    liquid_scans: list[Scan] = [(name, None) for name in LIQUID_FOLDERS] if site.jekyll else []
+    return Inputs(
+        scan(site.root, post_scans), scan(site.root, liquid_scans), post_scans, liquid_scans, walked
+    )
 
 
-def liquid_inputs(site: Site) -> dict[str, os.stat_result]:
-    """The files of a Jekyll site's _includes/ and _data/, with their stats."""
-    found: dict[str, os.stat_result] = {}
-    if site.jekyll is None:
-        return found
-    for name in LIQUID_FOLDERS:
-        if (site.root / name).is_dir():
-            _scan(site.root / name, name, None, found)
-    return dict(sorted(found.items()))
+def discover(site: Site) -> dict[str, os.stat_result]:
+    """Every post file of the site, by site-relative name, with its stat."""
+    return find_inputs(site).posts
 
 
 def posts_dirs(site: Site) -> list[Path]:
     """The folders that hold posts."""
+    found = [site.root / name for name in _post_folders(site, {})]
+    return [folder for folder in found if folder.is_dir()]
+
+
+def _post_folders(site: Site, walked: dict[str, list[int] | None]) -> list[str]:
+    """The site-relative folders where posts may be, in name order; a Jekyll tree's walked
+    folders go into `walked` with their stamps."""
     if site.jekyll is None:
-        return [site.root / name for name in POSTS_DIRS if (site.root / name).is_dir()]
+        return sorted(POSTS_DIRS)
     skipped = {*JEKYLL_EXCLUDE, *site.jekyll.exclude, site.feeds.output.strip("/")}
-    folders: list[Path] = []
-    _find_post_folders(site.root, "", skipped, folders)
+    folders: list[str] = []
+    _find_post_folders(site.root, "", skipped, folders, walked)
     return sorted(folders)
 
 
-def _find_post_folders(folder: Path, prefix: str, skipped: set[str], found: list[Path]) -> None:
+def _find_post_folders(
+    folder: Path,
+    prefix: str,
+    skipped: set[str],
+    found: list[str],
+    walked: dict[str, list[int] | None],
+) -> None:
+    walked[prefix or "."] = stamp_of(folder)
     with os.scandir(folder) as entries:
         for entry in entries:
             if not entry.is_dir(follow_symlinks=False):
                 continue
             relative = f"{prefix}{entry.name}"
             if entry.name in POST_FOLDERS:
-                found.append(Path(entry.path))
+                found.append(relative)
             elif not _ignored(entry.name, relative, skipped):
-                _find_post_folders(Path(entry.path), relative + "/", skipped, found)
+                _find_post_folders(Path(entry.path), relative + "/", skipped, found, walked)
 
 
 def _ignored(name: str, relative: str, skipped: set[str]) -> bool:
@@ -69,20 +95,3 @@ def _ignored(name: str, relative: str, skipped: set[str]) -> bool:
         relative == pattern.strip("/") or fnmatch.fnmatch(relative, pattern.strip("/"))
         for pattern in skipped
     )
-
-
-def _scan(
-    folder: str | Path,
-    prefix: str,
-    extensions: tuple[str, ...] | None,
-    found: dict[str, os.stat_result],
-) -> None:
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            name = f"{prefix}/{entry.name}"
-            if (extensions is None or entry.name.endswith(extensions)) and entry.is_file():
-                found[name] = entry.stat()
-            elif entry.is_dir(follow_symlinks=False):
-                _scan(entry.path, name, extensions, found)

@@ -1,0 +1,105 @@
+"""`publisher build` with nothing to do, answered before the rest of publisher loads.
+
+Such a run reads and writes nothing, so Python's start-up and publisher's imports are most of
+its time. The last plain build without problems left a note in its record (feeds/build.py):
+the stamps of the files its configuration came from and of the folders it walked, where its
+inputs are, and what it wrote. While all of that is as noted, this prints the line the build
+would print; otherwise, and for every other command, publisher/cli.py runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+
+from publisher import __version__
+from publisher.site.stamps import (
+    CACHE_DIR,
+    code_stamp,
+    environment_stamp,
+    inputs_key,
+    intact,
+    scan,
+)
+from publisher.summary import build_line
+
+
+def main() -> None:
+    started = time.perf_counter()
+    root = plain_build(sys.argv[1:])
+    line = nothing_to_do(root, started) if root is not None else None
+    if line is not None:
+        print(line)
+        sys.exit(0)
+    from publisher.cli import main as command_line
+
+    command_line()
+
+
+def plain_build(arguments: list[str]) -> str | None:
+    """The site folder of `publisher build` with no option but --site (before or after
+    the command), else None."""
+    root, rest = ".", list(arguments)
+    for index, argument in enumerate(rest):
+        if argument.startswith("--site="):
+            root = argument.removeprefix("--site=")
+            del rest[index]
+            break
+        if argument == "--site" and index + 1 < len(rest):
+            root = rest[index + 1]
+            del rest[index : index + 2]
+            break
+    return root if rest == ["build"] else None
+
+
+def nothing_to_do(root: str, started: float) -> str | None:
+    """The line `publisher build` of `root` ends with, when the note of its last build says
+    it would do nothing; else None."""
+    try:
+        with open(os.path.join(root, CACHE_DIR, "build.json"), "rb") as file:
+            record = json.load(file)["data"]
+        note = record.get("shortcut")
+        if not note or not _as_noted(root, record, note):
+            return None
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return None
+    return build_line(
+        "Built",
+        record["counts"],
+        written=0,
+        unchanged=len(record["outputs"]),
+        removed=0,
+        errors=0,
+        warnings=0,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _as_noted(root: str, record: dict, note: dict) -> bool:
+    """Everything the last build read and wrote is as it left it, and nothing it held back
+    has fallen due."""
+    due = record["valid_until"]
+    return (
+        note["version"] == __version__
+        and not record["problems"]
+        and note["code"] == code_stamp()
+        and note["environment"] == environment_stamp()
+        and intact(root, note["config"])
+        and intact(root, note["walked"])
+        and not (due and datetime.now(UTC) >= datetime.fromisoformat(due))
+        and intact(os.path.join(root, note["output"]), record["outputs"])
+        and _inputs_key(root, note) == record["inputs"]
+    )
+
+
+def _inputs_key(root: str, note: dict) -> str:
+    """The inputs key (feeds/build.py) of the files now in the folders the note names."""
+    post_scans, liquid_scans = (
+        [(folder, tuple(endings) if endings is not None else None) for folder, endings in scans]
+        for scans in note["scans"]
+    )
+    files = {**scan(root, post_scans), **scan(root, liquid_scans)}
+    return inputs_key(files, note["options"])

@@ -1,0 +1,87 @@
+"""File stamps (size and mtime), which tell a run whether what the last one read changed.
+
+It imports nothing but os and hashlib: `publisher build` with nothing to do uses it before the
+rest of publisher loads (see publisher/shortcut.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+CACHE_DIR = os.path.join(".publisher", "cache")
+# A folder to scan for input files, relative to the site, and the endings of the names it
+# reads (None: every file).
+Scan = tuple[str, tuple[str, ...] | None]
+
+
+def stamp(stat: os.stat_result) -> list[int]:
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def stamp_of(path: str | os.PathLike[str]) -> list[int] | None:
+    """The stamp of a file or folder, None when there is none."""
+    try:
+        return stamp(os.stat(path))
+    except OSError:
+        return None
+
+
+def scan(root: str | os.PathLike[str], scans: list[Scan]) -> dict[str, os.stat_result]:
+    """Every file under the scanned folders, by site-relative name (in name order), with its
+    stat; names starting with a dot are skipped, and so are folders that are not there."""
+    found: dict[str, os.stat_result] = {}
+    for folder, extensions in scans:
+        path = os.path.join(root, folder)
+        if os.path.isdir(path):
+            _scan(path, folder, extensions, found)
+    return dict(sorted(found.items()))
+
+
+def _scan(
+    folder: str, prefix: str, extensions: tuple[str, ...] | None, found: dict[str, os.stat_result]
+) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            name = f"{prefix}/{entry.name}"
+            if (extensions is None or entry.name.endswith(extensions)) and entry.is_file():
+                found[name] = entry.stat()
+            elif entry.is_dir(follow_symlinks=False):
+                _scan(entry.path, name, extensions, found)
+
+
+def inputs_key(files: dict[str, os.stat_result], options: str) -> str:
+    """A digest of the options and of every input file's name, size and mtime (in the
+    order given)."""
+    lines = [options]
+    lines += [f"{name}\0{s.st_size}\0{s.st_mtime_ns}" for name, s in files.items()]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def intact(folder: str | os.PathLike[str], recorded: dict[str, list[int]]) -> bool:
+    """Every file recorded under `folder` still has the stamp recorded."""
+    return all(stamp_of(os.path.join(folder, path)) == want for path, want in recorded.items())
+
+
+def code_stamp() -> int:
+    """The newest mtime of publisher's own modules: an edited checkout invalidates the cache."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    newest = 0
+    for folder, _, names in os.walk(package):
+        for name in names:
+            if name.endswith(".py"):
+                newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
+    return newest
+
+
+def environment_stamp() -> str:
+    """A digest of the environment a build reads: the configuration's PUBLISHER_ variables
+    and JEKYLL_ENV, which Liquid sees."""
+    read = sorted(
+        f"{name}={value}"
+        for name, value in os.environ.items()
+        if name.startswith("PUBLISHER_") or name == "JEKYLL_ENV"
+    )
+    return hashlib.sha256("\n".join(read).encode()).hexdigest()

@@ -1,0 +1,205 @@
+"""`publisher build` with nothing to do answers from the last build's note, before the rest of
+publisher loads; any change the full build would act on sends it down the full path."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from publisher import shortcut
+from tests.helpers import CONFIG, JekyllDir, SiteDir
+
+PUBLISHER = Path(sys.executable).with_name("publisher")
+
+
+def without_time(line: str) -> str:
+    return re.sub(r" in \d+\.\d\d s$", "", line)
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def built(site: SiteDir) -> SiteDir:
+    site.config(CONFIG)
+    site.post("2024-01-01-first.md", "title: First\ntags: [a]", "One.")
+    site.post("2024-01-02-second.md", "title: Second\ncategory: News", "Two.")
+    site.build()
+    return site
+
+
+@pytest.fixture
+def jekyll_built(jekyll: JekyllDir) -> JekyllDir:
+    jekyll.post("2024-01-01-first.md", "title: First", "One.")
+    jekyll.file("_includes/note.html", "A note.")
+    jekyll.file("news/about.md", "About.")
+    jekyll.build()
+    return jekyll
+
+
+def answer(site: SiteDir) -> str | None:
+    return shortcut.nothing_to_do(str(site.root), 0.0)
+
+
+def test_a_build_with_nothing_to_do_ends_with_the_full_builds_line(built: SiteDir):
+    full = last_line(built.build().output)
+    assert "0 files written, 9 unchanged" in full
+    assert without_time(answer(built)) == without_time(full)
+
+
+def test_the_command_answers_without_loading_click_or_the_configuration(built: SiteDir):
+    """The console command itself, in a fresh interpreter that lists what it imports."""
+    result = subprocess.run(
+        [PUBLISHER, "build", "--site", built.root],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert "publisher.shortcut" in imported
+    assert not {"click", "publisher.cli", "publisher.site.config", "yaml"} & imported
+    assert without_time(result.stdout.strip()) == without_time(last_line(built.build().output))
+
+
+def test_the_command_still_builds_when_something_changed(built: SiteDir):
+    built.post("2024-01-03-third.md", "title: Third", "Three.")
+    result = subprocess.run(
+        [PUBLISHER, "--site", built.root, "build"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 posts" in result.stdout
+    assert "Third" in built.output("feed.xml").read_text()
+
+
+def edit_a_post(site: SiteDir) -> None:
+    site.post("2024-01-01-first.md", "title: First, edited\ntags: [a]", "One.")
+
+
+def add_a_post(site: SiteDir) -> None:
+    site.post("2024-01-03-third.md", "title: Third", "Three.")
+
+
+def add_a_draft(site: SiteDir) -> None:
+    (site.root / "_drafts").mkdir()
+    (site.root / "_drafts" / "idea.md").write_text("---\ntitle: Idea\n---\nLater.\n")
+
+
+def delete_a_post(site: SiteDir) -> None:
+    (site.root / "posts" / "2024-01-02-second.md").unlink()
+
+
+def edit_the_config(site: SiteDir) -> None:
+    site.config(CONFIG.replace('title = "Test Site"', 'title = "Renamed"'))
+
+
+def add_authors(site: SiteDir) -> None:
+    (site.root / "_data").mkdir()
+    (site.root / "_data" / "authors.yml").write_text("ann:\n  name: Ann\n")
+
+
+def edit_a_feed(site: SiteDir) -> None:
+    site.output("rss.xml").write_text("<rss/>")
+
+
+def delete_a_feed(site: SiteDir) -> None:
+    site.output("feed.json").unlink()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        edit_a_post,
+        add_a_post,
+        add_a_draft,
+        delete_a_post,
+        edit_the_config,
+        add_authors,
+        edit_a_feed,
+        delete_a_feed,
+    ],
+)
+def test_a_change_goes_to_the_full_build(built: SiteDir, change):
+    assert answer(built) is not None
+    change(built)
+    assert answer(built) is None
+
+
+@pytest.mark.parametrize("variable", ["PUBLISHER_SMTP_HOST", "JEKYLL_ENV"])
+def test_an_environment_variable_the_build_reads_goes_to_the_full_build(
+    built: SiteDir, variable: str, monkeypatch
+):
+    monkeypatch.setenv(variable, "changed")
+    assert answer(built) is None
+    built.build()
+    assert answer(built) is not None
+
+
+def test_a_build_with_drafts_takes_the_note_back(built: SiteDir):
+    built.build("--drafts")
+    assert answer(built) is None
+
+
+def test_a_run_with_warnings_leaves_no_note(built: SiteDir):
+    built.post("2024-01-03-third.md", "title: Third", "A reference &#1; to drop.")
+    result = built.build()
+    assert "1 warning" in result.output
+    assert answer(built) is None
+
+
+def test_a_scheduled_post_falling_due_goes_to_the_full_build(built: SiteDir, monkeypatch):
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    built.post("2099-01-01-soon.md", f"title: Soon\ndate: {soon.isoformat()}", "Soon.")
+    built.build()
+    assert answer(built) is not None
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return soon + timedelta(minutes=1)
+
+    monkeypatch.setattr(shortcut, "datetime", Later)
+    assert answer(built) is None
+
+
+def test_a_jekyll_build_with_nothing_to_do_answers(jekyll_built: JekyllDir):
+    full = last_line(jekyll_built.build().output)
+    assert without_time(answer(jekyll_built)) == without_time(full)
+
+
+def test_a_new_posts_folder_deep_in_a_jekyll_tree_goes_to_the_full_build(
+    jekyll_built: JekyllDir,
+):
+    jekyll_built.post("news/_posts/2024-01-02-second.md", "title: Second", "Two.")
+    assert answer(jekyll_built) is None
+    jekyll_built.build()
+    assert "Second" in jekyll_built.output("feed.xml").read_text()
+
+
+def test_an_include_edited_goes_to_the_full_build(jekyll_built: JekyllDir):
+    jekyll_built.file("_includes/note.html", "Another note.")
+    assert answer(jekyll_built) is None
+
+
+@pytest.mark.parametrize(
+    ("arguments", "root"),
+    [
+        (["build"], "."),
+        (["build", "--site", "blog"], "blog"),
+        (["--site=blog", "build"], "blog"),
+        (["build", "--drafts"], None),
+        (["build", "--now", "2030-01-01"], None),
+        (["check"], None),
+        (["--version"], None),
+        ([], None),
+    ],
+)
+def test_only_a_plain_build_takes_the_shortcut(arguments: list[str], root: str | None):
+    assert shortcut.plain_build(arguments) == root
