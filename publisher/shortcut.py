@@ -20,9 +20,11 @@ from publisher.site.stamps import (
     CACHE_DIR,
     code_stamp,
     environment_stamp,
+    handed_over,
     inputs_key,
     intact,
     scan,
+    scan_key,
 )
 from publisher.summary import build_line
 
@@ -30,7 +32,7 @@ from publisher.summary import build_line
 def main() -> None:
     started = time.perf_counter()
     root = plain_build(sys.argv[1:])
-    line = nothing_to_do(root, started) if root is not None else None
+    line = nothing_to_do(root, started, hand_over=True) if root is not None else None
     if line is not None:
         print(line)
         sys.exit(0)
@@ -55,14 +57,15 @@ def plain_build(arguments: list[str]) -> str | None:
     return root if rest == ["build"] else None
 
 
-def nothing_to_do(root: str, started: float) -> str | None:
+def nothing_to_do(root: str, started: float, *, hand_over: bool = False) -> str | None:
     """The line `publisher build` of `root` ends with, when the note of its last build says
-    it would do nothing; else None."""
+    it would do nothing; else None. With `hand_over`, the files found changed stay scanned
+    for the full build that runs next in this process."""
     try:
         with open(os.path.join(root, CACHE_DIR, "build.json"), "rb") as file:
             record = json.load(file)["data"]
         note = record.get("shortcut")
-        if not note or not _as_noted(root, record, note):
+        if not note or not _as_noted(root, record, note, hand_over=hand_over):
             return None
     except (OSError, ValueError, LookupError, TypeError, AttributeError):
         return None
@@ -78,7 +81,7 @@ def nothing_to_do(root: str, started: float) -> str | None:
     )
 
 
-def _as_noted(root: str, record: dict, note: dict) -> bool:
+def _as_noted(root: str, record: dict, note: dict, *, hand_over: bool) -> bool:
     """Everything the last build read and wrote is as it left it, and nothing it held back
     has fallen due."""
     due = record["valid_until"]
@@ -91,15 +94,18 @@ def _as_noted(root: str, record: dict, note: dict) -> bool:
         and intact(root, note["walked"])
         and not (due and datetime.now(UTC) >= datetime.fromisoformat(due))
         and intact(os.path.join(root, note["output"]), record["outputs"])
-        and _inputs_key(root, note) == record["inputs"]
+        and _inputs_key(root, note, hand_over=hand_over) == record["inputs"]
     )
 
 
-def _inputs_key(root: str, note: dict) -> str:
+def _inputs_key(root: str, note: dict, *, hand_over: bool) -> str:
     """The inputs key (feeds/build.py) of the files now in the folders the note names."""
     post_scans, liquid_scans = (
         [(folder, tuple(endings) if endings is not None else None) for folder, endings in scans]
         for scans in note["scans"]
     )
-    files = {**scan(root, post_scans), **scan(root, liquid_scans)}
-    return inputs_key(files, note["options"])
+    posts, liquid = scan(root, post_scans), scan(root, liquid_scans)
+    if hand_over:
+        handed_over[scan_key(root, post_scans)] = posts
+        handed_over[scan_key(root, liquid_scans)] = liquid
+    return inputs_key({**posts, **liquid}, note["options"])

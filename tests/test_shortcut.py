@@ -203,3 +203,12 @@ def test_an_include_edited_goes_to_the_full_build(jekyll_built: JekyllDir):
 )
 def test_only_a_plain_build_takes_the_shortcut(arguments: list[str], root: str | None):
     assert shortcut.plain_build(arguments) == root
+
+
+def test_a_scan_handed_over_serves_one_build(built: SiteDir):
+    add_a_post(built)
+    assert shortcut.nothing_to_do(str(built.root), 0.0, hand_over=True) is None
+    built.build()
+    built.post("2024-01-04-fourth.md", "title: Fourth", "Four.")
+    built.build()
+    assert [entry.title for entry in built.feed().entries][:2] == ["Fourth", "Third"]
