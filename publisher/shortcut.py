@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from publisher import __version__
 from publisher.site.stamps import (
     CACHE_DIR,
+    build_environment,
     code_stamp,
-    environment_stamp,
     handed_over,
     inputs_key,
     intact,
@@ -89,7 +89,7 @@ def _as_noted(root: str, record: dict, note: dict, *, hand_over: bool) -> bool:
         note["version"] == __version__
         and not record["problems"]
         and note["code"] == code_stamp()
-        and note["environment"] == environment_stamp()
+        and note["environment"] == build_environment()
         and intact(root, note["config"])
         and intact(root, note["walked"])
         and not (due and datetime.now(UTC) >= datetime.fromisoformat(due))

@@ -23,7 +23,7 @@ from publisher.site.discovery import Inputs, find_inputs
 from publisher.site.files import UnsafePath, inside
 from publisher.site.parallel import Track, no_progress
 from publisher.site.problems import Problem, Problems
-from publisher.site.stamps import environment_stamp, inputs_key, intact, stamp
+from publisher.site.stamps import build_environment, inputs_key, intact, stamp
 
 if TYPE_CHECKING:
     from publisher.feeds.edits import EditPlan
@@ -147,7 +147,8 @@ def build(
                     )
                     cache.record_inputs(_inputs_record(site, feeds, stamps, options))
     if shortcut and cache.build:
-        note = _shortcut_note(site, cache, found, options) if not problems.items else None
+        clean = not problems.items and build_environment() is not None
+        note = _shortcut_note(site, cache, found, options) if clean else None
         if cache.build.get("shortcut") != note:
             cache.record_build({**cache.build, "shortcut": note})
     cache.save()
@@ -271,7 +272,7 @@ def _shortcut_note(site: Site, cache: Cache, found: Inputs, options: str) -> dic
     note = {
         "version": __version__,
         "code": cache.code,
-        "environment": environment_stamp(),
+        "environment": build_environment(),
         "config": site.read,
         "walked": found.walked,
         "scans": [found.post_scans, found.liquid_scans],

@@ -92,12 +92,10 @@ def code_stamp() -> int:
     return newest
 
 
-def environment_stamp() -> str:
-    """A digest of the environment a build reads: the configuration's PUBLISHER_ variables
-    and JEKYLL_ENV, which Liquid sees."""
-    read = sorted(
-        f"{name}={value}"
-        for name, value in os.environ.items()
-        if name.startswith("PUBLISHER_") or name == "JEKYLL_ENV"
-    )
-    return hashlib.sha256("\n".join(read).encode()).hexdigest()
+def build_environment() -> str | None:
+    """What a build reads of the environment: JEKYLL_ENV, which Liquid shows. None when a
+    PUBLISHER_ variable is set: the configuration reads those, and they may hold credentials,
+    which no cache file should keep, even as a digest."""
+    if any(name.startswith("PUBLISHER_") for name in os.environ):
+        return None
+    return os.environ.get("JEKYLL_ENV", "development")
