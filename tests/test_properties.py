@@ -67,8 +67,14 @@ EXAMPLES = settings(
 )
 
 
-def new_site() -> SiteDir:
-    site = SiteDir(Path(tempfile.mkdtemp(prefix="publisher-property-")) / "site")
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    """Where each example makes its site: pytest's temporary folder, which it cleans."""
+    return tmp_path_factory.mktemp("property")
+
+
+def new_site(scratch: Path) -> SiteDir:
+    site = SiteDir(Path(tempfile.mkdtemp(dir=scratch)) / "site")
     site.root.mkdir()
     site.config(MAIL_CONFIG)
     return site
@@ -115,8 +121,10 @@ def assert_feeds_are_well_formed(site: SiteDir, before: set[Path]) -> None:
 
 @EXAMPLES
 @given(title=text, tags=st.lists(text, max_size=3), subject=text, body=text)
-def test_any_post_is_checked_built_and_previewed_without_a_traceback(title, tags, subject, body):
-    site = new_site()
+def test_any_post_is_checked_built_and_previewed_without_a_traceback(
+    scratch, title, tags, subject, body
+):
+    site = new_site(scratch)
     post = write_post(site, title, tags, subject, body)
     before = set(site.root.rglob("*"))
     for command in (["check"], ["build"], ["newsletter", post, "--out", "preview"]):
@@ -148,9 +156,11 @@ def server():
 
 @EXAMPLES
 @given(title=text, name=text, subject=text)
-def test_any_name_and_subject_reach_the_server_as_exactly_our_headers(server, title, name, subject):
+def test_any_name_and_subject_reach_the_server_as_exactly_our_headers(
+    server, scratch, title, name, subject
+):
     smtp, sink = server
-    site = new_site()
+    site = new_site(scratch)
     post = write_post(site, title, [], subject, "The summary.")
     with pytest.MonkeyPatch.context() as patch:
         use_smtp(patch, smtp)
@@ -218,8 +228,8 @@ jekyll_body = st.lists(st.one_of(st.sampled_from(JEKYLL_PIECES), text), max_size
 
 @EXAMPLES
 @given(title=text, body=jekyll_body)
-def test_any_jekyll_post_is_checked_and_built_without_a_traceback(title, body):
-    site = SiteDir(Path(tempfile.mkdtemp(prefix="publisher-property-")) / "site")
+def test_any_jekyll_post_is_checked_and_built_without_a_traceback(scratch, title, body):
+    site = SiteDir(Path(tempfile.mkdtemp(dir=scratch)) / "site")
     (site.root / "_includes").mkdir(parents=True)
     (site.root / "_includes" / "note.html").write_text("<aside>{{ include.x }}</aside>\n")
     (site.root / "_config.yml").write_text("title: Blog\nurl: https://example.com\n")

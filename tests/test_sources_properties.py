@@ -4,8 +4,10 @@ entries become newsletters whose headers carry one line of text and whose HTML r
 import json
 import re
 import tarfile
+import tempfile
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
 
 import lxml.etree
 import lxml.html
@@ -58,7 +60,13 @@ def rss_body(title: str, content: str, link: str, entry_id: str) -> bytes:
     ).encode()
 
 
-SITE, _ = load_site(new_site().root)
+def configured_site():
+    """The mail settings of the property tests' sites, read from a folder removed after."""
+    with tempfile.TemporaryDirectory() as folder:
+        return load_site(new_site(Path(folder)).root)[0]
+
+
+SITE = configured_site()
 
 
 @EXAMPLES
