@@ -103,7 +103,10 @@ def environment(secrets, tmp_path, package=None, workflow=WORKFLOW):
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     gnupg = tmp_path / "gnupg"
     gnupg.mkdir(mode=0o700, exist_ok=True)
-    return {**os.environ, **values, "PATH": path, "GNUPGHOME": str(gnupg)}
+    # The recipe's scratch folders (mktemp -d), inside the test's, which pytest cleans.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir(exist_ok=True)
+    return {**os.environ, **values, "PATH": path, "GNUPGHOME": str(gnupg), "TMPDIR": str(scratch)}
 
 
 def should_run(condition, failed, outcomes):

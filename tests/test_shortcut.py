@@ -219,3 +219,18 @@ def test_a_scan_handed_over_serves_one_build(built: SiteDir):
     built.post("2024-01-04-fourth.md", "title: Fourth", "Four.")
     built.build()
     assert [entry.title for entry in built.feed().entries][:2] == ["Fourth", "Third"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        '{"data": []}',
+        '{"data": {"shortcut": {"version": 1}}}',
+        '{"data": {"shortcut": "yes", "outputs": {}}}',
+    ],
+)
+def test_a_damaged_record_goes_to_the_full_build(built: SiteDir, text: str):
+    (built.root / ".publisher/cache/build.json").write_text(text)
+    assert answer(built) is None
+    assert "2 posts" in built.build().output
