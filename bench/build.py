@@ -220,8 +220,8 @@ def compare(label: str, whose: str, results: dict, other: str) -> None:
     pairs = zip(results[label], results[other], strict=True)
     ratios = sorted(mine[0] / theirs[0] for mine, theirs in pairs)
     print(
-        f"{label}: {statistics.median(ratios):.2f}x {whose} time in the same round "
-        f"({ratios[0]:.2f}-{ratios[-1]:.2f})"
+        f"{label}: {statistics.median(ratios):.3f}x {whose} time in the same round "
+        f"({ratios[0]:.3f}-{ratios[-1]:.3f})"
     )
 
 
