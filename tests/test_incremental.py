@@ -3,10 +3,13 @@ writes, whatever changed in between."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import CONFIG, SiteDir
 
@@ -238,3 +241,169 @@ def test_a_changed_jekyll_env_builds_again(jekyll, monkeypatch):
     assert "Built for development." in jekyll.html("Env")
     monkeypatch.setenv("JEKYLL_ENV", "production")
     assert "Built for production." in jekyll.html("Env")
+
+
+def test_edits_in_a_row_write_what_a_cold_build_writes(site, tmp_path):
+    """The second edit's build plans its feeds from what the first one left, not from the
+    last full build: the first edit moved the feeds' updated time."""
+    with_posts(site, TWO_ENTRIES)
+    site.post("2024-01-05-post-5.md", "title: Post 5\ntags: [t1]\nupdated: 2024-03-01", "Fix.")
+    site.build()
+    site.post("2024-01-04-post-4.md", "title: Post 4, fixed\ntags: [t0]", "Body of post 4.")
+    site.build()
+    assert outputs(site) == cold_build(site, tmp_path)
+
+
+def add_an_old_post(site: SiteDir) -> None:
+    site.post("2023-12-01-older.md", "title: Older\ntags: [t1]", "From before.")
+
+
+def add_a_known_tag_spelled_otherwise(site: SiteDir) -> None:
+    site.post("2024-01-09-shouted.md", "title: Shouted\ntags: [T1]", "Loud.")
+
+
+def add_a_draft(site: SiteDir) -> None:
+    site.post("2024-01-09-draft.md", "title: Draft\ntags: [t1]\ndraft: true", "Not yet.")
+
+
+def add_a_scheduled_post(site: SiteDir) -> None:
+    site.post("2099-01-01-later.md", "title: Later\ntags: [t1]", "Not yet.")
+
+
+def add_two_posts(site: SiteDir) -> None:
+    add(site)
+    site.post("2024-01-08-another.md", "title: Another\ntags: [t0, fresh]", "Two.")
+
+
+ADDITIONS = [
+    add,
+    add_an_old_post,
+    add_a_known_tag_spelled_otherwise,
+    add_a_draft,
+    add_a_scheduled_post,
+    add_two_posts,
+]
+
+
+@pytest.mark.parametrize("change", ADDITIONS)
+def test_an_added_post_is_read_alone_and_the_output_is_a_cold_builds(
+    site, tmp_path, monkeypatch, change
+):
+    with_posts(site, TWO_ENTRIES)
+    change(site)
+    forbid_reading_every_post(monkeypatch)
+    built = site.build()
+    monkeypatch.undo()
+    assert outputs(site) == cold_build(site, tmp_path)
+    cold = SiteDir(tmp_path / "cold").build()
+    summary = built.output.strip().splitlines()[-1]
+    assert (
+        summary.split(" files written")[0].rsplit(";", 1)[0]
+        == (cold.output.strip().splitlines()[-1].split(" files written")[0].rsplit(";", 1)[0])
+    )
+
+
+def test_changes_in_a_row_write_what_a_cold_build_writes(site, tmp_path):
+    with_posts(site, TWO_ENTRIES)
+    add(site)
+    site.build()
+    edit(site)
+    site.build()
+    add_two_posts(site)
+    site.build()
+    site.post("2024-01-09-added.md", "title: Added, fixed\ntags: [new]", "Fresh!")
+    site.build()
+    assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_an_added_post_whose_tag_shares_a_slug_builds_in_full(site, tmp_path):
+    with_posts(site, TWO_ENTRIES)
+    site.post("2024-01-09-clash.md", "title: Clash\ntags: [t0!]", "Same slug as t0.")
+    built = site.build()
+    assert "shares the slug 't0'" in built.output
+    assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_an_added_post_with_an_id_already_used_is_an_error(site):
+    with_posts(site, TWO_ENTRIES)
+    taken = site.feed().entries[0].id
+    site.post("2024-01-09-copy.md", f"title: Copy\nid: {taken}", "Same id.")
+    result = site.run("build")
+    assert result.exit_code == 1
+    assert "is already used by" in result.output
+
+
+def test_an_added_post_on_a_jekyll_site_writes_what_a_cold_build_writes(
+    jekyll, tmp_path, monkeypatch
+):
+    jekyll.config(
+        "title: J\nurl: https://j.example.com\nfeed:\n  posts_limit: 2\n"
+        "  categories: [news]\n  tags: true\n"
+    )
+    for day in range(1, 5):
+        jekyll.post(
+            f"2024-01-0{day}-p{day}.md", f"title: P{day}\ncategories: [news]\ntags: [a]", "Hi."
+        )
+    jekyll.build()
+    jekyll.post("2024-01-05-p5.md", "title: P5\ncategories: [news, more]\ntags: [a, b]", "New.")
+    forbid_reading_every_post(monkeypatch)
+    jekyll.build()
+    monkeypatch.undo()
+    copy = SiteDir(tmp_path / "cold")
+    shutil.copytree(jekyll.root, copy.root, ignore=shutil.ignore_patterns("_site", ".publisher"))
+    copy.build()
+    assert outputs(jekyll) == outputs(copy)
+
+
+# One change to the site: write the post of that day of February (adding or editing it), with
+# that tag and maybe an updated date, or delete it; then build, or not yet. Days that come up
+# again make edits, and tag changes of every kind: a new tag, another spelling of one, a tag
+# whose slug another has.
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["write", "write", "delete"]),
+        st.integers(1, 6),
+        st.sampled_from(["t0", "t1", "T1", "new", "t-0", "t0!"]),
+        st.sampled_from(["", "\nupdated: 2024-03-01", "\nupdated: 2024-03-02"]),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(changes=steps)
+def test_any_changes_in_a_row_write_what_a_cold_build_writes(tmp_path_factory, changes):
+    scratch = tmp_path_factory.mktemp("changes")
+    site = SiteDir(scratch / "site")
+    site.root.mkdir()
+    with_posts(site, TWO_ENTRIES)
+    for action, day, tag, updated, build in changes:
+        name = f"2024-02-0{day}-day-{day}.md"
+        if action == "write":
+            site.post(name, f"title: Day {day}\ntags: [{tag}]{updated}", f"Written with {tag}.")
+        elif (site.root / "posts" / name).exists():
+            (site.root / "posts" / name).unlink()
+        if build:
+            site.build()
+    site.build()
+    assert outputs(site) == cold_build(site, scratch)
+
+
+def test_an_edit_and_an_addition_in_one_build_write_what_a_cold_build_writes(
+    site, tmp_path, monkeypatch
+):
+    """The feeds are planned again with the edited post as it is now: its updated time is
+    the site feed's."""
+    with_posts(site, TWO_ENTRIES)
+    site.post("2024-01-05-post-5.md", "title: Post 5\ntags: [t1]\nupdated: 2024-03-01", "Fix.")
+    site.post("2024-01-04-post-4a.md", "title: Post 4a\ntags: [t0]", "Between.")
+    forbid_reading_every_post(monkeypatch)
+    site.build()
+    monkeypatch.undo()
+    assert outputs(site) == cold_build(site, tmp_path)

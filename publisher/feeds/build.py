@@ -11,7 +11,7 @@ import errno
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
@@ -95,7 +95,7 @@ def build(
     stamps = {} if up_to_date else {name: stamp(s) for name, s in files.items()}
     if up_to_date:
         _as_recorded(report, cache.build)
-    elif write and (plan := _plan_edits(site, cache, stamps, options, now)) is not None:
+    elif write and (plan := _plan_edits(site, cache, stamps, options, now, drafts, future)):
         _build_edits(site, cache, report, plan, sources, stamps, inputs, track)
     else:
         from publisher.feeds.entries import EntryCache
@@ -145,7 +145,8 @@ def build(
                             "feeds": written.signatures,
                         }
                     )
-                    cache.record_inputs(_inputs_record(site, feeds, stamps, options))
+                    ids = [post.id for post in posts]
+                    cache.record_inputs(_inputs_record(site, feeds, stamps, options, ids))
     if shortcut and cache.build:
         clean = not problems.items and build_environment() is not None
         note = _shortcut_note(site, cache, found, options) if clean else None
@@ -196,16 +197,17 @@ def _counts(selection: Selection, feeds: list[Feed]) -> Counts:
 
 
 def _inputs_record(
-    site: Site, feeds: list[Feed], stamps: dict[str, list[int]], options: str
+    site: Site, feeds: list[Feed], stamps: dict[str, list[int]], options: str, ids: list[str]
 ) -> dict:
-    """What a full build read and planned, for a build after edits (see feeds/edits.py):
-    each file's stamp, the posts the feeds show and, with a limit, the feeds' plan."""
+    """What a build read and planned, for a build after edits (see feeds/edits.py): each
+    file's stamp, every post's id, the posts the feeds show and, with a limit, the plan."""
     from publisher.feeds.edits import feed_plan
 
     shown = {post.source: post.liquid for feed in feeds for post in feed.posts}
     record = {
         "options": options,
         "stamps": stamps,
+        "ids": ids,
         "shown": sorted(shown),
         "liquid_shown": any(shown.values()),
     }
@@ -215,15 +217,21 @@ def _inputs_record(
 
 
 def _plan_edits(
-    site: Site, cache: Cache, stamps: dict[str, list[int]], options: str, now: datetime
+    site: Site,
+    cache: Cache,
+    stamps: dict[str, list[int]],
+    options: str,
+    now: datetime,
+    drafts: bool,
+    future: bool,
 ) -> EditPlan | None:
-    """Edits that move no post between feeds (see feeds/edits.py), while the feeds are as
-    the last build left them; else None."""
+    """Edits that move no post between feeds, and added posts (see feeds/edits.py), while
+    the feeds are as the last build left them; else None."""
     if _scheduled_due(cache.build, now) or not _outputs_intact(site, cache.build):
         return None
     from publisher.feeds.edits import plan_edits
 
-    return plan_edits(site, cache, stamps, options)
+    return plan_edits(site, cache, stamps, options, now, drafts=drafts, future=future)
 
 
 def _build_edits(
@@ -236,14 +244,25 @@ def _build_edits(
     inputs: str,
     track: Track,
 ) -> None:
-    """The edited posts into the cache, their problems in place of those they had, the feeds
-    that show one made again, and the build's record otherwise as the last one left it."""
+    """The changed posts into the cache, their problems in place of those they had, the feeds
+    that show one made again, and the build's record otherwise as the last one left it (but
+    for what added posts count)."""
     edited = {edit.name for edit in plan.edits}
     kept = [p for p in cache.build["problems"] if p["path"] not in edited]
     for edit in plan.edits:
         cache.store(edit.name, sources[edit.name], edit.post, edit.problems)
         kept += [asdict(p) for p in edit.problems]
     record = {**cache.build, "inputs": inputs, "problems": kept}
+    ids = cache.inputs["ids"]
+    if plan.added is not None and plan.feeds is not None:
+        record["counts"] = asdict(_counts_after(record["counts"], plan.added, plan.feeds))
+        record["valid_until"] = _earliest(record["valid_until"], _next_due(plan.added))
+        added = [*plan.added.published, *plan.added.drafts, *plan.added.future]
+        ids = [*ids, *(post.id for post in added)]
+    inputs_record = {**cache.inputs, "stamps": stamps}
+    if plan.feeds is not None:
+        # The plan as it is now, with the changed posts, for the next build after a change.
+        inputs_record = _inputs_record(site, plan.feeds, stamps, cache.inputs["options"], ids)
     _as_recorded(report, record)
     if plan.feeds:
         from publisher.feeds.entries import EntryCache
@@ -263,7 +282,23 @@ def _build_edits(
         record["outputs"] = _output_stamps(site, report.written + report.unchanged)
         record["feeds"] = written.signatures
     cache.record_build(record)
-    cache.record_inputs({**cache.inputs, "stamps": stamps})
+    cache.record_inputs(inputs_record)
+
+
+def _counts_after(counts: dict, added: Selection, feeds: list[Feed]) -> Counts:
+    """The last build's counts with the added posts, and the feeds as planned again."""
+    planned = _counts(added, feeds)
+    return replace(
+        planned,
+        published=counts["published"] + planned.published,
+        drafts=counts["drafts"] + planned.drafts,
+        future=counts["future"] + planned.future,
+    )
+
+
+def _earliest(*moments: str | None) -> str | None:
+    due = [moment for moment in moments if moment]
+    return min(due, key=datetime.fromisoformat) if due else None
 
 
 def _shortcut_note(site: Site, cache: Cache, found: Inputs, options: str) -> dict:

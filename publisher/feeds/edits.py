@@ -1,31 +1,38 @@
-"""A build after edits that move no post between feeds, such as a typo fixed in a post: only
-the edited posts are read, and only the feeds that show one are made again, from the plan
-the last full build kept. Large blogs get such edits most.
+"""A build after a few edited or added posts, such as a typo fixed or a new post written:
+only those posts are read, and only the feeds that show one are made again, from the plan the
+last build kept. Large blogs get such changes most.
 
-It applies only when nothing that decides which feed shows which post changed: the same
-files as the last full build, the same options, no scheduled post due, the feeds as that
-build left them, no post with Liquid among those shown (it could show any other post), and
-each edited post with the same id, date, draft state, categories and tags, before and after.
-Anything else is a full build, which still leaves alone the feeds whose posts did not change.
+It applies only when nothing else that decides which feed shows which post changed: the same
+options, no file gone, no scheduled post due, the feeds as the last build left them, no post
+with Liquid among those shown (it could show any other post), and each edited post with the
+same id, date, draft state, categories and tags, before and after.
+
+An added post is placed by planning the feeds again over the posts the plan holds and the new
+ones. With a limit on the feeds, the plan holds each feed's newest posts, so for every feed
+the newest posts among them are its newest posts overall, and the labels and slugs come out
+as a full build makes them. Without a limit no plan is kept, and an added post means a full
+build, which still leaves alone the feeds whose posts did not change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from publisher.feeds.feed import Feed
 from publisher.site.cache import Cache, post_from_row, post_to_row
+from publisher.site.catalog import Selection, select
 from publisher.site.config import Site
 from publisher.site.post import Post, read_post
-from publisher.site.problems import Problem
+from publisher.site.problems import Problem, Problems
 
-# More edited files than this and a full build is as quick.
+# More changed files than this and a full build is as quick.
 MOST_EDITS = 20
 
 
 @dataclass(frozen=True)
 class Edit:
-    """One edited post, read again, and its problems."""
+    """One edited or added post, read again, and its problems."""
 
     name: str
     post: Post
@@ -34,26 +41,67 @@ class Edit:
 
 @dataclass(frozen=True)
 class EditPlan:
-    """The edits, and the feeds as the last build planned them with the edited posts in
-    place; no feeds when none shows an edited post, and none is made again."""
+    """The changed posts, and the feeds with them in place; no feeds when none shows a
+    changed post, and none is made again. With added posts, `added` is where they went."""
 
     edits: list[Edit]
     feeds: list[Feed] | None
+    added: Selection | None = None
 
 
 def plan_edits(
-    site: Site, cache: Cache, stamps: dict[str, list[int]], options: str
+    site: Site,
+    cache: Cache,
+    stamps: dict[str, list[int]],
+    options: str,
+    now: datetime,
+    *,
+    drafts: bool,
+    future: bool,
 ) -> EditPlan | None:
-    """The edits and the feeds to make again, or None when a full build is needed. The
+    """The changes and the feeds to make again, or None when a full build is needed. The
     caller has checked that no scheduled post fell due and the feeds are intact."""
     earlier, record = cache.inputs, cache.build
     if not earlier or not record.get("feeds") or earlier.get("options") != options:
         return None
-    if earlier["liquid_shown"] or earlier["stamps"].keys() != stamps.keys():
+    if earlier["liquid_shown"] or not earlier["stamps"].keys() <= stamps.keys():
         return None
-    changed = [name for name, stamp in stamps.items() if earlier["stamps"][name] != stamp]
-    if not changed or len(changed) > MOST_EDITS:
+    added = [name for name in stamps if name not in earlier["stamps"]]
+    changed = [
+        name
+        for name, stamp in stamps.items()
+        if name in earlier["stamps"] and earlier["stamps"][name] != stamp
+    ]
+    if not 0 < len(changed) + len(added) <= MOST_EDITS:
         return None
+    edits = _edits(site, cache, changed)
+    additions = _additions(site, earlier, added)
+    if edits is None or additions is None:
+        return None
+    edited = {edit.name: edit.post for edit in edits}
+    if not additions:
+        if not set(changed) & set(earlier["shown"]):
+            return EditPlan(edits, None)
+        feeds = _planned_feeds(earlier.get("plan"), edited)
+        return EditPlan(edits, feeds) if feeds is not None else None
+    shown = _shown_posts(earlier["plan"], edited)
+    chosen = select([*shown, *(a.post for a in additions)], now, drafts=drafts, future=future)
+    # Imported here: an edit to a post that no feed shows plans no feed.
+    from publisher.feeds.writer import plan_feeds
+
+    problems = Problems()
+    feeds = plan_feeds(site, chosen.published, problems)
+    # A warning (two tags sharing a slug), or a feed that moved: a full build says so, and
+    # removes what is left at the old path.
+    before = {Feed(**{**kept, "posts": ()}).path(site, "atom") for kept in earlier["plan"]["feeds"]}
+    if problems.items or not before <= {feed.path(site, "atom") for feed in feeds}:
+        return None
+    published = [post for post in chosen.published if post.source in added]
+    return EditPlan(edits + additions, feeds, Selection(published, chosen.drafts, chosen.future))
+
+
+def _edits(site: Site, cache: Cache, changed: list[str]) -> list[Edit] | None:
+    """The edited posts read again; None when one of them may have moved between feeds."""
     edits = []
     for name in changed:
         before = cache.earlier(name)
@@ -65,10 +113,27 @@ def plan_edits(
         if _placement(post) != _placement(before):
             return None
         edits.append(Edit(name, post, problems))
-    if not set(changed) & set(earlier["shown"]):
-        return EditPlan(edits, None)
-    feeds = _planned_feeds(earlier.get("plan"), {edit.name: edit.post for edit in edits})
-    return EditPlan(edits, feeds) if feeds is not None else None
+    return edits
+
+
+def _additions(site: Site, earlier: dict, added: list[str]) -> list[Edit] | None:
+    """The added posts read; None when the last build kept no plan, or a post cannot be
+    placed here (it has Liquid, an error, or an id another post has)."""
+    if not added:
+        return []
+    if earlier.get("plan") is None:
+        return None
+    ids = set(earlier["ids"])
+    additions = []
+    for name in added:
+        post, problems, _ = read_post(site, site.root / name)
+        if post is None or post.liquid or any(p.level == "error" for p in problems):
+            return None
+        if post.id in ids:
+            return None
+        ids.add(post.id)
+        additions.append(Edit(name, post, problems))
+    return additions
 
 
 def feed_plan(feeds: list[Feed]) -> dict:
@@ -91,13 +156,19 @@ def feed_plan(feeds: list[Feed]) -> dict:
     }
 
 
+def _shown_posts(plan: dict, edited: dict[str, Post]) -> list[Post]:
+    """Every post the plan's feeds show, each as it was or as it was edited."""
+    posts = {source: post_from_row(row) for source, row in plan["rows"].items()}
+    posts.update({source: post for source, post in edited.items() if source in posts})
+    return list(posts.values())
+
+
 def _planned_feeds(plan: dict | None, edited: dict[str, Post]) -> list[Feed] | None:
     """The kept plan's feeds, each post as it was or as it was edited; None when there is
     no plan (a build of every entry keeps none)."""
     if plan is None:
         return None
-    posts = {source: post_from_row(row) for source, row in plan["rows"].items()}
-    posts.update(edited)
+    posts = {post.source: post for post in _shown_posts(plan, edited)}
     return [
         Feed(**{**kept, "posts": tuple(posts[source] for source in kept["posts"])})
         for kept in plan["feeds"]
