@@ -6,8 +6,8 @@
 Prints wall time, posts per second and peak memory (the build process's own maximum RSS),
 median of --runs runs, for: a cold build with the default limit of 20, a cold build with every
 entry in every feed, a rebuild where nothing changed, a rebuild with one post edited (one from
-the middle of the archive, and the newest; with either limit), and a cold build of the same
-posts as a Jekyll site (limit 20).
+the middle of the archive, and the newest; with either limit) or added (the newest, limit 20),
+and a cold build of the same posts as a Jekyll site (limit 20).
 """
 
 from __future__ import annotations
@@ -146,6 +146,12 @@ def bench(count: int, runs: int, work: Path, *, corpus: bool) -> None:
         for label, edited in (("one edited", posts[count // 2]), ("newest edited", posts[-1])):
             edit = ["sh", "-c", f'echo "Edited." >> "{edited}" && exec "$@"', "edit", *publisher]
             cases[f"publisher, {count} posts, {label}, {which}"] = (edit, site, False)
+        if limit:
+            # The newest post, its category's and one of its tags': a new file each round.
+            added = site / "posts" / "2020-01-01-added-$(date +%s%N).md"
+            text = "---\\ntitle: New\\ncategory: Category 1\\ntags: [tag-1]\\n---\\nNew.\\n"
+            add = ["sh", "-c", f'printf -- "{text}" > "{added}" && exec "$@"', "add", *publisher]
+            cases[f"publisher, {count} posts, one added, {which}"] = (add, site, False)
     if corpus:
         corpus_site, corpus_hugo = make_corpus(work, count)
         which = "corpus, every entry"
@@ -153,7 +159,7 @@ def bench(count: int, runs: int, work: Path, *, corpus: bool) -> None:
         edited = sorted((corpus_site / "_posts").iterdir())[count // 2]
         edit = ["sh", "-c", f'echo "Edited." >> "{edited}" && exec "$@"', "edit", *publisher]
         cases[f"publisher, {count} posts, {which}, one edited"] = (edit, corpus_site, False)
-        added = corpus_site / "_posts" / "2030-01-01-added.md"
+        added = corpus_site / "_posts" / "2030-01-01-added-$(date +%s%N).md"
         add = ["sh", "-c", f'printf -- "---\\ntitle: New\\n---\\nNew.\\n" > "{added}" && exec "$@"']
         cases[f"publisher, {count} posts, {which}, one added"] = (
             [*add, "add", *publisher],
@@ -190,13 +196,14 @@ def bench(count: int, runs: int, work: Path, *, corpus: bool) -> None:
     compare(f"publisher, {count} posts, nothing changed", "the default build's", results, full)
     compare(f"publisher, {count} posts, Jekyll site", "the default build's", results, full)
     every = f"publisher, {count} posts, all entries"
-    for label in ("one edited", "newest edited"):
+    for label in ("one edited", "newest edited", "one added"):
         compare(
             f"publisher, {count} posts, {label}, default limit",
             "the default build's",
             results,
             full,
         )
+    for label in ("one edited", "newest edited"):
         compare(
             f"publisher, {count} posts, {label}, all entries", "the cold build's", results, every
         )
