@@ -54,7 +54,7 @@ def plain_build(arguments: list[str]) -> str | None:
             root = rest[index + 1]
             del rest[index : index + 2]
             break
-    return root if rest == ["build"] else None
+    return root if root and rest == ["build"] else None
 
 
 def nothing_to_do(root: str, started: float, *, hand_over: bool = False) -> str | None:

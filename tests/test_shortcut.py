@@ -201,6 +201,8 @@ def test_an_include_edited_goes_to_the_full_build(jekyll_built: JekyllDir):
         (["build"], "."),
         (["build", "--site", "blog"], "blog"),
         (["--site=blog", "build"], "blog"),
+        (["build", "--site="], None),
+        (["--site", "a", "build", "--site", "b"], None),
         (["build", "--drafts"], None),
         (["build", "--now", "2030-01-01"], None),
         (["check"], None),
