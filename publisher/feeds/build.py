@@ -145,7 +145,9 @@ def build(
                             "feeds": written.signatures,
                         }
                     )
-                    ids = [post.id for post in posts]
+                    from publisher.feeds.edits import id_digest
+
+                    ids = [id_digest(post.id) for post in posts]
                     cache.record_inputs(_inputs_record(site, feeds, stamps, options, ids))
     if shortcut and cache.build:
         clean = not problems.items and build_environment() is not None
@@ -200,7 +202,8 @@ def _inputs_record(
     site: Site, feeds: list[Feed], stamps: dict[str, list[int]], options: str, ids: list[str]
 ) -> dict:
     """What a build read and planned, for a build after edits (see feeds/edits.py): each
-    file's stamp, every post's id, the posts the feeds show and, with a limit, the plan."""
+    file's stamp, every post's id digest, the posts the feeds show and, with a limit, the
+    plan."""
     from publisher.feeds.edits import feed_plan
 
     shown = {post.source: post.liquid for feed in feeds for post in feed.posts}
@@ -257,8 +260,7 @@ def _build_edits(
     if plan.added is not None and plan.feeds is not None:
         record["counts"] = asdict(_counts_after(record["counts"], plan.added, plan.feeds))
         record["valid_until"] = _earliest(record["valid_until"], _next_due(plan.added))
-        added = [*plan.added.published, *plan.added.drafts, *plan.added.future]
-        ids = [*ids, *(post.id for post in added)]
+        ids = plan.ids
     inputs_record = {**cache.inputs, "stamps": stamps}
     if plan.feeds is not None:
         # The plan as it is now, with the changed posts, for the next build after a change.

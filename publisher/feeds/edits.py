@@ -16,7 +16,8 @@ build, which still leaves alone the feeds whose posts did not change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from publisher.feeds.feed import Feed
@@ -42,11 +43,13 @@ class Edit:
 @dataclass(frozen=True)
 class EditPlan:
     """The changed posts, and the feeds with them in place; no feeds when none shows a
-    changed post, and none is made again. With added posts, `added` is where they went."""
+    changed post, and none is made again. With added posts, `added` is where they went, and
+    `ids` the digests of every post's id, theirs included."""
 
     edits: list[Edit]
     feeds: list[Feed] | None
     added: Selection | None = None
+    ids: list[str] = field(default_factory=list)
 
 
 def plan_edits(
@@ -97,7 +100,9 @@ def plan_edits(
     if problems.items or not before <= {feed.path(site, "atom") for feed in feeds}:
         return None
     published = [post for post in chosen.published if post.source in added]
-    return EditPlan(edits + additions, feeds, Selection(published, chosen.drafts, chosen.future))
+    ids = [*earlier["ids"], *(id_digest(addition.post.id) for addition in additions)]
+    selection = Selection(published, chosen.drafts, chosen.future)
+    return EditPlan(edits + additions, feeds, selection, ids)
 
 
 def _edits(site: Site, cache: Cache, changed: list[str]) -> list[Edit] | None:
@@ -129,11 +134,18 @@ def _additions(site: Site, earlier: dict, added: list[str]) -> list[Edit] | None
         post, problems, _ = read_post(site, site.root / name)
         if post is None or post.liquid or any(p.level == "error" for p in problems):
             return None
-        if post.id in ids:
+        if id_digest(post.id) in ids:
             return None
-        ids.add(post.id)
+        ids.add(id_digest(post.id))
         additions.append(Edit(name, post, problems))
     return additions
+
+
+def id_digest(post_id: str) -> str:
+    """A short digest of a post's id. Builds keep every post's, for an added post's id to be
+    checked against: a tenth of the ids' size, and two ids that share one only mean a full
+    build, which compares the ids themselves."""
+    return hashlib.sha1(post_id.encode()).hexdigest()[:12]
 
 
 def feed_plan(feeds: list[Feed]) -> dict:
