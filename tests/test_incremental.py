@@ -407,3 +407,18 @@ def test_an_edit_and_an_addition_in_one_build_write_what_a_cold_build_writes(
     site.build()
     monkeypatch.undo()
     assert outputs(site) == cold_build(site, tmp_path)
+
+
+@pytest.mark.parametrize("cache", ["kept", "deleted"])
+def test_a_build_as_of_a_later_moment_is_not_kept_by_a_build_now(site, tmp_path, cache):
+    """`--now` in the future publishes what is scheduled until then; a build at the real
+    time after it holds those posts back again (whether the first placed the post alone or
+    built everything)."""
+    with_posts(site, TWO_ENTRIES)
+    site.post("2099-01-01-later.md", "title: Later\ntags: [t1]", "Not yet.")
+    if cache == "deleted":
+        shutil.rmtree(site.root / ".publisher")
+    site.build("--now", "2099-06-01")
+    assert site.feed().entries[0].title == "Later"
+    site.build()
+    assert outputs(site) == cold_build(site, tmp_path)

@@ -96,7 +96,7 @@ def build(
     if up_to_date:
         _as_recorded(report, cache.build)
     elif write and (plan := _plan_edits(site, cache, stamps, options, now, drafts, future)):
-        _build_edits(site, cache, report, plan, sources, stamps, inputs, track)
+        _build_edits(site, cache, report, plan, sources, stamps, inputs, now, track)
     else:
         from publisher.feeds.entries import EntryCache
         from publisher.feeds.writer import (
@@ -138,6 +138,7 @@ def build(
                     cache.record_build(
                         {
                             "inputs": inputs,
+                            "built_at": now.isoformat(),
                             "valid_until": _next_due(selection),
                             "counts": asdict(report.counts),
                             "problems": [asdict(p) for p in problems.items[first_problem:]],
@@ -230,7 +231,7 @@ def _plan_edits(
 ) -> EditPlan | None:
     """Edits that move no post between feeds, and added posts (see feeds/edits.py), while
     the feeds are as the last build left them; else None."""
-    if _scheduled_due(cache.build, now) or not _outputs_intact(site, cache.build):
+    if not _still_chosen(cache.build, now) or not _outputs_intact(site, cache.build):
         return None
     from publisher.feeds.edits import plan_edits
 
@@ -245,6 +246,7 @@ def _build_edits(
     sources: dict[str, os.stat_result],
     stamps: dict[str, list[int]],
     inputs: str,
+    now: datetime,
     track: Track,
 ) -> None:
     """The changed posts into the cache, their problems in place of those they had, the feeds
@@ -255,7 +257,8 @@ def _build_edits(
     for edit in plan.edits:
         cache.store(edit.name, sources[edit.name], edit.post, edit.problems)
         kept += [asdict(p) for p in edit.problems]
-    record = {**cache.build, "inputs": inputs, "problems": kept}
+    # The posts are as chosen at `now` (added ones were placed then): valid from then on.
+    record = {**cache.build, "inputs": inputs, "problems": kept, "built_at": now.isoformat()}
     ids = cache.inputs["ids"]
     if plan.added is not None and plan.feeds is not None:
         record["counts"] = asdict(_counts_after(record["counts"], plan.added, plan.feeds))
@@ -360,13 +363,16 @@ def _up_to_date(cache: Cache, site: Site, inputs: str, now: datetime) -> bool:
     record = cache.build
     if record.get("inputs") != inputs:
         return False
-    return not _scheduled_due(record, now) and _outputs_intact(site, record)
+    return _still_chosen(record, now) and _outputs_intact(site, record)
 
 
-def _scheduled_due(record: dict, now: datetime) -> bool:
-    """A post the last build held back as scheduled is due by now."""
-    due = record.get("valid_until")
-    return bool(due) and now >= datetime.fromisoformat(due)
+def _still_chosen(record: dict, now: datetime) -> bool:
+    """The last build chose the posts it would choose at `now`: it was made as of `now` or
+    before (not by a `--now` in the future), and nothing it held back as scheduled is due."""
+    made, due = record.get("built_at"), record.get("valid_until")
+    if made and now < datetime.fromisoformat(made):
+        return False
+    return not due or now < datetime.fromisoformat(due)
 
 
 def _as_recorded(report: Report, record: dict) -> None:
