@@ -81,24 +81,39 @@ def plan_edits(
     additions = _additions(site, earlier, added)
     if edits is None or additions is None:
         return None
-    edited = {edit.name: edit.post for edit in edits}
     if not additions:
         if not set(changed) & set(earlier["shown"]):
             return EditPlan(edits, None)
-        feeds = _planned_feeds(earlier.get("plan"), edited)
+        feeds = _planned_feeds(earlier.get("plan"), {edit.name: edit.post for edit in edits})
         return EditPlan(edits, feeds) if feeds is not None else None
-    shown = _shown_posts(earlier["plan"], edited)
-    chosen = select([*shown, *(a.post for a in additions)], now, drafts=drafts, future=future)
+    return _plan_with_additions(site, earlier, edits, additions, now, drafts=drafts, future=future)
+
+
+def _plan_with_additions(
+    site: Site,
+    earlier: dict,
+    edits: list[Edit],
+    additions: list[Edit],
+    now: datetime,
+    *,
+    drafts: bool,
+    future: bool,
+) -> EditPlan | None:
+    """The feeds planned again over the posts the plan shows and the added ones; None when
+    a full build must say something (two tags sharing a slug) or a feed would move (a full
+    build removes what is left at the old path)."""
+    shown = _shown_posts(earlier["plan"], {edit.name: edit.post for edit in edits})
+    posts = [*shown, *(addition.post for addition in additions)]
+    chosen = select(posts, now, drafts=drafts, future=future)
     # Imported here: an edit to a post that no feed shows plans no feed.
     from publisher.feeds.writer import plan_feeds
 
     problems = Problems()
     feeds = plan_feeds(site, chosen.published, problems)
-    # A warning (two tags sharing a slug), or a feed that moved: a full build says so, and
-    # removes what is left at the old path.
     before = {Feed(**{**kept, "posts": ()}).path(site, "atom") for kept in earlier["plan"]["feeds"]}
     if problems.items or not before <= {feed.path(site, "atom") for feed in feeds}:
         return None
+    added = {addition.name for addition in additions}
     published = [post for post in chosen.published if post.source in added]
     ids = [*earlier["ids"], *(id_digest(addition.post.id) for addition in additions)]
     selection = Selection(published, chosen.drafts, chosen.future)
