@@ -95,7 +95,9 @@ def build(
     stamps = {} if up_to_date else {name: stamp(s) for name, s in files.items()}
     if up_to_date:
         _as_recorded(report, cache.build)
-    elif write and (plan := _plan_edits(site, cache, stamps, options, now, drafts, future)):
+    elif write and (
+        plan := _plan_edits(site, cache, stamps, options, now, drafts=drafts, future=future)
+    ):
         _build_edits(site, cache, report, plan, sources, stamps, inputs, now, track)
     else:
         from publisher.feeds.entries import EntryCache
@@ -226,6 +228,7 @@ def _plan_edits(
     stamps: dict[str, list[int]],
     options: str,
     now: datetime,
+    *,
     drafts: bool,
     future: bool,
 ) -> EditPlan | None:
