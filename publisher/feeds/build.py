@@ -23,7 +23,13 @@ from publisher.site.discovery import Inputs, find_inputs
 from publisher.site.files import UnsafePath, inside
 from publisher.site.parallel import Track, no_progress
 from publisher.site.problems import Problem, Problems
-from publisher.site.stamps import build_environment, inputs_key, intact, stamp
+from publisher.site.stamps import (
+    build_environment,
+    inputs_key,
+    intact,
+    jekyll_environment,
+    stamp,
+)
 
 if TYPE_CHECKING:
     from publisher.feeds.edits import EditPlan
@@ -87,8 +93,7 @@ def build(
     found = find_inputs(site)
     sources = found.posts
     files = {**found.posts, **found.liquid}
-    # Liquid shows JEKYLL_ENV as jekyll.environment.
-    options = f"{drafts} {future} {os.environ.get('JEKYLL_ENV', 'development')}"
+    options = f"{drafts} {future} {jekyll_environment()}"
     inputs = inputs_key(files, options)
     report = Report(problems)
     up_to_date = write and _up_to_date(cache, site, inputs, now)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import html
 import json
-import os
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +36,7 @@ from publisher.site.liquid_filters import jekyll_filters
 from publisher.site.markdown import raw_placeholder
 from publisher.site.post import Post, jekyll_id
 from publisher.site.problems import Problem
+from publisher.site.stamps import jekyll_environment
 
 # Limits for one post: Jekyll has none, but a post here is untrusted input.
 LOOP_LIMIT = 100_000
@@ -82,7 +82,7 @@ def render_liquid(
         text = template.render(
             site=facts.site_variables(),
             page=facts.page(post, data),
-            jekyll={"version": "4.3.1", "environment": os.environ.get("JEKYLL_ENV", "development")},
+            jekyll={"version": "4.3.1", "environment": jekyll_environment()},
             _publisher=_Registers(facts, post, blocks),
         )
     except LiquidError as exc:

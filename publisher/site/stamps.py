@@ -92,10 +92,15 @@ def code_stamp() -> int:
     return newest
 
 
+def jekyll_environment() -> str:
+    """JEKYLL_ENV, which Liquid shows as jekyll.environment, and so the feeds depend on."""
+    return os.environ.get("JEKYLL_ENV", "development")
+
+
 def build_environment() -> str | None:
-    """What a build reads of the environment: JEKYLL_ENV, which Liquid shows. None when a
-    PUBLISHER_ variable is set: the configuration reads those, and they may hold credentials,
-    which no cache file should keep, even as a digest."""
+    """What a build reads of the environment: JEKYLL_ENV. None when a PUBLISHER_ variable
+    is set: the configuration reads those, and they may hold credentials, which no cache file
+    should keep, even as a digest."""
     if any(name.startswith("PUBLISHER_") for name in os.environ):
         return None
-    return os.environ.get("JEKYLL_ENV", "development")
+    return jekyll_environment()
