@@ -25,6 +25,7 @@ from publisher.site.stamps import (
     intact,
     scan,
     scan_key,
+    still_chosen,
 )
 from publisher.summary import build_line
 
@@ -84,8 +85,6 @@ def nothing_to_do(root: str, started: float, *, hand_over: bool = False) -> str 
 def _as_noted(root: str, record: dict, note: dict, *, hand_over: bool) -> bool:
     """Everything the last build read and wrote is as it left it, it was made as of now or
     before, and nothing it held back has fallen due."""
-    now = datetime.now(UTC)
-    made, due = datetime.fromisoformat(record["built_at"]), record["valid_until"]
     return (
         note["version"] == __version__
         and not record["problems"]
@@ -93,8 +92,7 @@ def _as_noted(root: str, record: dict, note: dict, *, hand_over: bool) -> bool:
         and note["environment"] == build_environment()
         and intact(root, note["config"])
         and intact(root, note["walked"])
-        and made <= now
-        and not (due and now >= datetime.fromisoformat(due))
+        and still_chosen(record, datetime.now(UTC))
         and intact(os.path.join(root, note["output"]), record["outputs"])
         and _inputs_key(root, note, hand_over=hand_over) == record["inputs"]
     )

@@ -29,6 +29,7 @@ from publisher.site.stamps import (
     intact,
     jekyll_environment,
     stamp,
+    still_chosen,
 )
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ def _plan_edits(
 ) -> EditPlan | None:
     """Edits that move no post between feeds, and added posts (see feeds/edits.py), while
     the feeds are as the last build left them; else None."""
-    if not _still_chosen(cache.build, now) or not _outputs_intact(site, cache.build):
+    if not still_chosen(cache.build, now) or not _outputs_intact(site, cache.build):
         return None
     from publisher.feeds.edits import plan_edits
 
@@ -371,16 +372,7 @@ def _up_to_date(cache: Cache, site: Site, inputs: str, now: datetime) -> bool:
     record = cache.build
     if record.get("inputs") != inputs:
         return False
-    return _still_chosen(record, now) and _outputs_intact(site, record)
-
-
-def _still_chosen(record: dict, now: datetime) -> bool:
-    """The last build chose the posts it would choose at `now`: it was made as of `now` or
-    before (not by a `--now` in the future), and nothing it held back as scheduled is due."""
-    made, due = record.get("built_at"), record.get("valid_until")
-    if made and now < datetime.fromisoformat(made):
-        return False
-    return not due or now < datetime.fromisoformat(due)
+    return still_chosen(record, now) and _outputs_intact(site, record)
 
 
 def _as_recorded(report: Report, record: dict) -> None:

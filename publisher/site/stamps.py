@@ -1,7 +1,7 @@
 """File stamps (size and mtime), which tell a run whether what the last one read changed.
 
-It imports nothing but os, hashlib and array: `publisher build` with nothing to do uses it
-before the rest of publisher loads (see publisher/shortcut.py).
+It imports nothing but os, hashlib, array and datetime: `publisher build` with nothing to do
+uses it before the rest of publisher loads (see publisher/shortcut.py).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from array import array
+from datetime import datetime
 
 CACHE_DIR = os.path.join(".publisher", "cache")
 # A folder to scan for input files, relative to the site, and the endings of the names it
@@ -104,3 +105,13 @@ def build_environment() -> str | None:
     if any(name.startswith("PUBLISHER_") for name in os.environ):
         return None
     return jekyll_environment()
+
+
+def still_chosen(record: dict, now: datetime) -> bool:
+    """The build of `record` chose the posts a build at `now` would choose: it was made as
+    of `now` or before (not by a `--now` in the future), and nothing it held back as
+    scheduled is due."""
+    made, due = record.get("built_at"), record.get("valid_until")
+    if made and now < datetime.fromisoformat(made):
+        return False
+    return not due or now < datetime.fromisoformat(due)
