@@ -37,9 +37,7 @@ class Inputs:
 def find_inputs(site: Site) -> Inputs:
     """The site's posts and the files their Liquid reads, with their stats."""
     walked: dict[str, list[int] | None] = {}
-    # Jekyll reads a file of any kind in _posts/ (post.py skips YAML, and what is not text).
-    extensions = None if site.jekyll else site.markdown_extensions
-    post_scans = [(name, extensions) for name in _post_folders(site, walked)]
+    post_scans = _post_scans(site, walked)
     liquid_scans: list[Scan] = [(name, None) for name in LIQUID_FOLDERS] if site.jekyll else []
     return Inputs(
         scan(site.root, post_scans), scan(site.root, liquid_scans), post_scans, liquid_scans, walked
@@ -48,7 +46,13 @@ def find_inputs(site: Site) -> Inputs:
 
 def discover(site: Site) -> dict[str, os.stat_result]:
     """Every post file of the site, by site-relative name, with its stat."""
-    return find_inputs(site).posts
+    return scan(site.root, _post_scans(site, {}))
+
+
+def _post_scans(site: Site, walked: dict[str, list[int] | None]) -> list[Scan]:
+    # Jekyll reads a file of any kind in _posts/ (post.py skips YAML, and what is not text).
+    extensions = None if site.jekyll else site.markdown_extensions
+    return [(name, extensions) for name in _post_folders(site, walked)]
 
 
 def posts_dirs(site: Site) -> list[Path]:
