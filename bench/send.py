@@ -15,6 +15,7 @@ median over the rounds: the machine's speed drifts, so cases are compared within
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import smtplib
@@ -23,8 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -39,17 +42,48 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_sink(port: int) -> subprocess.Popen:
-    sink = subprocess.Popen(
-        [sys.executable, str(HERE / "smtp_sink.py"), str(port)], stdout=subprocess.PIPE, text=True
-    )
-    assert sink.stdout.readline().strip() == "ready"
-    return sink
+@dataclass
+class Sink:
+    """An SMTP server that takes every message, and where it counts them."""
+
+    process: subprocess.Popen
+    counters: IO[str] | None = None
+
+    def stop(self) -> int:
+        """How many messages it received."""
+        self.process.terminate()
+        if self.counters is None:
+            return int(self.process.communicate()[0])
+        self.process.wait()
+        self.counters.seek(0)
+        # smtp-sink writes its counters a line each time they change: "sess=1 quit=1 mesg=3".
+        output = self.counters.read()
+        self.counters.close()
+        return int(output.rsplit("mesg=", 1)[1].split()[0]) if "mesg=" in output else 0
 
 
-def stop_sink(sink: subprocess.Popen) -> int:
-    sink.terminate()
-    return int(sink.stdout.readline())
+def start_sink(port: int, kind: str) -> Sink:
+    """Postfix's smtp-sink, written in C, leaves the two cores to the sender and the
+    database; the aiosmtpd one (Python, `smtp_sink.py`) takes most of one."""
+    if kind == "aiosmtpd":
+        command = [sys.executable, str(HERE / "smtp_sink.py"), str(port)]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert process.stdout.readline().strip() == "ready"
+        return Sink(process)
+    if not shutil.which("smtp-sink"):
+        raise SystemExit("smtp-sink is not installed: apt-get install postfix, or --sink aiosmtpd")
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []  # it refuses to run as root
+    # Its counters go to a file: a pipe that nobody reads would fill and stop it.
+    counters = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by Sink.stop)
+    command = ["smtp-sink", "-c", *user, f"127.0.0.1:{port}", "256"]
+    sink = Sink(subprocess.Popen(command, stdout=counters), counters)
+    while True:
+        with (
+            contextlib.suppress(ConnectionRefusedError),
+            socket.create_connection(("127.0.0.1", port)),
+        ):
+            return sink
+        time.sleep(0.05)
 
 
 def make_site(root: Path, count: int) -> None:
@@ -109,7 +143,9 @@ RATIOS = [
 ]
 
 
-def send_case(count: int, root: Path, smtp: dict, postgres: PostgresServer | None, case: str):
+def send_case(
+    count: int, root: Path, smtp: dict, postgres: PostgresServer | None, case: str, sink: str
+):
     """One case's rate (messages the sink received over the send's time) and peak MB."""
     backend, concurrency, processes = CASES[case]
     env = dict(smtp)
@@ -120,7 +156,7 @@ def send_case(count: int, root: Path, smtp: dict, postgres: PostgresServer | Non
         for suffix in ("", "-wal", "-shm"):
             Path(f"{state}{suffix}").unlink(missing_ok=True)
     publisher(root, "subscribers", "import", str(root / "list.csv"), env=env)
-    sink = start_sink(int(smtp["PUBLISHER_SMTP_PORT"]))
+    server = start_sink(int(smtp["PUBLISHER_SMTP_PORT"]), sink)
     started = time.perf_counter()
     runs = [
         publisher_started(root, "send", POST, "--concurrency", str(concurrency), env=env)
@@ -128,7 +164,7 @@ def send_case(count: int, root: Path, smtp: dict, postgres: PostgresServer | Non
     ]
     results = [finished(run) for run in runs]
     wall = time.perf_counter() - started
-    received = stop_sink(sink)
+    received = server.stop()
     if processes == 1:
         wall = float(results[0][1].rsplit(" in ", 1)[1].split(" s")[0])  # the send alone
     rate, peak = received / wall, max(megabytes for megabytes, _ in results)
@@ -140,7 +176,9 @@ def send_case(count: int, root: Path, smtp: dict, postgres: PostgresServer | Non
     return rate, peak
 
 
-def bench(count: int, work: Path, postgres: PostgresServer | None, runs: int, cases) -> None:
+def bench(
+    count: int, work: Path, postgres: PostgresServer | None, runs: int, cases, sink: str
+) -> None:
     """Every case once a round, the floor too, so that each ratio compares one moment."""
     root = work / f"site-{count}"
     make_site(root, count)
@@ -159,12 +197,12 @@ def bench(count: int, work: Path, postgres: PostgresServer | None, runs: int, ca
     memory: dict[str, float] = {}
     for round_ in range(1, runs + 1):
         print(f"{count} subscribers, round {round_} of {runs}:", flush=True)
-        sink = start_sink(port)
+        server = start_sink(port, sink)
         rates["floor"].append(floor(port, count, message))
-        stop_sink(sink)
+        server.stop()
         print(f"  floor (bare smtplib, one connection): {rates['floor'][-1]:6.0f} msg/s")
         for case in cases:
-            rate, megabytes = send_case(count, root, smtp, postgres, case)
+            rate, megabytes = send_case(count, root, smtp, postgres, case, sink)
             rates[case].append(rate)
             memory[case] = max(memory.get(case, 0), megabytes)
     print(f"{count} subscribers, medians of {runs} round(s):")
@@ -184,6 +222,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000])
     parser.add_argument("--runs", type=int, default=1, help="rounds of every case")
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument(
+        "--sink",
+        choices=["aiosmtpd", "smtp-sink"],
+        default="aiosmtpd",
+        help="the SMTP server: aiosmtpd (as in earlier figures) or Postfix's smtp-sink",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="publisher-send-bench-") as folder:
         binaries = postgres_bin()
@@ -194,7 +238,7 @@ def main() -> None:
             print("PostgreSQL is not installed (apt-get install postgresql): SQLite only")
         try:
             for count in args.sizes:
-                bench(count, Path(folder), postgres, args.runs, args.cases)
+                bench(count, Path(folder), postgres, args.runs, args.cases, args.sink)
         finally:
             if postgres:
                 postgres.stop()
