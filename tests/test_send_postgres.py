@@ -6,7 +6,7 @@ import time
 
 import psycopg
 
-from tests.helpers import SiteDir, import_subscribers, kill_when, start_send
+from tests.helpers import SiteDir, import_subscribers, kill_when, start_send, wait_for
 
 
 def copy_of(site: SiteDir, name: str) -> SiteDir:
@@ -47,6 +47,22 @@ def test_killed_sends_on_postgresql_resume_and_deliver_each_message_once(
     # The message of each kill was received, and left unknown: never sent twice.
     assert 1 <= len(unknown_emails(on_postgres)) <= 4
     assert unknown_emails(on_postgres) <= set(smtp_sink.received)
+
+
+def delivery_statuses(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as db:
+        return dict(db.execute("SELECT status, count(*) FROM deliveries GROUP BY status"))
+
+
+def test_a_send_killed_while_it_waits_for_its_rate_has_written_every_verdict(
+    mailing, smtp_sink, on_postgres
+):
+    import_subscribers(mailing, 5)
+    process = start_send(mailing, "--rate", "2/s")
+    wait_for(lambda: sum(smtp_sink.received.values()) >= 2)
+    time.sleep(0.2)  # into the half-second wait before the third message
+    kill_when(process, lambda: True)
+    assert delivery_statuses(on_postgres) == {"sent": 2, "pending": 3}
 
 
 def test_three_senders_share_one_send_and_survive_one_killed(mailing, smtp_sink, on_postgres):

@@ -58,6 +58,36 @@ def test_a_claimed_delivery_is_handed_over_once(store):
     assert store.delivery_counts(newsletter) == {DeliveryStatus.SENT: 1}
 
 
+def test_verdicts_are_written_by_the_next_hand_over_or_the_flush(store):
+    ann, bob, cy = add(store, "ann@example.com", "bob@example.com", "cy@example.com")
+    newsletter = store.record_newsletter("post:hello", LETTER, [], NOW)
+    with store.sender():
+        list(store.claim(newsletter))
+        assert store.hand_over(newsletter, ann.id)
+        store.record_verdict(newsletter, ann.id, DeliveryStatus.SENT)
+        assert store.hand_over(newsletter, bob.id)
+        store.record_verdict(newsletter, bob.id, DeliveryStatus.PENDING, "421 busy")
+        store.flush_verdicts()
+    counts = store.delivery_counts(newsletter)
+    assert counts == {DeliveryStatus.SENT: 1, DeliveryStatus.PENDING: 2}
+    # The retried delivery is free again, for this sender or any other.
+    with store.sender():
+        assert {s.email for s in store.claim(newsletter)} == {"bob@example.com", cy.email}
+
+
+def test_a_verdict_is_written_even_when_the_next_hand_over_is_refused(store):
+    ann, bob = add(store, "ann@example.com", "bob@example.com")
+    newsletter = store.record_newsletter("post:hello", LETTER, [], NOW)
+    with store.sender():
+        list(store.claim(newsletter))
+        assert store.hand_over(newsletter, ann.id)
+        store.record_verdict(newsletter, ann.id, DeliveryStatus.SENT)
+        store.set_subscriber_status(bob.id, SubscriberStatus.UNSUBSCRIBED)
+        assert not store.hand_over(newsletter, bob.id)
+    counts = store.delivery_counts(newsletter)
+    assert counts == {DeliveryStatus.SENT: 1, DeliveryStatus.SKIPPED: 1}
+
+
 def test_unknown_deliveries_are_pending_again_on_request(store):
     (ann,) = add(store, "ann@example.com")
     newsletter = store.record_newsletter("post:hello", LETTER, [], NOW)

@@ -2,7 +2,7 @@
 
 A newsletter is recorded first, with a snapshot of its audience: one pending delivery per
 subscriber active at that moment. Each delivery then moves pending -> sending -> sent (or
-bounced), every step committed before the next network step. "sending" is committed just
+bounced), every step recorded by the next hand-over at the latest. "sending" is committed just
 before the act that hands the message over (the last bytes of the SMTP end-of-data mark, the
 Maildir rename), so the server never has a message we have no record of. A delivery still
 pending after a crash was never handed over and is sent. One found in "sending" was handed
@@ -16,14 +16,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.mail.mime import MessageTemplate, sender_address, unsubscribe_url
 from publisher.mail.newsletter import Newsletter, Recipient
 from publisher.mail.status import DeliveryStatus, SubscriberStatus
-from publisher.mail.store import Store, Subscriber
+from publisher.mail.store import StateError, Store, Subscriber
 from publisher.mail.tokens import make_token
 from publisher.mail.transports import (
     MaildirTransport,
@@ -138,19 +137,17 @@ class Mailer:
                 )
 
     def _pass(self) -> None:
-        """Every pending delivery once, the workers taking the next from one shared reader.
-        Their verdicts are written by the recorder's threads while they go on; the pass
-        ends when the last is written."""
+        """Every pending delivery once, the workers taking the next from one shared reader;
+        the pass ends when each has written its last verdict."""
         rows = self.store.claim(self.newsletter_id)
         workers = [
             threading.Thread(target=self._work, args=(rows,), daemon=True)
             for _ in range(self.options.concurrency)
         ]
-        with ThreadPoolExecutor(self.options.concurrency, "record") as self.recorder:
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
 
     def _work(self, rows: Iterator[Subscriber]) -> None:
         """One connection. Its next message is made while the server decides on the current
@@ -186,6 +183,7 @@ class Mailer:
             self.stop.set()
         finally:
             transport.close()
+            self._flush_verdicts()
 
     def _next_delivery(self, rows: Iterator[Subscriber]) -> Delivery | None:
         """The next pending subscriber's message; None when there are no more. One who
@@ -258,7 +256,12 @@ class Mailer:
             return
         self._release_bounces()
         status = OUTCOME_STATUS[outcome.kind]
-        self._set_later(delivery.subscriber_id, status, outcome.detail)
+        try:
+            self.store.record_verdict(
+                self.newsletter_id, delivery.subscriber_id, status, outcome.detail
+            )
+        except StateError as exc:
+            self._stop_for(f"cannot record a delivery: {exc}")
         if status != DeliveryStatus.SENT:
             with self.lock:
                 self.report.last_error = outcome.detail
@@ -305,12 +308,21 @@ class Mailer:
             self.progress(self.report)
 
     def _wait_for_rate(self) -> None:
+        """Verdicts still carried are written before a wait, not held through it."""
         if not self.options.rate:
             return
         with self.lock:
             slot = max(self.next_slot, time.monotonic())
             self.next_slot = slot + 1 / self.options.rate
+        if slot > time.monotonic():
+            self._flush_verdicts()
         time.sleep(max(0.0, slot - time.monotonic()))
+
+    def _flush_verdicts(self) -> None:
+        try:
+            self.store.flush_verdicts()
+        except StateError as exc:
+            self._stop_for(f"cannot record a delivery: {exc}")
 
     def _set(
         self, subscriber_id: int, status: DeliveryStatus, error: str = "", *, attempted=False
@@ -320,16 +332,6 @@ class Mailer:
         self.store.set_delivery(
             self.newsletter_id, subscriber_id, status, error, attempted=attempted
         )
-
-    def _set_later(self, subscriber_id: int, status: DeliveryStatus, error: str) -> None:
-        """A verdict, written while the connection goes on to the next message; one that
-        cannot be written stops the send."""
-        recording = self.recorder.submit(self._set, subscriber_id, status, error, attempted=True)
-        recording.add_done_callback(self._recorded)
-
-    def _recorded(self, recording: Future[None]) -> None:
-        if failure := recording.exception():
-            self._stop_for(f"cannot record a delivery: {failure}")
 
     def _counts(self):
         return self.store.delivery_counts(self.newsletter_id)

@@ -2,7 +2,8 @@
 
 Every commit is on disk when it returns (`synchronous_commit = on`, so a server set otherwise
 cannot lose a hand-over's record), but a delivery's verdict, whose loss in a server crash
-leaves it unknown, never sent twice. Several `publisher send` runs may
+leaves it unknown, never sent twice. A verdict goes with the thread's next hand-over, in one
+statement: a round trip less on the path. Several `publisher send` runs may
 mail one newsletter together: each is a sender with a lease that a heartbeat renews, and
 claims small batches of pending deliveries with `FOR UPDATE SKIP LOCKED`. A delivery is
 marked "sending" only while its sender still holds it, so two senders never both hand it
@@ -160,6 +161,21 @@ OTHERS_CLAIMS = f"""
     LIMIT 1
 """
 
+HAND_OVER = """
+    UPDATE deliveries SET status = 'sending', updated_at = ?
+    WHERE newsletter_id = ? AND subscriber_id = ? AND status = 'pending' AND sender = ?
+"""
+# The verdict on the message before, and the hand-over: one statement, one commit. A
+# delivery made pending again is free for any sender to claim (see `set_delivery`).
+VERDICT_AND_HAND_OVER = f"""
+    WITH verdict AS (
+        UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + 1,
+            updated_at = ?, sender = CASE WHEN ? = 'pending' THEN NULL ELSE sender END
+        WHERE newsletter_id = ? AND subscriber_id = ?
+    )
+    {HAND_OVER}
+"""
+
 
 class PostgresStore(Store):
     """A PostgreSQL database, through a pool: each thread of a send has a connection."""
@@ -246,17 +262,38 @@ class PostgresStore(Store):
         return iter([subscriber(row) for row in rows])
 
     def hand_over(self, newsletter_id: int, subscriber_id: int) -> bool:
-        return bool(
-            self._write(
-                "UPDATE deliveries SET status = 'sending', updated_at = ? "
-                "WHERE newsletter_id = ? AND subscriber_id = ? AND status = 'pending' "
-                "AND sender = ?",
-                stamp_now(),
-                newsletter_id,
-                subscriber_id,
-                self.sender_id,
+        """In one statement with the verdict this thread carries, if any: on a busy machine
+        each round trip to the server waits for a core, and this one is on the path."""
+        carried = self._carried()
+        if len(carried) > 1:
+            self.flush_verdicts()
+        now = stamp_now()
+        hand_over = (now, newsletter_id, subscriber_id, self.sender_id)
+        if not carried:
+            return bool(self._write(HAND_OVER, *hand_over))
+        verdict_newsletter, verdict_subscriber, status, error = carried.pop()
+        verdict = (status, error, now, status, verdict_newsletter, verdict_subscriber)
+        return bool(self._write(VERDICT_AND_HAND_OVER, *verdict, *hand_over))
+
+    def record_verdict(
+        self, newsletter_id: int, subscriber_id: int, status: DeliveryStatus, error: str = ""
+    ) -> None:
+        """Carried until this thread's next hand-over, or its flush. A crash meanwhile leaves
+        the delivery "sending", hence unknown: never sent twice."""
+        self._carried().append((newsletter_id, subscriber_id, str(status), error))
+
+    def flush_verdicts(self) -> None:
+        carried = self._carried()
+        while carried:
+            newsletter_id, subscriber_id, status, error = carried.pop(0)
+            self.set_delivery(
+                newsletter_id, subscriber_id, DeliveryStatus(status), error, attempted=True
             )
-        )
+
+    def _carried(self) -> list[tuple[int, int, str, str]]:
+        if not hasattr(self._local, "verdicts"):
+            self._local.verdicts = []
+        return self._local.verdicts
 
     def set_delivery(
         self,

@@ -108,6 +108,16 @@ class Store:
             )
         )
 
+    def record_verdict(
+        self, newsletter_id: int, subscriber_id: int, status: DeliveryStatus, error: str = ""
+    ) -> None:
+        """What became of a message handed over, written at once; a backend whose every
+        statement is a round trip carries it with this thread's next hand-over instead."""
+        self.set_delivery(newsletter_id, subscriber_id, status, error, attempted=True)
+
+    def flush_verdicts(self) -> None:
+        """Write the verdicts this thread still carries: before it waits, and at its end."""
+
     # Subscribers
 
     def find_subscriber(self, email: str) -> Subscriber | None:
