@@ -165,16 +165,14 @@ HAND_OVER = """
     UPDATE deliveries SET status = 'sending', updated_at = ?
     WHERE newsletter_id = ? AND subscriber_id = ? AND status = 'pending' AND sender = ?
 """
-# The verdict on the message before, and the hand-over: one statement, one commit. A
-# delivery made pending again is free for any sender to claim (see `set_delivery`).
-VERDICT_AND_HAND_OVER = f"""
-    WITH verdict AS (
-        UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + 1,
-            updated_at = ?, sender = CASE WHEN ? = 'pending' THEN NULL ELSE sender END
-        WHERE newsletter_id = ? AND subscriber_id = ?
-    )
-    {HAND_OVER}
+# A delivery's new status; one made pending again is free for any sender to claim.
+VERDICT = """
+    UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, updated_at = ?,
+        sender = CASE WHEN ? = 'pending' THEN NULL ELSE sender END
+    WHERE newsletter_id = ? AND subscriber_id = ?
 """
+# The verdict on the message before, and the hand-over: one statement, one commit.
+VERDICT_AND_HAND_OVER = f"WITH verdict AS ({VERDICT}) {HAND_OVER}"
 
 
 class PostgresStore(Store):
@@ -267,12 +265,10 @@ class PostgresStore(Store):
         carried = self._carried()
         if len(carried) > 1:
             self.flush_verdicts()
-        now = stamp_now()
-        hand_over = (now, newsletter_id, subscriber_id, self.sender_id)
+        hand_over = (stamp_now(), newsletter_id, subscriber_id, self.sender_id)
         if not carried:
             return bool(self._write(HAND_OVER, *hand_over))
-        verdict_newsletter, verdict_subscriber, status, error = carried.pop()
-        verdict = (status, error, now, status, verdict_newsletter, verdict_subscriber)
+        verdict = _verdict(*carried.pop(), attempted=True)
         return bool(self._write(VERDICT_AND_HAND_OVER, *verdict, *hand_over))
 
     def record_verdict(
@@ -280,17 +276,14 @@ class PostgresStore(Store):
     ) -> None:
         """Carried until this thread's next hand-over, or its flush. A crash meanwhile leaves
         the delivery "sending", hence unknown: never sent twice."""
-        self._carried().append((newsletter_id, subscriber_id, str(status), error))
+        self._carried().append((newsletter_id, subscriber_id, status, error))
 
     def flush_verdicts(self) -> None:
         carried = self._carried()
         while carried:
-            newsletter_id, subscriber_id, status, error = carried.pop(0)
-            self.set_delivery(
-                newsletter_id, subscriber_id, DeliveryStatus(status), error, attempted=True
-            )
+            self.set_delivery(*carried.pop(0), attempted=True)
 
-    def _carried(self) -> list[tuple[int, int, str, str]]:
+    def _carried(self) -> list[tuple[int, int, DeliveryStatus, str]]:
         if not hasattr(self._local, "verdicts"):
             self._local.verdicts = []
         return self._local.verdicts
@@ -304,17 +297,10 @@ class PostgresStore(Store):
         *,
         attempted: bool = False,
     ) -> None:
-        """As for SQLite; a delivery made pending again is free for any sender to claim."""
-        if status != DeliveryStatus.PENDING:
-            super().set_delivery(newsletter_id, subscriber_id, status, error, attempted=attempted)
-            return
-        with self._transaction():
-            super().set_delivery(newsletter_id, subscriber_id, status, error, attempted=attempted)
-            self._write(
-                "UPDATE deliveries SET sender = NULL WHERE newsletter_id = ? AND subscriber_id = ?",
-                newsletter_id,
-                subscriber_id,
-            )
+        """As for SQLite, but a delivery made pending again, free for any sender to claim,
+        waits for the disk."""
+        write = self._write if status == DeliveryStatus.PENDING else self._write_verdict
+        write(VERDICT, *_verdict(newsletter_id, subscriber_id, status, error, attempted=attempted))
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
@@ -407,6 +393,14 @@ class PostgresStore(Store):
             yield
         except psycopg.Error as exc:
             raise _state_error(self.where, exc) from None
+
+
+def _verdict(
+    newsletter_id: int, subscriber_id: int, status: DeliveryStatus, error: str, *, attempted: bool
+) -> tuple[object, ...]:
+    """The values of `VERDICT`."""
+    name = str(status)
+    return (name, error, int(attempted), stamp_now(), name, newsletter_id, subscriber_id)
 
 
 def describe(url: str) -> str:
