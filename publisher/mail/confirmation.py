@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from publisher.mail.mime import MessageTemplate, sender_address
 from publisher.mail.newsletter import Recipient, confirmation_newsletter
-from publisher.mail.transports import Outcome, StopSending, Verdict, open_transport
+from publisher.mail.transports import HandOver, Outcome, StopSending, Verdict, open_transport
 from publisher.site.config import Site
 
 
@@ -38,7 +38,7 @@ class ConfirmationMailer:
         key = f"{time.time_ns()}.{secrets.token_hex(6)}.publisher-confirm"
         with self.lock:
             try:
-                return self.transport.deliver(key, self.sender, email, data, _nothing, _nothing)
+                return self.transport.deliver(key, self.sender, email, data, NO_RECORD)
             except StopSending as exc:
                 return Outcome(Verdict.RETRY, str(exc))
 
@@ -48,3 +48,6 @@ class ConfirmationMailer:
 
 def _nothing() -> None:
     """A confirmation keeps no delivery record: a lost one is asked for again."""
+
+
+NO_RECORD = HandOver(_nothing, _nothing, _nothing)

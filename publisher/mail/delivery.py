@@ -2,9 +2,10 @@
 
 A newsletter is recorded first, with a snapshot of its audience: one pending delivery per
 subscriber active at that moment. Each delivery then moves pending -> sending -> sent (or
-bounced), every step recorded by the next hand-over at the latest. "sending" is committed just
-before the act that hands the message over (the last bytes of the SMTP end-of-data mark, the
-Maildir rename), so the server never has a message we have no record of. A delivery still
+bounced), every step recorded by the next hand-over at the latest. "sending" is written as the
+message starts to go and committed before the act that hands it over (the last bytes of the
+SMTP end-of-data mark, the Maildir rename), so the server never has a message we have no
+record of. A delivery still
 pending after a crash was never handed over and is sent. One found in "sending" was handed
 over, or the crash fell in the instant before: for a Maildir we look; over SMTP we cannot
 know, so it becomes "unknown", is reported, and is resent only with --resend-unknown.
@@ -25,6 +26,7 @@ from publisher.mail.status import DeliveryStatus, SubscriberStatus
 from publisher.mail.store import StateError, Store, Subscriber
 from publisher.mail.tokens import make_token
 from publisher.mail.transports import (
+    HandOver,
     MaildirTransport,
     Outcome,
     StopSending,
@@ -157,16 +159,6 @@ class Mailer:
         upcoming: list[Delivery | None] = []
         flushed = 0
 
-        def about_to_hand_over(delivery: Delivery) -> None:
-            try:
-                self.flusher.wait(flushed)
-            except OSError as exc:
-                # Without a durable record, a message handed over could go again after a
-                # power cut: stop rather than risk it.
-                raise StopSending(f"cannot flush the state file to disk: {exc}") from None
-            if not self.store.hand_over(self.newsletter_id, delivery.subscriber_id):
-                raise Withdrawn
-
         def handed_over() -> None:
             nonlocal flushed
             flushed = self.flusher.ask()
@@ -177,7 +169,7 @@ class Mailer:
                 delivery = upcoming.pop() if upcoming else self._next_delivery(rows)
                 if delivery is None:
                     break
-                self._deliver(transport, delivery, about_to_hand_over, handed_over)
+                self._deliver(transport, delivery, flushed=flushed, handed_over=handed_over)
         except Exception as exc:
             self.report.stopped = f"unexpected error: {exc!r}"
             self.stop.set()
@@ -200,23 +192,12 @@ class Mailer:
         return Delivery(row.id, row.email, self.template.render(recipient))
 
     def _deliver(
-        self,
-        transport,
-        delivery: Delivery,
-        about_to_hand_over: Callable[[Delivery], None],
-        handed_over: Callable[[], None],
+        self, transport, delivery: Delivery, *, flushed: int, handed_over: Callable[[], None]
     ) -> None:
         self._wait_for_rate()
         started = time.monotonic()
         try:
-            outcome = transport.deliver(
-                self._key(delivery.subscriber_id),
-                self.sender,
-                delivery.email,
-                delivery.data,
-                lambda: about_to_hand_over(delivery),
-                handed_over,
-            )
+            outcome = self._transfer(transport, delivery, flushed=flushed, handed_over=handed_over)
         except StopSending as exc:
             self._set(delivery.subscriber_id, DeliveryStatus.PENDING, str(exc), attempted=True)
             self._stop_for(str(exc))
@@ -232,6 +213,39 @@ class Mailer:
                 self.report.waited += time.monotonic() - started
         self._watch_reachability(outcome)
         self._record(delivery, outcome)
+
+    def _transfer(
+        self, transport, delivery: Delivery, *, flushed: int, handed_over: Callable[[], None]
+    ) -> Outcome:
+        """The hand-over's record starts as the message's data goes out, after the flush of
+        the one before; it is answered before the act, or before its verdict when the
+        message never went."""
+        answers: list[Callable[[], bool]] = []
+
+        def begin() -> None:
+            try:
+                self.flusher.wait(flushed)
+            except OSError as exc:
+                # Without a durable record, a message handed over could go again after a
+                # power cut: stop rather than risk it.
+                raise StopSending(f"cannot flush the state file to disk: {exc}") from None
+            answers.append(self.store.begin_hand_over(self.newsletter_id, delivery.subscriber_id))
+
+        def confirm() -> None:
+            if not answers.pop()():
+                raise Withdrawn
+
+        try:
+            return transport.deliver(
+                self._key(delivery.subscriber_id),
+                self.sender,
+                delivery.email,
+                delivery.data,
+                HandOver(begin, confirm, handed_over),
+            )
+        finally:
+            for answer in answers:
+                answer()
 
     def _stop_for(self, reason: str) -> None:
         with self.lock:

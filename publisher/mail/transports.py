@@ -1,11 +1,12 @@
 """Where messages go: a Maildir folder, or an SMTP server. Each reports what became of a message.
 
-Both call `about_to_hand_over` just before the act that hands a message over for good: the
-Maildir rename, or the last two bytes of the SMTP end-of-data mark. The server cannot take
-the message before those bytes arrive, so the caller's record of the hand-over always exists
-by the time the server has the message; a run killed in between is the only gap. They call
-`handed_over` right after, while the server is still deciding, for the caller to use that
-time: to make its record durable and to make the next message.
+Both call the caller's `HandOver` around the act that hands a message over for good: the
+Maildir rename, or the last two bytes of the SMTP end-of-data mark. `begin` as the message
+starts to go (once the server took its recipient), for the caller to start its record of the
+hand-over; `confirm` just before the act. The server cannot take the message before those
+bytes arrive, so the record always exists by the time the server has the message; a run
+killed in between is the only gap. `done` right after, while the server is still deciding,
+for the caller to use that time: to make its record durable and to make the next message.
 """
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ class Outcome:
 SENT = Outcome(Verdict.SENT)
 
 
+@dataclass(frozen=True)
+class HandOver:
+    """What the caller does around a hand-over (see the module's docstring). `begin` and
+    `confirm` raise Withdrawn or StopSending when the message must not go."""
+
+    begin: Callable[[], None]
+    confirm: Callable[[], None]
+    done: Callable[[], None]
+
+
 class MaildirTransport:
     """Writes each message into a Maildir (tmp/, then new/), readable by mutt or any client."""
 
@@ -59,9 +70,9 @@ class MaildirTransport:
         sender: str,
         recipient: str,
         data: bytes,
-        about_to_hand_over: Callable[[], None],
-        handed_over: Callable[[], None],
+        hand_over: HandOver,
     ) -> Outcome:
+        hand_over.begin()
         temporary = self.folder / "tmp" / key
         with open(temporary, "wb") as handle:
             # A Maildir holds messages with the local line ending; CRLF is for the wire.
@@ -69,12 +80,12 @@ class MaildirTransport:
             handle.flush()
             os.fsync(handle.fileno())
         try:
-            about_to_hand_over()
+            hand_over.confirm()
         except Withdrawn:
             temporary.unlink()
             raise
         os.replace(temporary, self.folder / "new" / key)
-        handed_over()
+        hand_over.done()
         return SENT
 
     def settle(self, key: str) -> bool:
@@ -92,7 +103,7 @@ class StopSending(Exception):
 
 
 class Withdrawn(Exception):
-    """Raised by `about_to_hand_over`: the delivery is another sender's now; the message
+    """Raised by a `HandOver`: the delivery is another sender's now; the message
     must not be handed over."""
 
 
@@ -109,13 +120,12 @@ class SmtpTransport:
         sender: str,
         recipient: str,
         data: bytes,
-        about_to_hand_over: Callable[[], None],
-        handed_over: Callable[[], None],
+        hand_over: HandOver,
     ) -> Outcome:
         try:
-            return self._deliver(sender, recipient, data, about_to_hand_over, handed_over)
+            return self._deliver(sender, recipient, data, hand_over)
         except Withdrawn:
-            self.close()  # the message's data went out without its end: the server drops it
+            self._drop()  # the message's data went out without its end: the server drops it
             raise
         except ssl.SSLCertVerificationError as exc:
             self.close()
@@ -137,8 +147,7 @@ class SmtpTransport:
         sender: str,
         recipient: str,
         data: bytes,
-        about_to_hand_over: Callable[[], None],
-        handed_over: Callable[[], None],
+        hand_over: HandOver,
     ) -> Outcome:
         smtp = self._connect()
         # Both addresses are checked plain ASCII addresses (the sender in site/config.py,
@@ -150,13 +159,14 @@ class SmtpTransport:
         code, reply = smtp.docmd("RCPT", f"TO:<{recipient}>")
         if code not in (250, 251):
             return self._refused_recipient(code, reply)
+        hand_over.begin()
         code, reply = smtp.docmd("DATA")
         if code != 354:
             return self._refused(code, reply, "the message", stop_on_5xx=True)
         smtp.send(_dot_stuffed(data) + b".")
-        about_to_hand_over()
+        hand_over.confirm()
         smtp.send(b"\r\n")
-        handed_over()
+        hand_over.done()
         # A server that drops the line before replying has not taken the message: it is
         # retried. One that goes silent for `timeout` may have it: the verdict is unknown.
         try:
@@ -234,6 +244,13 @@ class SmtpTransport:
                 self.connection.rset()
         except (smtplib.SMTPException, OSError):
             self.close()
+
+    def _drop(self) -> None:
+        """Close the line at once: in the middle of a message's data, a QUIT would only be
+        more data, and its reply would never come."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
     def close(self) -> None:
         if self.connection is not None:

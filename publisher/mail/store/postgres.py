@@ -16,14 +16,16 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import select
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 
 import psycopg
+from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
@@ -260,16 +262,39 @@ class PostgresStore(Store):
         return iter([subscriber(row) for row in rows])
 
     def hand_over(self, newsletter_id: int, subscriber_id: int) -> bool:
-        """In one statement with the verdict this thread carries, if any: on a busy machine
-        each round trip to the server waits for a core, and this one is on the path."""
+        return self.begin_hand_over(newsletter_id, subscriber_id)()
+
+    def begin_hand_over(self, newsletter_id: int, subscriber_id: int) -> Callable[[], bool]:
+        """Sent at once, with the verdict this thread carries, if any: the server commits
+        while the message's data goes out, and the answer is waited for just before the act.
+        On a busy machine each round trip waits for a core, and this one is on the path."""
         carried = self._carried()
         if len(carried) > 1:
             self.flush_verdicts()
-        hand_over = (stamp_now(), newsletter_id, subscriber_id, self.sender_id)
-        if not carried:
-            return bool(self._write(HAND_OVER, *hand_over))
-        verdict = _verdict(*carried.pop(), attempted=True)
-        return bool(self._write(VERDICT_AND_HAND_OVER, *verdict, *hand_over))
+        values: tuple[object, ...] = (stamp_now(), newsletter_id, subscriber_id, self.sender_id)
+        statement = b"hand_over"
+        if carried:
+            statement = b"verdict_and_hand_over"
+            values = (*_verdict(*carried.pop(), attempted=True), *values)
+        with self._errors():
+            connection = self._pool.getconn()
+            try:
+                encoding = connection.info.encoding
+                connection.pgconn.send_query_prepared(
+                    statement, [str(value).encode(encoding) for value in values]
+                )
+            except BaseException:
+                self._pool.putconn(connection)
+                raise
+
+        def answer() -> bool:
+            with self._errors():
+                try:
+                    return bool(_rows_changed(connection))
+                finally:
+                    self._pool.putconn(connection)
+
+        return answer
 
     def record_verdict(
         self, newsletter_id: int, subscriber_id: int, status: DeliveryStatus, error: str = ""
@@ -422,12 +447,35 @@ def _sql(query: str) -> str:
     return query.replace("%", "%%").replace("?", "%s")
 
 
+def _rows_changed(connection: psycopg.Connection) -> int:
+    """The answer to the statement sent on `connection`, waited for without the GIL."""
+    pgconn = connection.pgconn
+    pgconn.consume_input()
+    while pgconn.is_busy():
+        select.select([pgconn.socket], [], [])
+        pgconn.consume_input()
+    result = pgconn.get_result()
+    while pgconn.get_result() is not None:
+        pass
+    if result is None or result.status != pq.ExecStatus.COMMAND_OK:
+        raise psycopg.errors.error_from_result(result, connection.info.encoding)
+    return int(result.command_tuples or 0)
+
+
+def _numbered(query: str) -> str:
+    """A statement written with `?` placeholders, as PREPARE takes it: $1, $2..."""
+    parts = query.split("?")
+    return "".join(f"{part}${number}" for number, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
 def _open_pool(url: str, *, synchronous_commit: str, min_size: int) -> ConnectionPool:
     """Connections that wait for the disk at each commit, or that do not, whatever the
-    server's default."""
+    server's default; each with the hand-over's statements prepared."""
 
     def configure(connection: psycopg.Connection) -> None:
         connection.execute(f"SET synchronous_commit = {synchronous_commit}")
+        connection.execute(f"PREPARE hand_over AS {_numbered(HAND_OVER)}")
+        connection.execute(f"PREPARE verdict_and_hand_over AS {_numbered(VERDICT_AND_HAND_OVER)}")
 
     pool = ConnectionPool(
         url,

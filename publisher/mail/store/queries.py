@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import datetime
@@ -107,6 +107,12 @@ class Store:
                 subscriber_id,
             )
         )
+
+    def begin_hand_over(self, newsletter_id: int, subscriber_id: int) -> Callable[[], bool]:
+        """`hand_over`, whose answer the function it returns gives, once. A backend whose
+        statements are round trips only sends it, to commit while the message goes out."""
+        taken = self.hand_over(newsletter_id, subscriber_id)
+        return lambda: taken
 
     def record_verdict(
         self, newsletter_id: int, subscriber_id: int, status: DeliveryStatus, error: str = ""
