@@ -2,8 +2,16 @@
 
 import shutil
 import subprocess
+from datetime import UTC, datetime
 
+import psycopg
+import pytest
+
+from publisher.mail.store import NewSubscriber, StateError, StoredNewsletter, open_state
 from tests.helpers import MAIL_CONFIG, PUBLISHER, SiteDir, free_port, mail_to
+
+LETTER = StoredNewsletter("Hello", "<p>Hello</p>", "Hello")
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def test_a_password_in_the_configuration_file_is_refused(site):
@@ -65,3 +73,22 @@ def test_a_sign_up_through_the_service_is_mailed_by_publish_on_another_host(
     assert result.exit_code == 0, result.output
     (letter,) = mail_to(ci, "ann@example.com")
     assert letter["Subject"] == "News"
+
+
+def test_a_hand_over_on_a_connection_the_server_dropped_is_a_clear_state_error(
+    database_url, tmp_path
+):
+    store = open_state(database_url, tmp_path)
+    store.add_subscribers([NewSubscriber("ann@example.com")])
+    ann = store.find_subscriber("ann@example.com")
+    newsletter = store.record_newsletter("post:hello", LETTER, [], NOW)
+    with store.sender():
+        list(store.claim(newsletter))
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(StateError, match="cannot be used"):
+            store.hand_over(newsletter, ann.id)
+    store.close()

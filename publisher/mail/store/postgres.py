@@ -457,7 +457,9 @@ def _rows_changed(connection: psycopg.Connection) -> int:
     result = pgconn.get_result()
     while pgconn.get_result() is not None:
         pass
-    if result is None or result.status != pq.ExecStatus.COMMAND_OK:
+    if result is None:
+        raise psycopg.OperationalError("the server gave no answer to the hand-over")
+    if result.status != pq.ExecStatus.COMMAND_OK:
         raise psycopg.errors.error_from_result(result, connection.info.encoding)
     return int(result.command_tuples or 0)
 
