@@ -96,3 +96,27 @@ def test_a_second_sender_on_postgresql_joins_instead_of_stopping(mailing, smtp_s
     assert sent_by(first_output) + sent_by(second_output) == len(emails)
     assert sent_by(second_output) > 20
     assert smtp_sink.received == dict.fromkeys(emails, 1)
+
+
+def test_a_send_whose_database_drops_its_connections_stops_clearly_and_resumes(
+    mailing, smtp_sink, on_postgres
+):
+    emails = import_subscribers(mailing, 300)
+    smtp_sink.reply_delay = 0.01
+    process = start_send(mailing)
+    wait_for(lambda: smtp_sink.data_count >= 30, timeout=60)
+    with psycopg.connect(on_postgres, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0, output
+    assert "Stopped: the PostgreSQL database" in output, output
+    assert "Traceback" not in output and "unexpected error" not in output, output
+    smtp_sink.reply_delay = 0
+    rerun = start_send(mailing)
+    output, _ = rerun.communicate(timeout=120)
+    assert "Sent " in output, output
+    assert set(smtp_sink.received.values()) == {1}
+    assert set(smtp_sink.received) | unknown_emails(on_postgres) == set(emails)

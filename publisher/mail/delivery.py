@@ -170,9 +170,10 @@ class Mailer:
                 if delivery is None:
                     break
                 self._deliver(transport, delivery, flushed=flushed, handed_over=handed_over)
+        except StateError as exc:
+            self._stop_for(str(exc))
         except Exception as exc:
-            self.report.stopped = f"unexpected error: {exc!r}"
-            self.stop.set()
+            self._stop_for(f"unexpected error: {exc!r}")
         finally:
             transport.close()
             self._flush_verdicts()

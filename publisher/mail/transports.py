@@ -124,9 +124,6 @@ class SmtpTransport:
     ) -> Outcome:
         try:
             return self._deliver(sender, recipient, data, hand_over)
-        except Withdrawn:
-            self._drop()  # the message's data went out without its end: the server drops it
-            raise
         except ssl.SSLCertVerificationError as exc:
             self.close()
             raise StopSending(
@@ -164,7 +161,11 @@ class SmtpTransport:
         if code != 354:
             return self._refused(code, reply, "the message", stop_on_5xx=True)
         smtp.send(_dot_stuffed(data) + b".")
-        hand_over.confirm()
+        try:
+            hand_over.confirm()
+        except BaseException:
+            self._drop()  # the message's data went out without its end: the server drops it
+            raise
         smtp.send(b"\r\n")
         hand_over.done()
         # A server that drops the line before replying has not taken the message: it is
