@@ -37,6 +37,11 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
 
 from publisher.cli import main
+from publisher.mail.store import StoredNewsletter
+
+# A newsletter as the state keeps it, and the moment the store's tests record one at.
+LETTER = StoredNewsletter("Hello", "<p>Hello</p>", "Hello")
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The bundled post: a real review with Jekyll front matter and mojibake.

@@ -2,16 +2,12 @@
 
 import shutil
 import subprocess
-from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
-from publisher.mail.store import NewSubscriber, StateError, StoredNewsletter, open_state
-from tests.helpers import MAIL_CONFIG, PUBLISHER, SiteDir, free_port, mail_to
-
-LETTER = StoredNewsletter("Hello", "<p>Hello</p>", "Hello")
-NOW = datetime(2024, 1, 1, tzinfo=UTC)
+from publisher.mail.store import NewSubscriber, StateError, open_state
+from tests.helpers import LETTER, MAIL_CONFIG, NOW, PUBLISHER, SiteDir, free_port, mail_to
 
 
 def test_a_password_in_the_configuration_file_is_refused(site):

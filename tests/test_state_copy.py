@@ -1,16 +1,14 @@
 """`publisher state copy`: a whole state moves to PostgreSQL and back, every row kept."""
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 
 from publisher.mail.status import DeliveryStatus, SubscriberStatus
 from publisher.mail.store import Limit, NewSubscriber, StoredNewsletter, open_state
 from publisher.mail.store.queries import COPIED_TABLES
-from tests.helpers import MAIL_CONFIG, polled_source
-
-NOW = datetime(2024, 1, 1, tzinfo=UTC)
+from tests.helpers import MAIL_CONFIG, NOW, polled_source
 
 
 def fill(store) -> None:

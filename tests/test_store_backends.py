@@ -1,13 +1,10 @@
 """The state's interface, the same on SQLite and on PostgreSQL: each test runs on both."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from publisher.mail.status import Confirmed, DeliveryStatus, SubscriberStatus
-from publisher.mail.store import Limit, NewSubscriber, StoredNewsletter
-from tests.helpers import polled_source, wait_for
-
-LETTER = StoredNewsletter("Hello", "<p>Hello</p>", "Hello")
-NOW = datetime(2024, 1, 1, tzinfo=UTC)
+from publisher.mail.store import Limit, NewSubscriber
+from tests.helpers import LETTER, NOW, polled_source, wait_for
 
 
 def add(store, *emails):
