@@ -48,8 +48,9 @@ SENT = Outcome(Verdict.SENT)
 
 @dataclass(frozen=True)
 class HandOver:
-    """What the caller does around a hand-over (see the module's docstring). `begin` and
-    `confirm` raise Withdrawn or StopSending when the message must not go."""
+    """What the caller does around a hand-over (see the module's docstring). `begin` raises
+    StopSending when no record can be made; `confirm` raises Withdrawn when the message must
+    not go."""
 
     begin: Callable[[], None]
     confirm: Callable[[], None]
