@@ -9,7 +9,9 @@ import os
 import re
 import tempfile
 from email import policy
+from html import escape
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import yaml
@@ -17,6 +19,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from publisher.site.content import absolute_urls
 from publisher.site.text import strip_forbidden
 from tests.helpers import MAIL_CONFIG, Sink, SiteDir, SmtpServer, use_smtp
 
@@ -244,3 +247,19 @@ def test_any_jekyll_post_is_checked_and_built_without_a_traceback(scratch, title
         assert_reported_cleanly(site, result.output)
     if site.run("build").exit_code == 0:
         assert_feeds_are_well_formed(site, before)
+
+
+# Links as posts and remote feeds write them: paths from the root, relative paths, dot
+# segments, doubled slashes, queries, fragments and params, odd whitespace.
+link = st.lists(st.sampled_from(["/", "//", ".", "..", "a", "é", "?", "#", ";", "=", " ", "\t"]))
+base = st.sampled_from(
+    ["https://blog.example.org/2016/01/02/post.html", "http://u@h.example:8080/a/b/", "x:/y"]
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(base=base, url=link.map("".join))
+def test_links_are_made_absolute_as_urljoin_makes_them(base, url):
+    html = f'<a href="{escape(url)}">x</a>'
+    expected = escape(urljoin(base, url.strip()), quote=True)
+    assert absolute_urls(html, base) == f'<a href="{expected}">x</a>'

@@ -11,9 +11,9 @@ import errno
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING
 
 from publisher import __version__
@@ -109,16 +109,16 @@ def build(
         from publisher.feeds.entries import EntryCache
         from publisher.feeds.writer import (
             RenderError,
+            entry_preparer,
             liquid_problems,
             plan_feeds,
-            prepare_entry,
             write_feeds,
         )
         from publisher.site.catalog import load_posts, select
 
         first_problem = len(problems.items)
         # With no limit every post is rendered: render each while its file is read.
-        prepare = partial(prepare_entry, site) if write and not site.feeds.limit else None
+        prepare = entry_preparer(site) if write and not site.feeds.limit else None
         posts, ready = load_posts(site, sources, cache, problems, track=track, prepare=prepare)
         if not problems.errors:
             selection = report.selection = select(posts, now, drafts=drafts, future=future)
@@ -130,16 +130,18 @@ def build(
                 entries = EntryCache(cache, stamps)
                 previous = _intact_signatures(site, cache.build)
                 try:
-                    written = write_feeds(
-                        site, feeds, track, ready, selection.published, entries, previous
-                    )
+                    # The posts just read go to the cache while the feeds are written.
+                    with ThreadPoolExecutor(1) as background:
+                        background.submit(cache.save)
+                        written = write_feeds(
+                            site, feeds, track, ready, selection.published, entries, previous
+                        )
                 except RenderError as exc:
                     problems.extend(exc.problems)
                 except (OSError, UnsafePath) as exc:
                     _write_failed(site, problems, exc)
                 else:
                     report.written, report.unchanged = written.written, written.unchanged
-                    entries.save()
                     report.removed = _remove_stale(
                         site, cache.build.get("outputs", {}), report.written + report.unchanged
                     )
@@ -291,7 +293,6 @@ def _build_edits(
         except (OSError, UnsafePath) as exc:
             _write_failed(site, report.problems, exc)
             return
-        entries.save()
         report.written, report.unchanged = written.written, written.unchanged
         record["outputs"] = _output_stamps(site, report.written + report.unchanged)
         record["feeds"] = written.signatures

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -162,6 +163,7 @@ def write_feeds(
     `entries` those an earlier build serialized; `published` is every published post, which
     Liquid may ask for; `previous` the signatures of the feeds the last build wrote, whose
     files are still as it left them: a feed with the same signature is left alone, unread.
+    The entries it serialized are saved with `entries`, while the feeds are written.
     Raises RenderError, having written nothing, when a post's Liquid fails."""
     result = Written()
     changed = []
@@ -197,6 +199,7 @@ def write_feeds(
         for post in posts:
             entries.put(post, parts[post.source])
     if not feeds:
+        entries.save()
         return result
     from publisher.feeds.formats import render_feed
 
@@ -215,9 +218,12 @@ def write_feeds(
 
     remove_leftovers({inside(output, feed.path(site, "atom")).parent for feed in feeds})
     with Staging() as staging, ThreadPoolExecutor(os.cpu_count()) as threads:
+        # Mostly the kernel's copying, like the feeds' writing: the two overlap.
+        saving = threads.submit(entries.save)
         for results in threads.map(write_feed, feeds):
             for path, was_written in results:
                 (result.written if was_written else result.unchanged).append(path)
+        saving.result()
     return result
 
 
@@ -253,6 +259,14 @@ def liquid_problems(site: Site, feeds: list[Feed], published: Sequence[Post]) ->
         rendered = render(site, post, read_body(site, post), posts=every_post)
         problems.extend(rendered.problems)
     return problems
+
+
+def entry_preparer(site: Site) -> Callable[[Post, str], EntryParts | None]:
+    """`prepare_entry` for the site, with what it needs imported now: once, before the
+    processes that read the posts start, rather than in each of them and again after."""
+    for module in ("publisher.feeds.formats", "publisher.site.content"):
+        importlib.import_module(module)
+    return partial(prepare_entry, site)
 
 
 def prepare_entry(site: Site, post: Post, body: str) -> EntryParts | None:

@@ -7,7 +7,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from publisher.site.catalog import read_posts
 from publisher.site.config import Site
@@ -25,6 +25,10 @@ _URL_ATTR = re.compile(
     re.IGNORECASE,
 )
 _HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
+# A path from the site's root that urljoin would keep as it is, so joining it onto the base's
+# origin is enough: no "//" or dot segment (which urljoin folds), no empty query or fragment
+# (which it drops), no ";" (its "params") and no tab or line break (which it removes).
+_FROM_ROOT = re.compile(r"/(?![/.])(?:[^/;?#\t\r\n]|/(?![/.]))*(?:[?#][^#?;\t\r\n]*[^#?;\t\r\n])?")
 _IMAGE = re.compile(r"<img\s[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
@@ -106,13 +110,15 @@ def absolute_urls(content: str, base: str) -> str:
 
     Only attributes of tags are touched, never text that looks like one."""
     resolved: dict[str, str] = {}
+    origin = _origin(base)
 
     def fix(url: str) -> str:
         if _HAS_SCHEME.match(url):
             return url.replace('"', "&quot;")
         if url not in resolved:
             plain = html.unescape(url).strip() if "&" in url else url.strip()
-            resolved[url] = html.escape(urljoin(base, plain), quote=True)
+            joined = origin + plain if origin and _FROM_ROOT.fullmatch(plain) else None
+            resolved[url] = html.escape(joined or urljoin(base, plain), quote=True)
         return resolved[url]
 
     def attribute(match: re.Match[str]) -> str:
@@ -130,6 +136,13 @@ def absolute_urls(content: str, base: str) -> str:
         return _URL_ATTR.sub(attribute, match[0])
 
     return _START_TAG.sub(tag, content)
+
+
+def _origin(base: str) -> str:
+    """The base's scheme and host, where a path from the root joins onto them as it is."""
+    parts = urlsplit(base)
+    web = parts.scheme in ("http", "https") and parts.netloc
+    return f"{parts.scheme}://{parts.netloc}" if web else ""
 
 
 def _srcset(value: str, fix) -> str:

@@ -33,6 +33,7 @@ _KRAMDOWN = (
 )
 _HEADING = re.compile(r'<h([1-6])( data-sourcepos="[^"]*")?>(.*?)</h\1>', re.DOTALL)
 _SOURCEPOS = re.compile(r' data-sourcepos="[^"]*"')
+_NOT_ASCII_ID = re.compile(r"[^a-z0-9_\- \t]")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # kramdown's syntax, in the source: a block IAL or ALD on a line of its own, a header id, an
 # IAL after a span, an extension that wraps text, and one that stands alone.
@@ -394,12 +395,12 @@ def _add_heading_ids(
             attributes = marked.group(1)
             inner = (inner[: marked.start()] + inner[marked.end() :]).rstrip()
         text = html.unescape(HTML_TAG.sub("", inner)).strip()
-        given = _IAL_ID.search(attributes)
+        given = _IAL_ID.search(attributes) if attributes else None
         if given:
             anchor = given.group(1)
         else:
             anchor = _unique(gfm_id(text) if gfm else kramdown_id(text), used)
-        if "no_toc" in _IAL_CLASS.findall(attributes):
+        if attributes and "no_toc" in _IAL_CLASS.findall(attributes):
             hidden.add(len(headings))
         headings.append(Heading(level, " ".join(text.split()), anchor))
         return f'<h{level} id="{html.escape(anchor, quote=True)}">{inner}</h{level}>'
@@ -419,6 +420,9 @@ def _unique(anchor: str, used: dict[str, int]) -> str:
 def gfm_id(text: str) -> str:
     """kramdown's GFM parser's id: lower case, with every character but letters, marks,
     digits, connector punctuation, hyphens and spaces removed, and spaces as hyphens."""
+    if text.isascii():
+        # The same rule, read by a regex: in ASCII only letters, digits and "_" are kept.
+        return _NOT_ASCII_ID.sub("", text.lower()).replace(" ", "-").replace("\t", "-")
     kept = (
         char
         for char in text.lower()

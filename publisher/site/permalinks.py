@@ -108,11 +108,12 @@ def _placeholders(
 
     return {
         "year": strftime("%Y"),
-        "month": strftime("%m"),
-        "day": strftime("%d"),
-        "hour": strftime("%H"),
-        "minute": strftime("%M"),
-        "second": strftime("%S"),
+        # Formatted directly: strftime is slow, and these are in every post's URL.
+        "month": lambda: f"{date.month:02d}",
+        "day": lambda: f"{date.day:02d}",
+        "hour": lambda: f"{date.hour:02d}",
+        "minute": lambda: f"{date.minute:02d}",
+        "second": lambda: f"{date.second:02d}",
         "i_day": lambda: str(date.day),
         "i_month": lambda: str(date.month),
         "short_year": strftime("%y"),

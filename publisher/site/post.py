@@ -161,7 +161,13 @@ def _source_text(site: Site, post: Post) -> str:
 
 
 def _body(text: str, body_line: int) -> str:
-    return "\n".join(text.split("\n")[body_line - 1 :])
+    """The text from line `body_line` on (found by its line breaks, not by splitting it)."""
+    start = 0
+    for _ in range(body_line - 1):
+        start = text.find("\n", start) + 1
+        if not start:
+            return ""
+    return text[start:]
 
 
 def is_future(post: Post, now: datetime) -> bool:
