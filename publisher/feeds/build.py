@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from publisher import __version__
-from publisher.site.cache import Cache
+from publisher.site.cache import Cache, pack_stamps
 from publisher.site.config import Site
 from publisher.site.discovery import Inputs, find_inputs
 from publisher.site.files import UnsafePath, inside
@@ -220,7 +220,7 @@ def _inputs_record(
     shown = {post.source: post.liquid for feed in feeds for post in feed.posts}
     record = {
         "options": options,
-        "stamps": stamps,
+        "stamps": pack_stamps(stamps),
         "ids": ids,
         "shown": sorted(shown),
         "liquid_shown": any(shown.values()),
@@ -275,7 +275,7 @@ def _build_edits(
         record["counts"] = asdict(_counts_after(record["counts"], plan.added, plan.feeds))
         record["valid_until"] = _earliest(record["valid_until"], _next_due(plan.added))
         ids = plan.ids
-    inputs_record = {**cache.inputs, "stamps": stamps}
+    inputs_record = {**cache.inputs, "stamps": pack_stamps(stamps)}
     if plan.feeds is not None:
         # The plan as it is now, with the changed posts, for the next build after a change.
         inputs_record = _inputs_record(site, plan.feeds, stamps, cache.inputs["options"], ids)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from publisher.feeds.feed import Feed
-from publisher.site.cache import Cache, post_from_row, post_to_row
+from publisher.site.cache import Cache, post_from_row, post_to_row, unpack_stamps
 from publisher.site.catalog import Selection, select
 from publisher.site.config import Site
 from publisher.site.post import Post, read_post
@@ -67,14 +67,13 @@ def plan_edits(
     earlier, record = cache.inputs, cache.build
     if not earlier or not record.get("feeds") or earlier.get("options") != options:
         return None
-    if earlier["liquid_shown"] or not earlier["stamps"].keys() <= stamps.keys():
+    if earlier["liquid_shown"]:
         return None
-    added = [name for name in stamps if name not in earlier["stamps"]]
-    changed = [
-        name
-        for name, stamp in stamps.items()
-        if name in earlier["stamps"] and earlier["stamps"][name] != stamp
-    ]
+    read = unpack_stamps(earlier["stamps"])
+    if not read.keys() <= stamps.keys():
+        return None
+    added = [name for name in stamps if name not in read]
+    changed = [name for name, stamp in stamps.items() if name in read and read[name] != stamp]
     if not 0 < len(changed) + len(added) <= MOST_EDITS:
         return None
     edits = _edits(site, cache, changed)
@@ -166,6 +165,8 @@ def id_digest(post_id: str) -> str:
 def feed_plan(feeds: list[Feed]) -> dict:
     """The feeds as the cache keeps them: their fields, their posts by file, and each of
     those posts as a row, so that a build after an edit reads no other post."""
+    # A post is in several feeds (the site's, its category's, its tags'): one row each.
+    shown = {post.source: post for feed in feeds for post in feed.posts}
     return {
         "feeds": [
             {
@@ -179,7 +180,7 @@ def feed_plan(feeds: list[Feed]) -> dict:
             }
             for feed in feeds
         ],
-        "rows": {post.source: post_to_row(post) for feed in feeds for post in feed.posts},
+        "rows": {source: post_to_row(post) for source, post in shown.items()},
     }
 
 
