@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from publisher.feeds.feed import EntryParts
@@ -31,16 +32,25 @@ class EntryCache:
         self.key = cache.key
         self.stamps = stamps
         self._indexes: dict[int, dict[str, list]] = {}
+        # Where each shard's pieces start: after its index's line.
+        self._starts: dict[int, int] = {}
         self._added: dict[int, dict[str, EntryParts]] = {}
 
-    def get(self, post: Post) -> EntryParts | None:
-        if post.liquid or post.source not in self.stamps:
-            return None
-        shard = shard_of(post.source)
-        record = self._index(shard).get(post.source)
-        if record is None or record[0] != self.stamps[post.source]:
-            return None
-        return self._read(shard, post.source)
+    def get(self, posts: Iterable[Post]) -> dict[str, EntryParts]:
+        """The kept entries of those posts that have one, by source; each shard is opened
+        once, however many of its entries are read (a feed of every post reads them all)."""
+        wanted: dict[int, list[str]] = {}
+        for post in posts:
+            if post.liquid or post.source not in self.stamps:
+                continue
+            shard = shard_of(post.source)
+            record = self._index(shard).get(post.source)
+            if record is not None and record[0] == self.stamps[post.source]:
+                wanted.setdefault(shard, []).append(post.source)
+        found: dict[str, EntryParts] = {}
+        for shard, sources in wanted.items():
+            found.update(self._read(shard, sources))
+        return found
 
     def put(self, post: Post, parts: EntryParts) -> None:
         if not post.liquid and post.source in self.stamps:
@@ -52,14 +62,8 @@ class EntryCache:
         with contextlib.suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
             for shard, added in self._added.items():
-                kept = {
-                    source: parts
-                    for source in self._index(shard)
-                    if source in self.stamps
-                    and source not in added
-                    and (parts := self._read(shard, source)) is not None
-                }
-                self._write(shard, {**kept, **added})
+                keep = [s for s in self._index(shard) if s in self.stamps and s not in added]
+                self._write(shard, {**self._read(shard, keep), **added})
         self._added.clear()
 
     def _index(self, shard: int) -> dict[str, list]:
@@ -68,23 +72,31 @@ class EntryCache:
             self._indexes[shard] = {}
             with contextlib.suppress(OSError, ValueError, TypeError):
                 with self._path(shard).open("rb") as file:
-                    head = json.loads(file.readline())
+                    line = file.readline()
+                head = json.loads(line)
                 if head["key"] == self.key:
                     self._indexes[shard] = head["posts"]
+                    self._starts[shard] = len(line)
         return self._indexes[shard]
 
-    def _read(self, shard: int, source: str) -> EntryParts | None:
-        _, offset, atom, rss, json_length = self._index(shard)[source]
+    def _read(self, shard: int, sources: list[str]) -> dict[str, EntryParts]:
+        """Those entries of the shard that read whole, in the file's order."""
+        index, found = self._index(shard), {}
+        records = sorted((index[source][1], source) for source in sources)
         try:
             with self._path(shard).open("rb") as file:
-                start = len(file.readline()) + offset
-                file.seek(start)
-                data = file.read(atom + rss + json_length)
+                for offset, source in records:
+                    _, _, atom, rss, json_length = index[source]
+                    file.seek(self._starts[shard] + offset)
+                    data = file.read(atom + rss + json_length)
+                    if len(data) != atom + rss + json_length:
+                        break  # cut short: never trusted half-way
+                    found[source] = EntryParts(
+                        data[:atom], data[atom : atom + rss], data[atom + rss :]
+                    )
         except OSError:
-            return None
-        if len(data) != atom + rss + json_length:
-            return None  # cut short: never trusted half-way
-        return EntryParts(data[:atom], data[atom : atom + rss], data[atom + rss :])
+            pass
+        return found
 
     def _write(self, shard: int, entries: dict[str, EntryParts]) -> None:
         index, pieces, offset = {}, [], 0

@@ -182,8 +182,7 @@ def write_feeds(
     for source, post in wanted.items():
         if source in parts:
             entries.put(post, parts[source])
-        elif (kept := entries.get(post)) is not None:
-            parts[source] = kept
+    parts.update(entries.get(post for source, post in wanted.items() if source not in parts))
     posts = [post for source, post in wanted.items() if source not in parts]
     if posts:
         # Liquid may ask for every post (site.posts, post_url): give them, when it is there.
