@@ -19,6 +19,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -127,10 +128,10 @@ def report(label: str, count: int, runs: list[tuple[float, float]]) -> None:
     )
 
 
-def bench(count: int, runs: int, work: Path, *, corpus: bool) -> None:
+def bench(count: int, runs: int, work: Path, command: Path, *, corpus: bool) -> None:
     """Each round times every case once, so a slow spell of this noisy machine falls on all
     of them alike rather than on whichever case happened to run then."""
-    publisher = [str(Path(sys.executable).with_name("publisher")), "build"]
+    publisher = [str(command), "build"]
     cases: dict[str, tuple[list[str], Path, bool]] = {}
     for limit in (20, 0):
         site = work / f"site-{count}-{limit}"
@@ -232,12 +233,30 @@ def compare(label: str, whose: str, results: dict, other: str) -> None:
     )
 
 
-def compile_publisher() -> None:
-    """Byte-compile publisher's modules, as pip does for an installed package. An editable
-    install has no compiled modules, and where PYTHONDONTWRITEBYTECODE is set (as on these
-    machines) every run would compile them again, timing the compiler rather than the build."""
+def install_publisher(work: Path) -> Path:
+    """publisher as `pip install` leaves it for a user, in a venv of its own; returns its
+    command. The project's editable install runs an import hook at every start (15 to 20 ms
+    of a build with nothing to do, here), and where PYTHONDONTWRITEBYTECODE is set (as on
+    these machines) it would compile publisher's modules at every run. So the package is
+    copied into a new venv and byte-compiled, as pip installs a wheel, with the console
+    script pip writes; its dependencies are this venv's, on the path by a .pth line."""
+    venv = work / "installed"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    found = subprocess.run([python, "-c", where], check=True, capture_output=True, text=True)
+    site_packages = Path(found.stdout.strip())
+    (site_packages / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     package = Path(__file__).resolve().parent.parent / "publisher"
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+    copied = site_packages / "publisher"
+    shutil.copytree(package, copied, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([python, "-m", "compileall", "-q", str(copied)], check=True)
+    command = venv / "bin" / "publisher"
+    command.write_text(
+        f"#!{python}\nimport sys\nfrom publisher.shortcut import main\nsys.exit(main())\n"
+    )
+    command.chmod(0o755)
+    return command
 
 
 def main() -> None:
@@ -250,10 +269,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.corpus and not MAKE_CORPUS.exists():
         raise SystemExit(f"--corpus needs {MAKE_CORPUS}")
-    compile_publisher()
     with tempfile.TemporaryDirectory(prefix="publisher-bench-") as folder:
+        command = install_publisher(Path(folder))
         for count in args.sizes:
-            bench(count, args.runs, Path(folder), corpus=args.corpus)
+            bench(count, args.runs, Path(folder), command, corpus=args.corpus)
 
 
 if __name__ == "__main__":

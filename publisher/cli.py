@@ -20,6 +20,7 @@ from publisher.console import (
     EXIT_SOURCE,
     archive_line,
     audience_line,
+    build_and_report,
     jekyll_notes,
     print_problems,
     publish_summary,
@@ -147,31 +148,14 @@ def check(
 @now_option
 def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) -> None:
     """Check the posts, then write the Atom, RSS and JSON feeds."""
-    plain = not (drafts or future or now_text)
-    _, report = run_build(root, now_text, drafts=drafts, future=future, write=True, plain=plain)
-    print_problems(report.problems)
-    if report.problems.errors:
-        click.echo("Nothing was written: fix the errors above and build again.", err=True)
-    click.echo(summary_line(report, "Built"))
-    sys.exit(EXIT_INVALID if report.problems.errors else EXIT_OK)
+    sys.exit(build_and_report(root, now_text, drafts=drafts, future=future))
 
 
-def run_build(
-    root: Path,
-    now_text: str | None,
-    *,
-    drafts: bool,
-    future: bool,
-    write: bool,
-    plain: bool = False,
-):
-    """The site, and the report of a build of it (that writes nothing, without `write`).
-    A `plain` build (no options) leaves the note publisher/shortcut.py reads."""
+def run_build(root: Path, now_text: str | None, *, drafts: bool, future: bool, write: bool):
+    """The site, and the report of a build of it (that writes nothing, without `write`)."""
     site, problems = load_site(root)
     now = moment(site, now_text)
-    report = build(
-        site, problems, now, drafts=drafts, future=future, write=write, shortcut=plain, track=track
-    )
+    report = build(site, problems, now, drafts=drafts, future=future, write=write, track=track)
     return site, report
 
 

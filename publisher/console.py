@@ -1,4 +1,8 @@
-"""What a run shows: progress while it works, its problems, and the summary it ends with."""
+"""What a run shows: progress while it works, its problems, and the summary it ends with.
+
+click is imported only where it is used: a plain `publisher build` runs without it (see
+`build_and_report`), since Python's start-up and imports are much of a small build's time.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,10 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-import click
-
-from publisher.site.problems import Problems
+from publisher.site.problems import Problems, SiteError
 from publisher.summary import build_line, count
 
 if TYPE_CHECKING:
@@ -39,6 +42,8 @@ def track(items: Iterable[T], label: str, length: int) -> Iterator[T]:
     if not sys.stderr.isatty():
         yield from items
         return
+    import click
+
     with click.progressbar(items, label=label, length=length, file=sys.stderr) as bar:
         yield from bar
 
@@ -65,7 +70,34 @@ def jekyll_notes(site: Site) -> list[str]:
     return notes
 
 
+def build_and_report(
+    root: Path, now_text: str | None = None, *, drafts: bool = False, future: bool = False
+) -> int:
+    """`publisher build`: the build, its problems and its summary line; returns the exit
+    code. A plain build (no options) leaves the note publisher/shortcut.py reads."""
+    from publisher.feeds.build import build
+    from publisher.site.config import load_site, moment
+
+    try:
+        site, problems = load_site(root)
+    except SiteError as exc:
+        print_problems(exc.problems)
+        return EXIT_INVALID
+    plain = not (drafts or future or now_text)
+    now = moment(site, now_text)
+    report = build(site, problems, now, drafts=drafts, future=future, shortcut=plain, track=track)
+    print_problems(report.problems)
+    if report.problems.errors:
+        print("Nothing was written: fix the errors above and build again.", file=sys.stderr)
+    print(summary_line(report, "Built"))
+    return EXIT_INVALID if report.problems.errors else EXIT_OK
+
+
 def print_problems(problems: Problems) -> None:
+    if not problems.items:
+        return
+    import click
+
     for problem in problems.sorted():
         color = "red" if problem.level == "error" else "yellow"
         click.secho(str(problem), fg=color, err=True)
@@ -103,6 +135,8 @@ def show_progress():
             last_shown[0] = moment
             rate = report.sent / max(moment - started, 1e-9)
             line = f"Sent {report.sent} ({rate:.0f}/s), bounced {report.bounced}"
+            import click
+
             click.echo(f"\r{line}" if terminal else line, nl=not terminal, err=True)
 
     return show

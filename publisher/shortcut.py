@@ -4,7 +4,8 @@ Such a run reads and writes nothing, so Python's start-up and publisher's import
 its time. The last plain build without problems left a note in its record (feeds/build.py):
 the stamps of the files its configuration came from and of the folders it walked, where its
 inputs are, and what it wrote. While all of that is as noted, this prints the line the build
-would print; otherwise, and for every other command, publisher/cli.py runs.
+would print. Otherwise a plain build runs without click or the other commands
+(console.build_and_report), and every other command goes through publisher/cli.py.
 """
 
 from __future__ import annotations
@@ -33,10 +34,18 @@ from publisher.summary import build_line
 def main() -> None:
     started = time.perf_counter()
     root = plain_build(sys.argv[1:])
-    line = nothing_to_do(root, started, hand_over=True) if root is not None else None
-    if line is not None:
-        print(line)
-        sys.exit(0)
+    if root is not None:
+        line = nothing_to_do(root, started, hand_over=True)
+        if line is not None:
+            print(line)
+            sys.exit(0)
+        if os.path.isdir(root):
+            # Work to do: the build itself, without click and the other commands.
+            from pathlib import Path
+
+            from publisher.console import build_and_report
+
+            sys.exit(build_and_report(Path(root).resolve()))
     from publisher.cli import main as command_line
 
     command_line()

@@ -69,6 +69,31 @@ def test_the_command_answers_without_loading_click_or_the_configuration(built: S
     assert without_time(result.stdout.strip()) == without_time(last_line(built.build().output))
 
 
+def test_a_plain_build_with_work_to_do_runs_without_click(built: SiteDir):
+    built.post("2024-01-03-third.md", "title: Third", "Three.")
+    result = subprocess.run(
+        [PUBLISHER, "build", "--site", built.root],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert "publisher.feeds.build" in imported
+    assert not {"click", "publisher.cli"} & imported
+    assert "3 posts" in result.stdout
+
+
+def test_a_plain_build_of_a_broken_configuration_names_the_file(built: SiteDir):
+    (built.root / "publisher.toml").write_text("[site\n")
+    result = subprocess.run(
+        [PUBLISHER, "build", "--site", built.root], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "publisher.toml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_the_command_still_builds_when_something_changed(built: SiteDir):
     built.post("2024-01-03-third.md", "title: Third", "Three.")
     result = subprocess.run(
