@@ -3,6 +3,7 @@ writes, whatever changed in between."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -157,6 +158,18 @@ def test_a_damaged_kept_entry_is_made_again(site, tmp_path):
         kept.write_bytes(kept.read_bytes()[:-10])  # cut short
     edit(site)
     site.build()
+    assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_damaged_stamps_in_the_inputs_record_mean_a_full_build(site, tmp_path):
+    with_posts(site)
+    record = site.root / ".publisher" / "cache" / "inputs.json"
+    kept = json.loads(record.read_text())
+    kept["data"]["stamps"]["numbers"] = "AAAA"  # one number, for several files
+    record.write_text(json.dumps(kept))
+    edit(site)
+    result = site.build()
+    assert result.exit_code == 0, result.output
     assert outputs(site) == cold_build(site, tmp_path)
 
 

@@ -24,11 +24,13 @@ from publisher.site.files import UnsafePath, inside
 from publisher.site.parallel import Track, no_progress
 from publisher.site.problems import Problem, Problems
 from publisher.site.stamps import (
+    Stamp,
     build_environment,
     inputs_key,
     intact,
     jekyll_environment,
     stamp,
+    stamps_of,
     still_chosen,
 )
 
@@ -98,7 +100,7 @@ def build(
     inputs = inputs_key(files, options)
     report = Report(problems)
     up_to_date = write and _up_to_date(cache, site, inputs, now)
-    stamps = {} if up_to_date else {name: stamp(s) for name, s in files.items()}
+    stamps = {} if up_to_date else stamps_of(files)
     if up_to_date:
         _as_recorded(report, cache.build)
     elif write and (
@@ -210,7 +212,7 @@ def _counts(selection: Selection, feeds: list[Feed]) -> Counts:
 
 
 def _inputs_record(
-    site: Site, feeds: list[Feed], stamps: dict[str, list[int]], options: str, ids: list[str]
+    site: Site, feeds: list[Feed], stamps: dict[str, Stamp], options: str, ids: list[str]
 ) -> dict:
     """What a build read and planned, for a build after edits (see feeds/edits.py): each
     file's stamp, every post's id digest, the posts the feeds show and, with a limit, the
@@ -233,7 +235,7 @@ def _inputs_record(
 def _plan_edits(
     site: Site,
     cache: Cache,
-    stamps: dict[str, list[int]],
+    stamps: dict[str, Stamp],
     options: str,
     now: datetime,
     *,
@@ -255,7 +257,7 @@ def _build_edits(
     report: Report,
     plan: EditPlan,
     sources: dict[str, os.stat_result],
-    stamps: dict[str, list[int]],
+    stamps: dict[str, Stamp],
     inputs: str,
     now: datetime,
     track: Track,
@@ -275,10 +277,11 @@ def _build_edits(
         record["counts"] = asdict(_counts_after(record["counts"], plan.added, plan.feeds))
         record["valid_until"] = _earliest(record["valid_until"], _next_due(plan.added))
         ids = plan.ids
-    inputs_record = {**cache.inputs, "stamps": pack_stamps(stamps)}
     if plan.feeds is not None:
         # The plan as it is now, with the changed posts, for the next build after a change.
         inputs_record = _inputs_record(site, plan.feeds, stamps, cache.inputs["options"], ids)
+    else:
+        inputs_record = {**cache.inputs, "stamps": pack_stamps(stamps)}
     _as_recorded(report, record)
     if plan.feeds:
         from publisher.feeds.entries import EntryCache

@@ -26,6 +26,7 @@ from publisher.site.catalog import Selection, select
 from publisher.site.config import Site
 from publisher.site.post import Post, read_post
 from publisher.site.problems import Problem, Problems
+from publisher.site.stamps import Stamp
 
 # More changed files than this and a full build is as quick.
 MOST_EDITS = 20
@@ -55,7 +56,7 @@ class EditPlan:
 def plan_edits(
     site: Site,
     cache: Cache,
-    stamps: dict[str, list[int]],
+    stamps: dict[str, Stamp],
     options: str,
     now: datetime,
     *,

@@ -20,6 +20,7 @@ from pathlib import Path
 from publisher.feeds.feed import EntryParts
 from publisher.site.cache import Cache, shard_of
 from publisher.site.post import Post
+from publisher.site.stamps import Stamp
 
 ENTRIES_DIR = "entries"
 
@@ -27,7 +28,7 @@ ENTRIES_DIR = "entries"
 class EntryCache:
     """The kept entries: looked up by post, added by post, saved once at the end of a build."""
 
-    def __init__(self, cache: Cache, stamps: dict[str, list[int]]) -> None:
+    def __init__(self, cache: Cache, stamps: dict[str, Stamp]) -> None:
         self.folder = cache.folder / ENTRIES_DIR
         self.key = cache.key
         self.stamps = stamps
@@ -45,7 +46,7 @@ class EntryCache:
                 continue
             shard = shard_of(post.source)
             record = self._index(shard).get(post.source)
-            if record is not None and record[0] == self.stamps[post.source]:
+            if record is not None and tuple(record[0]) == self.stamps[post.source]:
                 wanted.setdefault(shard, []).append(post.source)
         found: dict[str, EntryParts] = {}
         for shard, sources in wanted.items():

@@ -25,6 +25,7 @@ from publisher.site.files import Staging, inside
 from publisher.site.parallel import Track, map_parts, split
 from publisher.site.post import Post, read_body
 from publisher.site.problems import Problem, Problems
+from publisher.site.stamps import Stamp
 from publisher.site.text import slugify
 
 
@@ -137,7 +138,7 @@ class Written:
     signatures: dict[str, str] = field(default_factory=dict)
 
 
-def feed_signature(site: Site, feed: Feed, stamps: dict[str, list[int]]) -> str | None:
+def feed_signature(site: Site, feed: Feed, stamps: dict[str, Stamp]) -> str | None:
     """What a feed's bytes are made of besides the settings and publisher's code (which key
     the cache): its own fields and each post's file as it was. None for a feed with a post
     with Liquid, which can change with any other file."""

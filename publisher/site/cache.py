@@ -22,7 +22,7 @@ from publisher import __version__
 from publisher.site.config import Author, Site
 from publisher.site.files import write_if_changed
 from publisher.site.problems import Problem
-from publisher.site.stamps import CACHE_DIR, code_stamp, stamp
+from publisher.site.stamps import CACHE_DIR, Stamp, code_stamp, stamp
 
 if TYPE_CHECKING:
     from publisher.site.post import Post
@@ -158,15 +158,21 @@ def post_from_row(row: list[Any]) -> Post:
     return post
 
 
-def pack_stamps(stamps: dict[str, list[int]]) -> dict[str, str]:
-    """Files' stamps as the cache keeps them: the names in one string, the sizes and mtimes
-    in one array (as base64). For a large site, a mapping of names to pairs took longer to
-    write and to read back than everything else a build after an edit does with the cache."""
-    numbers = array("q", [number for pair in stamps.values() for number in pair])
+def pack_stamps(stamps: dict[str, Stamp]) -> dict[str, str]:
+    """Files' stamps as the cache keeps them: the names in one string, the sizes then the
+    mtimes in one array (as base64). For a large site, a mapping of names to pairs took longer
+    to write and to read back than everything else a build after an edit does with the cache."""
+    numbers = array("q", [size for size, _ in stamps.values()])
+    numbers.extend(mtime for _, mtime in stamps.values())
     return {"names": "\0".join(stamps), "numbers": base64.b64encode(numbers.tobytes()).decode()}
 
 
-def unpack_stamps(packed: dict[str, str]) -> dict[str, list[int]]:
-    names = packed["names"].split("\0") if packed["names"] else []
-    numbers = array("q", base64.b64decode(packed["numbers"]))
-    return {name: numbers[2 * i : 2 * i + 2].tolist() for i, name in enumerate(names)}
+def unpack_stamps(packed: dict[str, str]) -> dict[str, Stamp]:
+    """The stamps again; none from a damaged record, so that every file counts as new."""
+    try:
+        names = packed["names"].split("\0") if packed["names"] else []
+        numbers = array("q", base64.b64decode(packed["numbers"]))
+        pairs = zip(numbers[: len(names)], numbers[len(names) :], strict=True)
+        return dict(zip(names, pairs, strict=True))
+    except (LookupError, TypeError, ValueError):
+        return {}
