@@ -210,3 +210,15 @@ def test_posts_in_the_drafts_folder_are_drafts_dated_by_their_mtime(site):
     entry = site.feed().entries[0]
     assert entry.title == "Work in progress"
     assert entry.published == "2024-07-03T09:46:40+00:00"
+
+
+def test_a_file_whose_name_is_not_utf8_is_left_out_with_a_warning(site):
+    site.post("2024-01-01-kept.md", "title: Kept", "Text.")
+    name = os.fsdecode(b"2024-01-02-caf\xe9.md")  # Latin-1, as an old archive may hold
+    (site.root / "posts" / name).write_text("---\ntitle: Lost\n---\nText.\n")
+    result = site.build()
+    assert result.exit_code == 0
+    assert "posts/2024-01-02-caf\ufffd.md: warning: is left out: its name is not UTF-8" in (
+        result.output
+    )
+    assert [entry.title for entry in site.feed().entries] == ["Kept"]

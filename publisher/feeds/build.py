@@ -94,6 +94,12 @@ def build(
         future = future or site.jekyll.future
     cache = Cache(site)
     found = find_inputs(site)
+    for name in found.misnamed:
+        problems.warning(
+            name,
+            "is left out: its name is not UTF-8, so no feed or link could carry it",
+            hint="rename it with a UTF-8 name",
+        )
     sources = found.posts
     files = {**found.posts, **found.liquid}
     options = f"{drafts} {future} {jekyll_environment()}"

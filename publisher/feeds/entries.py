@@ -12,10 +12,11 @@ still match. A post with Liquid is never kept: what it shows can depend on every
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+
+import orjson
 
 from publisher.feeds.feed import EntryParts
 from publisher.site.cache import Cache, shard_of
@@ -74,7 +75,7 @@ class EntryCache:
             with contextlib.suppress(OSError, ValueError, TypeError):
                 with self._path(shard).open("rb") as file:
                     line = file.readline()
-                head = json.loads(line)
+                head = orjson.loads(line)
                 if head["key"] == self.key:
                     self._indexes[shard] = head["posts"]
                     self._starts[shard] = len(line)
@@ -106,7 +107,7 @@ class EntryCache:
             index[source] = [self.stamps[source], offset, *lengths]
             pieces += [parts.atom, parts.rss, parts.json]
             offset += sum(lengths)
-        head = json.dumps({"key": self.key, "posts": index}, separators=(",", ":")).encode()
+        head = orjson.dumps({"key": self.key, "posts": index})
         path = self._path(shard)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         temporary.write_bytes(b"".join([head, b"\n", *pieces]))

@@ -12,10 +12,10 @@ and type (set again); type='CDATA' is invalid Atom (never used).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
 from feedgen.entry import FeedEntry
 from feedgen.ext.dc import DcEntryExtension
 from feedgen.feed import FeedGenerator
@@ -65,8 +65,7 @@ def entry_parts(site: Site, entry: Entry) -> EntryParts:
     holder.append(fe.rss_entry())
     item = _fragment(holder[0], level=2)
     item = b"    <item>" + item.split(b">", 1)[1]
-    json_item = json.dumps(_json_item(site, entry), ensure_ascii=False, separators=(",", ":"))
-    return EntryParts(_fragment(atom, level=1), item, json_item.encode())
+    return EntryParts(_fragment(atom, level=1), item, orjson.dumps(_json_item(site, entry)))
 
 
 def _add_jekyll_feed_data(atom, post: Post) -> None:
@@ -218,7 +217,7 @@ def json_feed(site: Site, feed: Feed) -> bytes:
     if site.hubs:
         document["hubs"] = [{"type": "WebSub", "url": hub} for hub in site.hubs]
     document["items"] = []
-    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    return orjson.dumps(document) + b"\n"
 
 
 def _json_item(site: Site, entry: Entry) -> dict:

@@ -11,12 +11,13 @@ import base64
 import contextlib
 import functools
 import hashlib
-import json
 import os
 from array import array
 from dataclasses import asdict, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from publisher import __version__
 from publisher.site.config import Author, Site
@@ -102,15 +103,15 @@ class Cache:
         if self._inputs_changed:
             parts["inputs.json"] = self._inputs
         for name, data in parts.items():
-            text = json.dumps({"key": self.key, "data": data}, separators=(",", ":"))
+            text = orjson.dumps({"key": self.key, "data": data})
             with contextlib.suppress(OSError):
-                write_if_changed(self.folder / name, text.encode(), durable=False)
+                write_if_changed(self.folder / name, text, durable=False)
         self._changed.clear()
         self._build_changed = self._inputs_changed = False
 
     def _read(self, name: str) -> dict[str, Any]:
         try:
-            content = json.loads((self.folder / name).read_bytes())
+            content = orjson.loads((self.folder / name).read_bytes())
         except (OSError, ValueError):
             return {}
         if not isinstance(content, dict) or content.get("key") != self.key:

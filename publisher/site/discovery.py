@@ -32,6 +32,8 @@ class Inputs:
     liquid_scans: list[Scan]
     # The stamps of the folders whose listing chose the post folders, taken before listing.
     walked: dict[str, list[int] | None]
+    # Files left out: their names are not UTF-8, so no feed, URL or cache could hold them.
+    misnamed: list[str]
 
 
 def find_inputs(site: Site) -> Inputs:
@@ -39,14 +41,35 @@ def find_inputs(site: Site) -> Inputs:
     walked: dict[str, list[int] | None] = {}
     post_scans = _post_scans(site, walked)
     liquid_scans: list[Scan] = [(name, None) for name in LIQUID_FOLDERS] if site.jekyll else []
-    return Inputs(
-        scan(site.root, post_scans), scan(site.root, liquid_scans), post_scans, liquid_scans, walked
-    )
+    posts, misnamed = _named_in_utf8(scan(site.root, post_scans))
+    liquid, misnamed_liquid = _named_in_utf8(scan(site.root, liquid_scans))
+    return Inputs(posts, liquid, post_scans, liquid_scans, walked, misnamed + misnamed_liquid)
 
 
 def discover(site: Site) -> dict[str, os.stat_result]:
     """Every post file of the site, by site-relative name, with its stat."""
-    return scan(site.root, _post_scans(site, {}))
+    return _named_in_utf8(scan(site.root, _post_scans(site, {})))[0]
+
+
+def _named_in_utf8(
+    files: dict[str, os.stat_result],
+) -> tuple[dict[str, os.stat_result], list[str]]:
+    """The files whose names are UTF-8, and the others' names, made printable."""
+    kept, misnamed = {}, []
+    for name, stat in files.items():
+        if name.isascii() or _utf8(name):
+            kept[name] = stat
+        else:
+            misnamed.append(name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    return kept, misnamed
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _post_scans(site: Site, walked: dict[str, list[int] | None]) -> list[Scan]:
