@@ -654,7 +654,7 @@ def _timezone(value: Any, name: str, problems: Problems) -> str:
 
 def absolute_url(site_url: str, path: str) -> str:
     """A site path such as `/feed.xml` as a full URL under `site_url`; a URL stays as it is."""
-    if urlsplit(path).scheme:
+    if not path.startswith("/") and urlsplit(path).scheme:
         return path
     return site_url + "/" + path.lstrip("/")
 

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import quote
 
 STYLES = {
@@ -61,13 +62,13 @@ def permalink(
 ) -> str:
     """The site-relative URL of a post; `date` must already be in the site's timezone."""
     pattern = STYLES.get(template, template)
-    values = _placeholders(date, slug, categories, basename, output_ext)
+    post = _Post(date, slug, categories, basename, output_ext)
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in values:
+        if name not in _PLACEHOLDERS:
             raise PermalinkError(f"unknown permalink placeholder :{name}")
-        return quote(values[name](), safe="-._~!$&'()*+,;=:@/")
+        return quote(_PLACEHOLDERS[name](post), safe="-._~!$&'()*+,;=:@/")
 
     # Jekyll's URL#sanitize_url: ".." becomes "/", "./" goes, slashes are squeezed.
     url = ("/" + _PLACEHOLDER.sub(substitute, pattern)).replace("..", "/").replace("./", "")
@@ -97,39 +98,45 @@ def normalized_path(path: str) -> str:
     return "/".join(segments) or "/"
 
 
-def _placeholders(
-    date: datetime, slug: str, categories: list[str], basename: str, output_ext: str
-) -> dict[str, Callable[[], str]]:
-    """Each placeholder's value, computed only if the template uses it."""
-    unique_categories = list(dict.fromkeys(category.lower() for category in categories))
+class _Post(NamedTuple):
+    """What a permalink's placeholders read of a post."""
 
-    def strftime(spec: str) -> Callable[[], str]:
-        return lambda: date.strftime(spec)
+    date: datetime
+    slug: str
+    categories: list[str]
+    basename: str
+    output_ext: str
 
-    return {
-        "year": strftime("%Y"),
-        # Formatted directly: strftime is slow, and these are in every post's URL.
-        "month": lambda: f"{date.month:02d}",
-        "day": lambda: f"{date.day:02d}",
-        "hour": lambda: f"{date.hour:02d}",
-        "minute": lambda: f"{date.minute:02d}",
-        "second": lambda: f"{date.second:02d}",
-        "i_day": lambda: str(date.day),
-        "i_month": lambda: str(date.month),
-        "short_year": strftime("%y"),
-        "y_day": strftime("%j"),
-        "short_month": strftime("%b"),
-        "long_month": strftime("%B"),
-        "week": strftime("%V"),
-        "w_year": strftime("%G"),
-        "w_day": lambda: str(date.isoweekday()),
-        "short_day": strftime("%a"),
-        "long_day": strftime("%A"),
-        "title": lambda: jekyll_slugify(slug, pretty=True, cased=True),
-        "slug": lambda: jekyll_slugify(slug),
-        "name": lambda: jekyll_slugify(basename),
-        "categories": lambda: "/".join(unique_categories),
-        "slugified_categories": lambda: "/".join(jekyll_slugify(c) for c in unique_categories),
-        "collection": lambda: "posts",
-        "output_ext": lambda: output_ext,
-    }
+
+def _categories(post: _Post) -> list[str]:
+    return list(dict.fromkeys(category.lower() for category in post.categories))
+
+
+# Each placeholder's value, computed only if the template uses it. The commonest are formatted
+# directly: strftime is slow, and they are in every post's URL.
+_PLACEHOLDERS: dict[str, Callable[[_Post], str]] = {
+    "year": lambda post: post.date.strftime("%Y"),
+    "month": lambda post: f"{post.date.month:02d}",
+    "day": lambda post: f"{post.date.day:02d}",
+    "hour": lambda post: f"{post.date.hour:02d}",
+    "minute": lambda post: f"{post.date.minute:02d}",
+    "second": lambda post: f"{post.date.second:02d}",
+    "i_day": lambda post: str(post.date.day),
+    "i_month": lambda post: str(post.date.month),
+    "short_year": lambda post: post.date.strftime("%y"),
+    "y_day": lambda post: post.date.strftime("%j"),
+    "short_month": lambda post: post.date.strftime("%b"),
+    "long_month": lambda post: post.date.strftime("%B"),
+    "week": lambda post: post.date.strftime("%V"),
+    "w_year": lambda post: post.date.strftime("%G"),
+    "w_day": lambda post: str(post.date.isoweekday()),
+    "short_day": lambda post: post.date.strftime("%a"),
+    "long_day": lambda post: post.date.strftime("%A"),
+    "title": lambda post: jekyll_slugify(post.slug, pretty=True, cased=True),
+    "slug": lambda post: jekyll_slugify(post.slug),
+    "name": lambda post: jekyll_slugify(post.basename),
+    "categories": lambda post: "/".join(_categories(post)),
+    "slugified_categories": lambda post: "/".join(map(jekyll_slugify, _categories(post))),
+    "collection": lambda post: "posts",
+    "output_ext": lambda post: post.output_ext,
+}
