@@ -60,21 +60,31 @@ def scan(root: str | os.PathLike[str], scans: list[Scan]) -> dict[str, os.stat_r
         path = os.path.join(root, folder)
         if os.path.isdir(path):
             _scan(path, folder, extensions, found)
-    return dict(sorted(found.items()))
+    return {name: found[name] for name in sorted(found)}
 
 
 def _scan(
     folder: str, prefix: str, extensions: tuple[str, ...] | None, found: dict[str, os.stat_result]
 ) -> None:
+    files, folders = [], []
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            name = f"{prefix}/{entry.name}"
             if (extensions is None or entry.name.endswith(extensions)) and entry.is_file():
-                found[name] = entry.stat()
+                files.append(entry.name)
             elif entry.is_dir(follow_symlinks=False):
-                _scan(entry.path, name, extensions, found)
+                folders.append(entry)
+    # Each file stat-ed by its name in the open folder, not by a path walked again for each
+    # of a large site's 10,000 files: the stats are most of a build with nothing to do.
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in files:
+            found[f"{prefix}/{name}"] = os.stat(name, dir_fd=descriptor)
+    finally:
+        os.close(descriptor)
+    for entry in folders:
+        _scan(entry.path, f"{prefix}/{entry.name}", extensions, found)
 
 
 def inputs_key(files: dict[str, os.stat_result], options: str) -> str:
