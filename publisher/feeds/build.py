@@ -135,11 +135,10 @@ def build(
             if not write:
                 problems.extend(liquid_problems(site, feeds, selection.published))
             else:
-                entries = EntryCache(cache, stamps)
                 previous = _intact_signatures(site, cache.build)
                 try:
                     # The posts just read go to the cache while the feeds are written.
-                    with ThreadPoolExecutor(1) as background:
+                    with EntryCache(cache, stamps) as entries, ThreadPoolExecutor(1) as background:
                         background.submit(cache.save)
                         written = write_feeds(
                             site, feeds, track, ready, selection.published, entries, previous
@@ -293,9 +292,9 @@ def _build_edits(
         from publisher.feeds.entries import EntryCache
         from publisher.feeds.writer import RenderError, write_feeds
 
-        entries = EntryCache(cache, stamps)
         try:
-            written = write_feeds(site, plan.feeds, track, {}, (), entries, record["feeds"])
+            with EntryCache(cache, stamps) as entries:
+                written = write_feeds(site, plan.feeds, track, {}, (), entries, record["feeds"])
         except RenderError as exc:
             report.problems.extend(exc.problems)
             return

@@ -5,8 +5,11 @@ per post would cost a file creation each, which on some disks is most of a cold 
 A shard starts with a line of JSON, the cache's key (publisher's version and code, the
 settings) and, for each post, its file's size and mtime and the lengths of its Atom, RSS and
 JSON pieces; the pieces follow as they are. An entry is used only when the key and the stamp
-still match. A post with Liquid is never kept: what it shows can depend on every other post,
-`_includes/` and `_data/`. The files are disposable, like the rest of the cache.
+still match, and the file holds it whole. Kept entries are not read: a feed is written from
+spans of the shards, which the kernel copies (publisher/site/files.py), so a feed of every
+post made again after one edit costs the copy, not reading the entries into memory. A post
+with Liquid is never kept: what it shows can depend on every other post, `_includes/` and
+`_data/`. The files are disposable, like the rest of the cache.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import orjson
 
 from publisher.feeds.feed import EntryParts
 from publisher.site.cache import Cache, shard_of
+from publisher.site.files import Span, write_pieces
 from publisher.site.post import Post
 from publisher.site.stamps import Stamp
 
@@ -37,10 +41,11 @@ class EntryCache:
         # Where each shard's pieces start: after its index's line.
         self._starts: dict[int, int] = {}
         self._added: dict[int, dict[str, EntryParts]] = {}
+        self._open: list[int] = []
 
     def get(self, posts: Iterable[Post]) -> dict[str, EntryParts]:
-        """The kept entries of those posts that have one, by source; each shard is opened
-        once, however many of its entries are read (a feed of every post reads them all)."""
+        """The kept entries of those posts that have one, by source, as spans of their shards
+        (held open until the cache is left): a feed of every post copies them unread."""
         wanted: dict[int, list[str]] = {}
         for post in posts:
             if post.liquid or post.source not in self.stamps:
@@ -51,8 +56,16 @@ class EntryCache:
                 wanted.setdefault(shard, []).append(post.source)
         found: dict[str, EntryParts] = {}
         for shard, sources in wanted.items():
-            found.update(self._read(shard, sources))
+            found.update(self._spans(shard, sources))
         return found
+
+    def __enter__(self) -> EntryCache:
+        return self
+
+    def __exit__(self, *_) -> None:
+        """Close the shards that `get` opened."""
+        while self._open:
+            os.close(self._open.pop())
 
     def put(self, post: Post, parts: EntryParts) -> None:
         if not post.liquid and post.source in self.stamps:
@@ -65,7 +78,7 @@ class EntryCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             for shard, added in self._added.items():
                 keep = [s for s in self._index(shard) if s in self.stamps and s not in added]
-                self._write(shard, {**self._read(shard, keep), **added})
+                self._write(shard, {**self._spans(shard, keep), **added})
         self._added.clear()
 
     def _index(self, shard: int) -> dict[str, list]:
@@ -81,23 +94,25 @@ class EntryCache:
                     self._starts[shard] = len(line)
         return self._indexes[shard]
 
-    def _read(self, shard: int, sources: list[str]) -> dict[str, EntryParts]:
-        """Those entries of the shard that read whole, in the file's order."""
-        index, found = self._index(shard), {}
-        records = sorted((index[source][1], source) for source in sources)
+    def _spans(self, shard: int, sources: list[str]) -> dict[str, EntryParts]:
+        """Those entries of the shard that its file holds whole (one cut short is never
+        trusted), as spans of the file, opened once and held open until the cache is left."""
+        index = self._index(shard)
         try:
-            with self._path(shard).open("rb") as file:
-                for offset, source in records:
-                    _, _, atom, rss, json_length = index[source]
-                    file.seek(self._starts[shard] + offset)
-                    data = file.read(atom + rss + json_length)
-                    if len(data) != atom + rss + json_length:
-                        break  # cut short: never trusted half-way
-                    found[source] = EntryParts(
-                        data[:atom], data[atom : atom + rss], data[atom + rss :]
-                    )
+            fd = os.open(self._path(shard), os.O_RDONLY)
         except OSError:
-            pass
+            return {}
+        self._open.append(fd)
+        size, found = os.fstat(fd).st_size, {}
+        for source in sources:
+            _, offset, atom, rss, json_length = index[source]
+            start = self._starts[shard] + offset
+            if start + atom + rss + json_length <= size:
+                found[source] = EntryParts(
+                    Span(fd, start, atom),
+                    Span(fd, start + atom, rss),
+                    Span(fd, start + atom + rss, json_length),
+                )
         return found
 
     def _write(self, shard: int, entries: dict[str, EntryParts]) -> None:
@@ -110,9 +125,14 @@ class EntryCache:
         head = orjson.dumps({"key": self.key, "posts": index})
         path = self._path(shard)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(b"".join([head, b"\n", *pieces]))
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            write_pieces(fd, [head, b"\n", *pieces])
+        finally:
+            os.close(fd)
         os.replace(temporary, path)
         self._indexes[shard] = index
+        self._starts[shard] = len(head) + 1
 
     def _path(self, shard: int) -> Path:
         return self.folder / f"{shard:03d}.entries"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from publisher.site.config import Site
+from publisher.site.files import Piece
 from publisher.site.post import Post
 
 
@@ -39,8 +40,9 @@ class Feed:
 
 @dataclass(frozen=True)
 class EntryParts:
-    """One post as each format writes it, serialized once for every feed that holds it."""
+    """One post as each format writes it, serialized once for every feed that holds it: bytes,
+    or for a kept entry, spans of the file that keeps it."""
 
-    atom: bytes
-    rss: bytes
-    json: bytes
+    atom: Piece
+    rss: Piece
+    json: Piece

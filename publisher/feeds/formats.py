@@ -25,6 +25,7 @@ from publisher import __version__
 from publisher.feeds.feed import EntryParts, Feed
 from publisher.site.config import Author, Site
 from publisher.site.content import Rendered
+from publisher.site.files import Piece
 from publisher.site.post import Post
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -92,7 +93,7 @@ _RSS_NAMESPACES = {
 }
 
 
-def render_feed(site: Site, feed: Feed, parts: list[EntryParts]) -> dict[str, list[bytes]]:
+def render_feed(site: Site, feed: Feed, parts: list[EntryParts]) -> dict[str, list[Piece]]:
     """Each format's bytes, as pieces to write in order; the same input gives the same bytes.
 
     Pieces, not one joined string: a feed of every post can run to hundreds of megabytes.
@@ -107,8 +108,8 @@ def render_feed(site: Site, feed: Feed, parts: list[EntryParts]) -> dict[str, li
 
 
 def _splice(
-    document: bytes, closing: bytes, entries: list[bytes], separator: bytes = b""
-) -> list[bytes]:
+    document: bytes, closing: bytes, entries: list[Piece], separator: bytes = b""
+) -> list[Piece]:
     """Put the entries just before the line that closes the document's list of entries."""
     at = document.rindex(closing)
     if closing.startswith(b"</"):

@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import queue
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 # How many pieces one writev() call takes (POSIX guarantees at least 16; Linux allows 1024).
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of a file held open: written into another file by the kernel's copy
+    (copy_file_range), never read into memory, so that a feed of every post can be made
+    again from the entries kept on disk at the cost of the copy alone."""
+
+    fd: int
+    offset: int
+    length: int
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self) -> bytes:
+        return os.pread(self.fd, self.length, self.offset)
+
+
+# What a file is written from: bytes, and stretches of other files.
+Piece = bytes | Span
 
 
 class UnsafePath(ValueError):
@@ -28,16 +51,20 @@ def inside(folder: Path, relative: str) -> Path:
     return parent / target.name
 
 
-def _holds(path: Path, size: int, pieces: list[bytes]) -> bool:
+def _holds(path: Path, size: int, pieces: list[Piece]) -> bool:
     """True when the file, of `size` bytes, holds exactly the pieces, in order; read a piece at
     a time."""
     if size != sum(len(piece) for piece in pieces):
         return False
     try:
         with open(path, "rb") as handle:
-            return all(handle.read(len(piece)) == piece for piece in pieces)
+            return all(handle.read(len(piece)) == _bytes(piece) for piece in pieces)
     except FileNotFoundError:
         return False
+
+
+def _bytes(piece: Piece) -> bytes:
+    return piece.read() if isinstance(piece, Span) else piece
 
 
 class Staging:
@@ -57,7 +84,7 @@ class Staging:
         self.flusher: FileFlusher | None = None
         self._starting = threading.Lock()
 
-    def write(self, path: Path, data: bytes | list[bytes]) -> bool:
+    def write(self, path: Path, data: bytes | list[Piece]) -> bool:
         """Stage `data` (bytes, or pieces in order) for `path`; False when it is already there.
 
         Safe to call from several threads: writing is mostly the kernel's copying, done without
@@ -75,7 +102,7 @@ class Staging:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         self.pending.append((str(temporary), path))
         try:
-            _write_pieces(fd, pieces)
+            write_pieces(fd, pieces)
             os.fchmod(fd, 0o644)
         except BaseException:
             os.close(fd)
@@ -125,15 +152,48 @@ class Staging:
             flusher.finish()
 
 
-def _write_pieces(fd: int, pieces: list[bytes]) -> None:
-    """Write the pieces as they are, without joining them: one system call per batch."""
+def write_pieces(fd: int, pieces: list[Piece]) -> None:
+    """Write the pieces in order: runs of bytes as they are, without joining them (one system
+    call per batch), and spans copied by the kernel."""
+    run: list[bytes] = []
+    for piece in pieces:
+        if isinstance(piece, Span):
+            _write_run(fd, run)
+            run = []
+            _copy_span(fd, piece)
+        else:
+            run.append(piece)
+    _write_run(fd, run)
+
+
+def _write_run(fd: int, pieces: list[bytes]) -> None:
     for start in range(0, len(pieces), _IOV_MAX):
         batch = pieces[start : start + _IOV_MAX]
         written = os.writev(fd, batch)
         if written < sum(len(piece) for piece in batch):  # a short write: finish it plainly
-            rest = memoryview(b"".join(batch))[written:]
-            while rest:
-                rest = rest[os.write(fd, rest) :]
+            _write_all(fd, memoryview(b"".join(batch))[written:])
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    rest = memoryview(data)
+    while rest:
+        rest = rest[os.write(fd, rest) :]
+
+
+def _copy_span(fd: int, span: Span) -> None:
+    offset, left = span.offset, span.length
+    while left:
+        try:
+            copied = os.copy_file_range(span.fd, fd, left, offset)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            # A kernel or file system that cannot copy between these files: read and write.
+            copied = len(data := os.pread(span.fd, left, offset))
+            _write_all(fd, data)
+        if not copied:
+            raise OSError(errno.EIO, f"{span.length - left} of {span.length} bytes kept")
+        offset, left = offset + copied, left - copied
 
 
 class FileFlusher:
