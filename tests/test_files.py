@@ -1,11 +1,13 @@
 """Writing a file from bytes and from spans of other files, as a feed of every post is made
 again from the entries kept on disk."""
 
+import errno
 import os
 from pathlib import Path
 
 import pytest
 
+from publisher.site import files
 from publisher.site.files import Span, Staging
 
 
@@ -42,3 +44,14 @@ def test_a_span_past_the_end_of_its_file_fails_and_replaces_nothing(tmp_path, ke
         staging.write(target, [Span(kept, 8, 5)])
     assert target.read_bytes() == b"before"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.xml", "kept"]
+
+
+def test_spans_go_through_memory_where_the_kernel_cannot_copy(tmp_path, kept, monkeypatch):
+    def cannot(*args):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(files, "_kernel_copy", cannot)
+    target = tmp_path / "feed.xml"
+    with Staging() as staging:
+        staging.write(target, [b"<", Span(kept, 3, 4), b">"])
+    assert target.read_bytes() == b"<3456>"

@@ -184,16 +184,24 @@ def _copy_span(fd: int, span: Span) -> None:
     offset, left = span.offset, span.length
     while left:
         try:
-            copied = os.copy_file_range(span.fd, fd, left, offset)
+            copied = _kernel_copy(span.fd, fd, left, offset)
         except OSError as exc:
             if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
                 raise
-            # A kernel or file system that cannot copy between these files: read and write.
-            copied = len(data := os.pread(span.fd, left, offset))
-            _write_all(fd, data)
+            copied = _read_and_write(span.fd, fd, left, offset)
         if not copied:
             raise OSError(errno.EIO, f"{span.length - left} of {span.length} bytes kept")
         offset, left = offset + copied, left - copied
+
+
+def _read_and_write(source: int, fd: int, count: int, offset: int) -> int:
+    """The copy, through memory: for a system or file system without copy_file_range."""
+    data = os.pread(source, count, offset)
+    _write_all(fd, data)
+    return len(data)
+
+
+_kernel_copy = getattr(os, "copy_file_range", _read_and_write)
 
 
 class FileFlusher:
