@@ -124,6 +124,8 @@ def archive_line(written: list[str], folder: str) -> str:
 def show_progress():
     """Count and rate: a few times a second on a terminal; every few seconds in a CI log,
     so a long send shows it is alive."""
+    import click
+
     terminal = sys.stderr.isatty()
     every = PROGRESS_ON_TERMINAL if terminal else PROGRESS_IN_LOG
     started = time.monotonic()
@@ -135,8 +137,6 @@ def show_progress():
             last_shown[0] = moment
             rate = report.sent / max(moment - started, 1e-9)
             line = f"Sent {report.sent} ({rate:.0f}/s), bounced {report.bounced}"
-            import click
-
             click.echo(f"\r{line}" if terminal else line, nl=not terminal, err=True)
 
     return show
