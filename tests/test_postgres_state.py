@@ -6,8 +6,18 @@ import subprocess
 import psycopg
 import pytest
 
+from publisher.mail.status import DeliveryStatus
 from publisher.mail.store import NewSubscriber, StateError, open_state
-from tests.helpers import LETTER, MAIL_CONFIG, NOW, PUBLISHER, SiteDir, free_port, mail_to
+from tests.helpers import (
+    LETTER,
+    MAIL_CONFIG,
+    NOW,
+    PUBLISHER,
+    SiteDir,
+    free_port,
+    mail_to,
+    wait_for,
+)
 
 
 def test_a_password_in_the_configuration_file_is_refused(site):
@@ -87,4 +97,22 @@ def test_a_hand_over_on_a_connection_the_server_dropped_is_a_clear_state_error(
             )
         with pytest.raises(StateError, match="cannot be used"):
             store.hand_over(newsletter, ann.id)
+    store.close()
+
+
+def test_a_hand_over_begun_is_committed_before_its_answer_is_read(database_url, tmp_path):
+    """The statement goes when the server takes the recipient: it commits while the
+    message's data goes out, and the answer is read just before the last bytes."""
+    store = open_state(database_url, tmp_path)
+    store.add_subscribers([NewSubscriber("ann@example.com"), NewSubscriber("bob@example.com")])
+    ann, bob = (store.find_subscriber(f"{name}@example.com") for name in ("ann", "bob"))
+    newsletter = store.record_newsletter("post:hello", LETTER, [], NOW)
+    with store.sender():
+        list(store.claim(newsletter))
+        assert store.hand_over(newsletter, ann.id)
+        store.record_verdict(newsletter, ann.id, DeliveryStatus.SENT)
+        answer = store.begin_hand_over(newsletter, bob.id)
+        both = {DeliveryStatus.SENT: 1, DeliveryStatus.SENDING: 1}
+        wait_for(lambda: store.delivery_counts(newsletter) == both)
+        assert answer(True)
     store.close()

@@ -2,8 +2,10 @@
 
 import sqlite3
 
+from publisher.mail.status import DeliveryStatus
+from publisher.mail.store import NewSubscriber, open_state
 from publisher.mail.store.sqlite import MIGRATIONS
-from tests.helpers import MAIL_CONFIG
+from tests.helpers import LETTER, MAIL_CONFIG, NOW
 
 
 def test_a_state_from_the_first_schema_is_migrated_and_keeps_its_subscribers(site):
@@ -28,3 +30,21 @@ def test_a_state_from_the_first_schema_is_migrated_and_keeps_its_subscribers(sit
     migrated = sqlite3.connect(state)
     assert migrated.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert migrated.execute("SELECT post_id FROM baseline").fetchall() != []
+
+
+def test_a_hand_over_begun_is_written_only_when_the_message_goes(tmp_path):
+    """On SQLite, so that a run killed while a message's data goes out leaves no "sending"
+    for a message the server never got."""
+    store = open_state(str(tmp_path / "state.db"), tmp_path)
+    store.add_subscribers([NewSubscriber("ann@example.com"), NewSubscriber("bob@example.com")])
+    ann, bob = (store.find_subscriber(f"{name}@example.com") for name in ("ann", "bob"))
+    newsletter = store.record_newsletter("post:hello", LETTER, [], NOW)
+    with store.sender():
+        list(store.claim(newsletter))
+        never_went = store.begin_hand_over(newsletter, ann.id)
+        goes = store.begin_hand_over(newsletter, bob.id)
+        assert DeliveryStatus.SENDING not in store.delivery_counts(newsletter)
+        assert not never_went(False)
+        assert goes(True)
+        assert store.delivery_counts(newsletter)[DeliveryStatus.SENDING] == 1
+    store.close()

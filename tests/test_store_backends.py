@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from publisher.mail.status import Confirmed, DeliveryStatus, SubscriberStatus
 from publisher.mail.store import Limit, NewSubscriber
-from tests.helpers import LETTER, NOW, polled_source, wait_for
+from tests.helpers import LETTER, NOW, polled_source
 
 
 def add(store, *emails):
@@ -85,26 +85,13 @@ def test_a_verdict_is_written_even_when_the_next_hand_over_is_refused(store):
     assert counts == {DeliveryStatus.SENT: 1, DeliveryStatus.SKIPPED: 1}
 
 
-def test_a_hand_over_begun_is_committed_before_its_answer_is_read(store):
-    ann, bob = add(store, "ann@example.com", "bob@example.com")
-    newsletter = store.record_newsletter("post:hello", LETTER, [], NOW)
-    with store.sender():
-        list(store.claim(newsletter))
-        assert store.hand_over(newsletter, ann.id)
-        store.record_verdict(newsletter, ann.id, DeliveryStatus.SENT)
-        answer = store.begin_hand_over(newsletter, bob.id)
-        both = {DeliveryStatus.SENT: 1, DeliveryStatus.SENDING: 1}
-        wait_for(lambda: store.delivery_counts(newsletter) == both)
-        assert answer()
-
-
 def test_a_hand_over_begun_for_one_who_left_is_answered_no(store):
     (ann,) = add(store, "ann@example.com")
     newsletter = store.record_newsletter("post:hello", LETTER, [], NOW)
     with store.sender():
         list(store.claim(newsletter))
         store.set_subscriber_status(ann.id, SubscriberStatus.UNSUBSCRIBED)
-        assert not store.begin_hand_over(newsletter, ann.id)()
+        assert not store.begin_hand_over(newsletter, ann.id)(True)
 
 
 def test_unknown_deliveries_are_pending_again_on_request(store):

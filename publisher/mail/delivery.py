@@ -221,7 +221,7 @@ class Mailer:
         """The hand-over's record starts once the server takes the recipient, after the flush
         of the one before; it is answered before the act, or before the verdict when the
         message never went."""
-        answers: list[Callable[[], bool]] = []
+        answers: list[Callable[[bool], bool]] = []
 
         def begin() -> None:
             try:
@@ -233,7 +233,7 @@ class Mailer:
             answers.append(self.store.begin_hand_over(self.newsletter_id, delivery.subscriber_id))
 
         def confirm() -> None:
-            if not answers.pop()():
+            if not answers.pop()(True):
                 raise Withdrawn
 
         try:
@@ -246,7 +246,7 @@ class Mailer:
             )
         finally:
             for answer in answers:
-                answer()
+                answer(False)
 
     def _stop_for(self, reason: str) -> None:
         with self.lock:

@@ -262,9 +262,9 @@ class PostgresStore(Store):
         return iter([subscriber(row) for row in rows])
 
     def hand_over(self, newsletter_id: int, subscriber_id: int) -> bool:
-        return self.begin_hand_over(newsletter_id, subscriber_id)()
+        return self.begin_hand_over(newsletter_id, subscriber_id)(True)
 
-    def begin_hand_over(self, newsletter_id: int, subscriber_id: int) -> Callable[[], bool]:
+    def begin_hand_over(self, newsletter_id: int, subscriber_id: int) -> Callable[[bool], bool]:
         """Sent at once, with the verdict this thread carries, if any: the server commits
         while the message's data goes out, and the answer is waited for just before the act.
         On a busy machine each round trip waits for a core, and this one is on the path."""
@@ -287,7 +287,8 @@ class PostgresStore(Store):
                 self._pool.putconn(connection)
                 raise
 
-        def answer() -> bool:
+        def answer(goes: bool) -> bool:
+            # Read whether the message goes or not: the connection is free only then.
             with self._errors():
                 try:
                     return bool(_rows_changed(connection))

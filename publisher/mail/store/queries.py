@@ -108,11 +108,18 @@ class Store:
             )
         )
 
-    def begin_hand_over(self, newsletter_id: int, subscriber_id: int) -> Callable[[], bool]:
-        """`hand_over`, whose answer the function it returns gives, once. A backend whose
-        statements are round trips only sends it, to commit while the message goes out."""
-        taken = self.hand_over(newsletter_id, subscriber_id)
-        return lambda: taken
+    def begin_hand_over(self, newsletter_id: int, subscriber_id: int) -> Callable[[bool], bool]:
+        """`hand_over` in two steps: begun once the server takes the recipient, then answered,
+        once: `answer(True)` just before the message's last bytes, which gives hand_over's
+        answer, or `answer(False)` when the message never went. This backend writes at the
+        answer, so a killed run leaves "sending" for a message the server never got only in
+        that moment; a backend whose statements are round trips sends the statement at the
+        beginning instead, to commit while the message goes out."""
+
+        def answer(goes: bool) -> bool:
+            return goes and self.hand_over(newsletter_id, subscriber_id)
+
+        return answer
 
     def record_verdict(
         self, newsletter_id: int, subscriber_id: int, status: DeliveryStatus, error: str = ""
