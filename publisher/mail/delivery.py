@@ -2,13 +2,13 @@
 
 A newsletter is recorded first, with a snapshot of its audience: one pending delivery per
 subscriber active at that moment. Each delivery then moves pending -> sending -> sent (or
-bounced), every step recorded by the next hand-over at the latest. "sending" is written as the
-message starts to go and committed before the act that hands it over (the last bytes of the
-SMTP end-of-data mark, the Maildir rename), so the server never has a message we have no
-record of. A delivery still pending after a crash was never handed over and is sent. One
-found in "sending" was handed over, or the crash fell in the moment before: for a Maildir we
-look; over SMTP we cannot know, so it becomes "unknown", is reported, and is resent only with
---resend-unknown.
+bounced), every step recorded by the next hand-over at the latest. "sending" is committed
+before the act that hands the message over (the last bytes of the SMTP end-of-data mark, the
+Maildir rename), so the server never has a message we have no record of: SQLite writes it
+just before the act, PostgreSQL while the message goes out. A delivery still pending after
+a crash was never handed over and is sent. One found in "sending" was handed over, or the
+crash fell in the moment before: for a Maildir we look; over SMTP we cannot know, so it
+becomes "unknown", is reported, and is resent only with --resend-unknown.
 """
 
 from __future__ import annotations
@@ -218,9 +218,9 @@ class Mailer:
     def _transfer(
         self, transport, delivery: Delivery, *, flushed: int, handed_over: Callable[[], None]
     ) -> Outcome:
-        """The hand-over's record starts once the server takes the recipient, after the flush
-        of the one before; it is answered before the act, or before the verdict when the
-        message never went."""
+        """The hand-over begins once the server takes the recipient, after the flush of the
+        one before (PostgreSQL sends its statement then; SQLite writes at the answer); it is
+        answered before the act, or before the verdict when the message never went."""
         answers: list[Callable[[bool], bool]] = []
 
         def begin() -> None:
