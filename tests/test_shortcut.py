@@ -54,34 +54,32 @@ def test_a_build_with_nothing_to_do_ends_with_the_full_builds_line(built: SiteDi
     assert without_time(answer(built)) == without_time(full)
 
 
-def test_the_command_answers_without_loading_click_or_the_configuration(built: SiteDir):
-    """The console command itself, in a fresh interpreter that lists what it imports."""
+def build_listing_imports(site: SiteDir) -> tuple[str, set[str]]:
+    """The console command itself, in a fresh interpreter: what it prints, and the modules
+    it imported."""
     result = subprocess.run(
-        [PUBLISHER, "build", "--site", built.root],
+        [PUBLISHER, "build", "--site", site.root],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
     )
     assert result.returncode == 0, result.stderr
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    return result.stdout, {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+
+
+def test_the_command_answers_without_loading_click_or_the_configuration(built: SiteDir):
+    output, imported = build_listing_imports(built)
     assert "publisher.shortcut" in imported
     assert not {"click", "publisher.cli", "publisher.site.config", "yaml"} & imported
-    assert without_time(result.stdout.strip()) == without_time(last_line(built.build().output))
+    assert without_time(output.strip()) == without_time(last_line(built.build().output))
 
 
 def test_a_plain_build_with_work_to_do_runs_without_click(built: SiteDir):
     built.post("2024-01-03-third.md", "title: Third", "Three.")
-    result = subprocess.run(
-        [PUBLISHER, "build", "--site", built.root],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
-    )
-    assert result.returncode == 0, result.stderr
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    output, imported = build_listing_imports(built)
     assert "publisher.feeds.build" in imported
     assert not {"click", "publisher.cli"} & imported
-    assert "3 posts" in result.stdout
+    assert "3 posts" in output
 
 
 def test_a_plain_build_of_a_broken_configuration_names_the_file(built: SiteDir):
