@@ -139,10 +139,11 @@ def build(
                 try:
                     # The posts just read go to the cache while the feeds are written.
                     with EntryCache(cache, stamps) as entries, ThreadPoolExecutor(1) as background:
-                        background.submit(cache.save)
+                        saving = background.submit(cache.save)
                         written = write_feeds(
                             site, feeds, track, ready, selection.published, entries, previous
                         )
+                        saving.result()
                 except RenderError as exc:
                     problems.extend(exc.problems)
                 except (OSError, UnsafePath) as exc:
