@@ -24,6 +24,7 @@ from publisher.console import (
     jekyll_notes,
     print_problems,
     publish_summary,
+    run_build,
     send_exit_code,
     send_summary,
     show_progress,
@@ -31,7 +32,6 @@ from publisher.console import (
     summary_line,
     track,
 )
-from publisher.feeds.build import build
 from publisher.mail.readiness import newsletter_warnings
 from publisher.mail.status import SubscriberStatus
 from publisher.site.config import Site, load_site, moment, with_sending
@@ -149,14 +149,6 @@ def check(
 def build_command(root: Path, drafts: bool, future: bool, now_text: str | None) -> None:
     """Check the posts, then write the Atom, RSS and JSON feeds."""
     sys.exit(build_and_report(root, now_text, drafts=drafts, future=future))
-
-
-def run_build(root: Path, now_text: str | None, *, drafts: bool, future: bool, write: bool):
-    """The site, and the report of a build of it (that writes nothing, without `write`)."""
-    site, problems = load_site(root)
-    now = moment(site, now_text)
-    report = build(site, problems, now, drafts=drafts, future=future, write=write, track=track)
-    return site, report
 
 
 # Newsletters

@@ -75,22 +75,46 @@ def build_and_report(
 ) -> int:
     """`publisher build`: the build, its problems and its summary line; returns the exit
     code. A plain build (no options) leaves the note publisher/shortcut.py reads."""
-    from publisher.feeds.build import build
-    from publisher.site.config import load_site, moment
-
+    plain = not (drafts or future or now_text)
     try:
-        site, problems = load_site(root)
+        _, report = run_build(root, now_text, drafts=drafts, future=future, shortcut=plain)
     except SiteError as exc:
         print_problems(exc.problems)
         return EXIT_INVALID
-    plain = not (drafts or future or now_text)
-    now = moment(site, now_text)
-    report = build(site, problems, now, drafts=drafts, future=future, shortcut=plain, track=track)
     print_problems(report.problems)
     if report.problems.errors:
         print("Nothing was written: fix the errors above and build again.", file=sys.stderr)
     print(summary_line(report, "Built"))
     return EXIT_INVALID if report.problems.errors else EXIT_OK
+
+
+def run_build(
+    root: Path,
+    now_text: str | None,
+    *,
+    drafts: bool,
+    future: bool,
+    write: bool = True,
+    shortcut: bool = False,
+) -> tuple[Site, Report]:
+    """The site, and the report of a build of it (that writes nothing, without `write`).
+    With `shortcut`, a build without problems leaves the note publisher/shortcut.py reads."""
+    from publisher.feeds.build import build
+    from publisher.site.config import load_site, moment
+
+    site, problems = load_site(root)
+    now = moment(site, now_text)
+    report = build(
+        site,
+        problems,
+        now,
+        drafts=drafts,
+        future=future,
+        write=write,
+        shortcut=shortcut,
+        track=track,
+    )
+    return site, report
 
 
 def print_problems(problems: Problems) -> None:
