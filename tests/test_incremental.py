@@ -435,3 +435,24 @@ def test_a_build_as_of_a_later_moment_is_not_kept_by_a_build_now(site, tmp_path,
     assert site.feed().entries[0].title == "Later"
     site.build()
     assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_a_rebuild_of_most_posts_on_every_core_renders_each_once(site, tmp_path, monkeypatch):
+    """Enough changed posts for the worker processes: each renders its posts and keeps their
+    entries beside those of the posts that did not change, so the feeds render nothing more."""
+    site.config(ALL_ENTRIES)
+    for number in range(300):
+        site.post(f"2024-02-{number % 28 + 1:02}-post-{number}.md", f"title: Post {number}")
+    site.build()
+    for number in range(250):
+        body = f"Post {number}, edited."
+        site.post(f"2024-02-{number % 28 + 1:02}-post-{number}.md", f"title: Post {number}", body)
+    (site.root / "posts" / "2024-02-01-post-280.md").unlink()
+
+    def refused(*args):
+        raise AssertionError("a post was rendered again for the feeds")
+
+    monkeypatch.setattr("publisher.feeds.writer._entry_parts", refused)
+    site.build()
+    monkeypatch.undo()
+    assert outputs(site) == cold_build(site, tmp_path)

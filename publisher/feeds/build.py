@@ -126,8 +126,8 @@ def build(
 
         first_problem = len(problems.items)
         # With no limit every post is rendered: render each while its file is read.
-        prepare = entry_preparer(site) if write and not site.feeds.limit else None
-        posts, ready = load_posts(site, sources, cache, problems, track=track, prepare=prepare)
+        prepare = entry_preparer(site, cache) if write and not site.feeds.limit else None
+        posts = load_posts(site, sources, cache, problems, track=track, prepare=prepare)
         if not problems.errors:
             selection = report.selection = select(posts, now, drafts=drafts, future=future)
             feeds = plan_feeds(site, selection.published, problems)
@@ -138,10 +138,11 @@ def build(
                 previous = _intact_signatures(site, cache.build)
                 try:
                     # The posts just read go to the cache while the feeds are written.
-                    with EntryCache(cache, stamps) as entries, ThreadPoolExecutor(1) as background:
+                    entries = EntryCache(cache.folder, cache.key, stamps)
+                    with entries, ThreadPoolExecutor(1) as background:
                         saving = background.submit(cache.save)
                         written = write_feeds(
-                            site, feeds, track, ready, selection.published, entries, previous
+                            site, feeds, track, selection.published, entries, previous
                         )
                         saving.result()
                 except RenderError as exc:
@@ -294,8 +295,8 @@ def _build_edits(
         from publisher.feeds.writer import RenderError, write_feeds
 
         try:
-            with EntryCache(cache, stamps) as entries:
-                written = write_feeds(site, plan.feeds, track, {}, (), entries, record["feeds"])
+            with EntryCache(cache.folder, cache.key, stamps) as entries:
+                written = write_feeds(site, plan.feeds, track, (), entries, record["feeds"])
         except RenderError as exc:
             report.problems.extend(exc.problems)
             return

@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 
 from publisher.feeds.feed import EntryParts
-from publisher.site.cache import Cache, shard_of
+from publisher.site.cache import shard_of
 from publisher.site.files import Span, write_pieces
 from publisher.site.post import Post
 from publisher.site.stamps import Stamp
@@ -33,9 +33,11 @@ ENTRIES_DIR = "entries"
 class EntryCache:
     """The kept entries: looked up by post, added by post, saved once at the end of a build."""
 
-    def __init__(self, cache: Cache, stamps: dict[str, Stamp]) -> None:
-        self.folder = cache.folder / ENTRIES_DIR
-        self.key = cache.key
+    def __init__(self, cache_folder: Path, key: str, stamps: dict[str, Stamp]) -> None:
+        """The entries kept under `cache_folder` with the cache's `key`; `stamps` are those
+        of the post files now, which a kept entry must match."""
+        self.folder = cache_folder / ENTRIES_DIR
+        self.key = key
         self.stamps = stamps
         self._indexes: dict[int, dict[str, list]] = {}
         # Where each shard's pieces start: after its index's line.

@@ -12,21 +12,26 @@ import importlib
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publisher.feeds.entries import EntryCache
 from publisher.feeds.feed import EntryParts, Feed
 from publisher.site.config import Site
-from publisher.site.files import Staging, inside
+from publisher.site.files import Piece, Staging, inside
 from publisher.site.parallel import Track, map_parts, split
 from publisher.site.post import Post, read_body
 from publisher.site.problems import Problem, Problems
 from publisher.site.stamps import Stamp
 from publisher.site.text import slugify
+
+if TYPE_CHECKING:
+    from publisher.site.cache import Cache
+    from publisher.site.catalog import Prepare
 
 
 class RenderError(Exception):
@@ -153,15 +158,14 @@ def write_feeds(
     site: Site,
     feeds: list[Feed],
     track: Track,
-    ready: dict[str, EntryParts],
     published: Sequence[Post],
     entries: EntryCache,
     previous: dict[str, str],
 ) -> Written:
     """Serialize each post once, on every core, then splice the entries into each feed.
 
-    `ready` holds posts serialized already (by `prepare_entry`, while they were read);
-    `entries` those an earlier build serialized; `published` is every published post, which
+    `entries` holds those serialized before (by an earlier build, or by `keep_entries` while
+    the posts were read); `published` is every published post, which
     Liquid may ask for; `previous` the signatures of the feeds the last build wrote, whose
     files are still as it left them: a feed with the same signature is left alone, unread.
     The entries it serialized are saved with `entries`, while the feeds are written.
@@ -178,12 +182,8 @@ def write_feeds(
         else:
             changed.append(feed)
     feeds = changed
-    parts = dict(ready)
     wanted = {post.source: post for feed in feeds for post in feed.posts}
-    for source, post in wanted.items():
-        if source in parts:
-            entries.put(post, parts[source])
-    parts.update(entries.get(post for source, post in wanted.items() if source not in parts))
+    parts = entries.get(wanted.values())
     posts = [post for source, post in wanted.items() if source not in parts]
     if posts:
         # Liquid may ask for every post (site.posts, post_url): give them, when it is there.
@@ -205,24 +205,25 @@ def write_feeds(
 
     output = (site.root / site.feeds.output).resolve()
 
-    def write_feed(feed: Feed) -> list[tuple[str, bool]]:
-        entries = [parts[post.source] for post in feed.posts]
-        results = []
-        for fmt, data in render_feed(site, feed, entries).items():
-            path = feed.path(site, fmt)
-            try:
-                results.append((path, staging.write(inside(output, path), data)))
-            except OSError as exc:
-                raise FeedWriteError(feed, path, exc) from exc
-        return results
+    def write_file(feed: Feed, fmt: str, pieces: list[Piece]) -> tuple[str, bool]:
+        path = feed.path(site, fmt)
+        try:
+            return path, staging.write(inside(output, path), pieces)
+        except OSError as exc:
+            raise FeedWriteError(feed, path, exc) from exc
 
     remove_leftovers({inside(output, feed.path(site, "atom")).parent for feed in feeds})
     with Staging() as staging, ThreadPoolExecutor(os.cpu_count()) as threads:
-        # Mostly the kernel's copying, like the feeds' writing: the two overlap.
+        # Mostly the kernel's copying, like the feeds' writing: the two overlap, and so do
+        # the files of one feed.
         saving = threads.submit(entries.save)
-        for results in threads.map(write_feed, feeds):
-            for path, was_written in results:
-                (result.written if was_written else result.unchanged).append(path)
+        files = []
+        for feed in feeds:
+            documents = render_feed(site, feed, [parts[post.source] for post in feed.posts])
+            files += [threads.submit(write_file, feed, *document) for document in documents.items()]
+        for file in files:
+            path, was_written = file.result()
+            (result.written if was_written else result.unchanged).append(path)
         saving.result()
     return result
 
@@ -261,23 +262,29 @@ def liquid_problems(site: Site, feeds: list[Feed], published: Sequence[Post]) ->
     return problems
 
 
-def entry_preparer(site: Site) -> Callable[[Post, str], EntryParts | None]:
-    """`prepare_entry` for the site, with what it needs imported now: once, before the
+def entry_preparer(site: Site, cache: Cache) -> Prepare:
+    """`keep_entries` for the site, with what it needs imported now: once, before the
     processes that read the posts start, rather than in each of them and again after."""
     for module in ("publisher.feeds.formats", "publisher.site.content"):
         importlib.import_module(module)
-    return partial(prepare_entry, site)
+    return partial(keep_entries, site, cache.folder, cache.key)
 
 
-def prepare_entry(site: Site, post: Post, body: str) -> EntryParts | None:
-    """The post rendered and serialized for every feed format, while it is read; None for a
-    post with Liquid, which may need the other posts, and waits until all are read."""
-    if post.liquid:
-        return None
+def keep_entries(
+    site: Site, cache_folder: Path, key: str, read: list[tuple[Post, str]], stamps: dict[str, Stamp]
+) -> None:
+    """Render and serialize the posts just read, on the core that read them, and keep their
+    entries in the shards their part holds (a Prepare of site/catalog.py). The feeds then copy
+    them from there, as any kept entry; a post with Liquid, which may need the other posts,
+    waits until all are read."""
     from publisher.feeds.formats import Entry, entry_parts
     from publisher.site.content import render
 
-    return entry_parts(site, Entry(post, render(site, post, body)))
+    entries = EntryCache(cache_folder, key, stamps)
+    for post, body in read:
+        if not post.liquid:
+            entries.put(post, entry_parts(site, Entry(post, render(site, post, body))))
+    entries.save()
 
 
 def _entry_parts(

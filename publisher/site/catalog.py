@@ -10,16 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
-from publisher.site.cache import Cache
+from publisher.site.cache import Cache, shard_of
 from publisher.site.config import Site
 from publisher.site.discovery import discover, posts_dirs
-from publisher.site.parallel import Track, map_parts, no_progress, split
+from publisher.site.parallel import Track, map_parts, no_progress, split_by
 from publisher.site.post import Post, is_future, read_post
 from publisher.site.problems import Problems, Refusal
-
-T = TypeVar("T")
+from publisher.site.stamps import Stamp, stamps_of
 
 
 class NoSuchPost(Refusal):
@@ -28,9 +26,11 @@ class NoSuchPost(Refusal):
     argument = "POST"
 
 
-# Work to do on a post while its body is at hand, on the core that read it: rendering, when
-# every post will be rendered anyway. Given the post and its Markdown body.
-Prepare = Callable[[Post, str], T]
+# Work to do on a part of the posts while their bodies are at hand, on the core that read
+# them: rendering and keeping their feed entries, when every post will be rendered anyway.
+# Given the posts read with their Markdown bodies, and the stamps of every post file of the
+# cache shards the part holds (publisher/site/cache.py).
+Prepare = Callable[[list[tuple[Post, str]], dict[str, Stamp]], None]
 
 
 @dataclass(frozen=True)
@@ -49,28 +49,26 @@ def load_posts(
     problems: Problems,
     *,
     track: Track = no_progress,
-    prepare: Prepare[T] | None = None,
-) -> tuple[list[Post], dict[str, T]]:
-    """Read every post (from the cache when the file is unchanged) and check ids are unique.
-
-    Returns the posts, and what `prepare` made of each post read from its file, by source."""
+    prepare: Prepare | None = None,
+) -> list[Post]:
+    """Read every post (from the cache when the file is unchanged) and check ids are unique;
+    with `prepare`, prepare those read from their files on the core that read them."""
     if not posts_dirs(site) and not site.sources:
         problems.warning(
             site.source, "no posts/ or _posts/ folder", hint="create posts/ and add a post"
         )
-    results = {}
-    for name, stat in sources.items():
-        results[name] = cache.lookup(name, stat)
-    changed = [name for name, result in results.items() if result is None]
-    parts = split(changed, len(changed))
-    prepared: dict[str, T] = {}
+    results = {name: cache.lookup(name, stat) for name, stat in sources.items()}
+    changed = sum(result is None for result in results.values())
+    # A part holds whole shards: what it prepares for them, it can keep for them alone.
+    parts = []
+    for group in split_by(list(sources), changed, key=shard_of):
+        if names := [name for name in group if results[name] is None]:
+            parts.append((names, stamps_of({name: sources[name] for name in group})))
     reading = map_parts(partial(_read_part, site, prepare), parts)
     for part in track(reading, "Reading posts", len(parts)):
-        for name, post, found, made in part:
+        for name, post, found in part:
             results[name] = (post, found)
             cache.store(name, sources[name], post, found)
-            if made is not None:
-                prepared[name] = made
     posts = []
     for post, found in results.values():
         problems.extend(found)
@@ -78,13 +76,14 @@ def load_posts(
             posts.append(post)
     cache.forget_missing(set(sources))
     _check_unique_ids(posts, problems)
-    return posts, prepared
+    return posts
 
 
 def _read_part(
-    site: Site, prepare: Prepare[T] | None, names: list[str]
-) -> list[tuple[str, Post | None, list, T | None]]:
-    done = []
+    site: Site, prepare: Prepare | None, part: tuple[list[str], dict[str, Stamp]]
+) -> list[tuple[str, Post | None, list]]:
+    names, stamps = part
+    done, read = [], []
     for name in names:
         post, found, body = read_post(site, site.root / name)
         if post and post.liquid:
@@ -94,7 +93,11 @@ def _read_part(
             found = [*found, *check_liquid(site, post, body)]
             if any(problem.level == "error" for problem in found):
                 post = None
-        done.append((name, post, found, prepare(post, body) if post and prepare else None))
+        done.append((name, post, found))
+        if post:
+            read.append((post, body))
+    if prepare:
+        prepare(read, stamps)
     return done
 
 
@@ -129,7 +132,7 @@ def select(
 def read_posts(site: Site, problems: Problems) -> list[Post]:
     """Every post of the site, for a command that needs them but writes no feeds."""
     cache = Cache(site)
-    posts, _ = load_posts(site, discover(site), cache, problems)
+    posts = load_posts(site, discover(site), cache, problems)
     cache.save()
     return posts
 

@@ -22,6 +22,19 @@ def split(items: Sequence[T], weight: int, parts: int = 16) -> list[list[T]]:
     return [slice_ for i in range(parts) if (slice_ := list(items[i::parts]))]
 
 
+def split_by(
+    items: Sequence[T], weight: int, key: Callable[[T], int], parts: int = 32
+) -> list[list[T]]:
+    """Cut `items` into `parts` slices by `key(item) % parts`, so that items of one key share a
+    slice, or one slice when `weight` is small."""
+    if weight < MIN_PARALLEL or (os.cpu_count() or 1) < 2:
+        return [list(items)]
+    slices: list[list[T]] = [[] for _ in range(parts)]
+    for item in items:
+        slices[key(item) % parts].append(item)
+    return [slice_ for slice_ in slices if slice_]
+
+
 def map_parts(function: Callable[[list[T]], R], parts: list[list[T]]) -> Iterator[R]:
     """`function` applied to each part, on every core, results in the order of `parts`."""
     if len(parts) == 1:
