@@ -32,6 +32,16 @@ from publisher.summary import build_line
 
 
 def main() -> None:
+    try:
+        _run()
+    except BrokenPipeError:
+        # Whoever read the output stopped reading (`| head`): end without a traceback, as
+        # other tools do. What the command did is done; only what it would print is lost.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
+def _run() -> None:
     started = time.perf_counter()
     root = plain_build(sys.argv[1:])
     if root is not None:

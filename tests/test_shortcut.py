@@ -259,3 +259,19 @@ def test_a_damaged_record_goes_to_the_full_build(built: SiteDir, text: str):
     (built.root / ".publisher/cache/build.json").write_text(text)
     assert answer(built) is None
     assert "2 posts" in built.build().output
+
+
+@pytest.mark.parametrize("command", [["build"], ["check"], ["--help"]])
+def test_output_to_a_reader_that_stopped_reading_ends_without_a_traceback(built, command):
+    reading, writing = os.pipe()
+    os.close(reading)
+    result = subprocess.run(
+        [PUBLISHER, *command, *(["--site", built.root] if command != ["--help"] else [])],
+        stdout=writing,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(writing)
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipe" not in result.stderr
+    assert result.returncode == 1
