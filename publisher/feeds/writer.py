@@ -143,15 +143,29 @@ class Written:
     signatures: dict[str, str] = field(default_factory=dict)
 
 
-def feed_signature(site: Site, feed: Feed, stamps: dict[str, Stamp]) -> str | None:
-    """What a feed's bytes are made of besides the settings and publisher's code (which key
-    the cache): its own fields and each post's file as it was. None for a feed with a post
+def feed_signatures(site: Site, feeds: list[Feed], stamps: dict[str, Stamp]) -> list[str | None]:
+    """What each feed's bytes are made of besides the settings and publisher's code (which
+    key the cache): its own fields and each post's file as it was. None for a feed with a post
     with Liquid, which can change with any other file."""
-    if any(post.liquid or post.source not in stamps for post in feed.posts):
-        return None
-    lines = [feed.kind, feed.name, feed.title, feed.description, feed.path(site, "atom")]
-    lines += [f"{post.source}\0{stamps[post.source]}" for post in feed.posts]
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    # Each post's line, made once: a post is in several feeds (its tags', its category's).
+    lines: dict[str, bytes] = {}
+    signatures: list[str | None] = []
+    for feed in feeds:
+        fields = [feed.kind, feed.name, feed.title, feed.description, feed.path(site, "atom")]
+        digest = hashlib.sha256("\n".join(fields).encode())
+        for post in feed.posts:
+            line = lines.get(post.source)
+            if line is None:
+                if post.liquid or post.source not in stamps:
+                    break
+                size, mtime = stamps[post.source]
+                line = lines[post.source] = f"\n{post.source}\0{size} {mtime}".encode()
+            digest.update(line)
+        else:
+            signatures.append(digest.hexdigest())
+            continue
+        signatures.append(None)
+    return signatures
 
 
 def write_feeds(
@@ -172,9 +186,8 @@ def write_feeds(
     Raises RenderError, having written nothing, when a post's Liquid fails."""
     result = Written()
     changed = []
-    for feed in feeds:
+    for feed, signature in zip(feeds, feed_signatures(site, feeds, entries.stamps), strict=True):
         path = feed.path(site, "atom")
-        signature = feed_signature(site, feed, entries.stamps)
         if signature:
             result.signatures[path] = signature
         if signature and previous.get(path) == signature:
