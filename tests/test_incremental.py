@@ -456,3 +456,17 @@ def test_a_rebuild_of_most_posts_on_every_core_renders_each_once(site, tmp_path,
     site.build()
     monkeypatch.undo()
     assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_entries_the_cache_cannot_keep_are_rendered_for_the_feeds(site, tmp_path):
+    """The workers cannot write the cache's entries (a file stands where their folder goes):
+    the feeds are the same, rendered again, and the build says nothing of it."""
+    site.config(ALL_ENTRIES)
+    for number in range(300):
+        site.post(f"2024-02-{number % 28 + 1:02}-post-{number}.md", f"title: Post {number}")
+    blocked = site.root / ".publisher" / "cache" / "entries"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("not a folder")
+    result = site.build()
+    assert "0 errors, 0 warnings" in result.output
+    assert outputs(site) == cold_build(site, tmp_path)
