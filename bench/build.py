@@ -7,7 +7,9 @@ Prints wall time, posts per second and peak memory (the build process's own maxi
 median of --runs runs, for: a cold build with the default limit of 20, a cold build with every
 entry in every feed, a rebuild where nothing changed, a rebuild with one post edited (one from
 the middle of the archive, and the newest; with either limit) or added (the newest, limit 20),
-and a cold build of the same posts as a Jekyll site (limit 20).
+and a cold build of the same posts as a Jekyll site (limit 20). Beside them, floors for the
+builds with little to do: Python's start and a stat of every post, and that with the imports
+that rendering one post needs.
 """
 
 from __future__ import annotations
@@ -171,6 +173,16 @@ def bench(count: int, runs: int, work: Path, command: Path, *, corpus: bool) -> 
             hugo_full = [shutil.which("hugo"), "--quiet", "--noBuildLock", "-t", "fullrss"]
             hugo_full += ["--config", "hugo.toml,rss-only.toml"]
             cases[f"hugo, {count} posts, {which}"] = (hugo_full, corpus_hugo, True)
+    # Floors for the builds with little to do: what any Python tool pays to learn that nothing
+    # changed (start, and a stat of every post), and to render one post's entry (the libraries
+    # imported). Timed with publisher's own interpreter, on the posts of the default build.
+    python = str(command.parent / "python")
+    folder = str(work / f"site-{count}-20" / "posts")
+    stat_all = f"import os; d = {folder!r}; [os.stat(os.path.join(d, n)) for n in os.listdir(d)]"
+    cases[f"floor, {count} posts, start and stat"] = ([python, "-c", stat_all], work, False)
+    libraries = "import yaml, cmarkgfm, orjson, lxml.etree, feedgen.feed, feedgen.entry"
+    imports = [python, "-c", f"{stat_all}; {libraries}"]
+    cases[f"floor, {count} posts, start, stat and imports"] = (imports, work, False)
     jekyll_site = work / f"jekyll-{count}"
     make_jekyll_site(work / f"site-{count}-20", jekyll_site)
     cases[f"publisher, {count} posts, Jekyll site"] = (publisher, jekyll_site, True)
@@ -195,6 +207,8 @@ def bench(count: int, runs: int, work: Path, command: Path, *, corpus: bool) -> 
         report(label, count, measured)
     full = f"publisher, {count} posts, default limit"
     compare(f"publisher, {count} posts, nothing changed", "the default build's", results, full)
+    for floor in ("start and stat", "start, stat and imports"):
+        compare(f"floor, {count} posts, {floor}", "the default build's", results, full)
     compare(f"publisher, {count} posts, Jekyll site", "the default build's", results, full)
     every = f"publisher, {count} posts, all entries"
     for label in ("one edited", "newest edited", "one added"):
