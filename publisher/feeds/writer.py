@@ -179,9 +179,9 @@ def write_feeds(
     """Serialize each post once, on every core, then splice the entries into each feed.
 
     `entries` holds those serialized before (by an earlier build, or by `keep_entries` while
-    the posts were read); `published` is every published post, which
-    Liquid may ask for; `previous` the signatures of the feeds the last build wrote, whose
-    files are still as it left them: a feed with the same signature is left alone, unread.
+    the posts were read); `published` is every published post, which Liquid may ask for;
+    `previous` the signatures of the feeds the last build wrote, whose files are still as it
+    left them: a feed with the same signature is left alone, unread.
     The entries it serialized are saved with `entries`, while the feeds are written.
     Raises RenderError, having written nothing, when a post's Liquid fails."""
     result = Written()

@@ -94,7 +94,7 @@ def _read_part(
             if any(problem.level == "error" for problem in found):
                 post = None
         done.append((name, post, found))
-        if post:
+        if post and prepare:
             read.append((post, body))
     if prepare:
         prepare(read, stamps)
