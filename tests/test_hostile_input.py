@@ -3,7 +3,9 @@ named with its file, never a traceback."""
 
 import email
 import email.header
-import os
+import subprocess
+import sys
+import textwrap
 import time
 from datetime import UTC, datetime
 from email import policy
@@ -235,17 +237,46 @@ def test_a_post_linked_from_outside_the_site_is_a_warning(site, tmp_path):
 
 
 def test_temporary_files_a_killed_build_left_are_removed(site):
+    """However recent: a build holds the site's lock while it writes, so a temporary file
+    found under that lock is no running build's."""
     site.post("2024-01-01-a.md")
     site.build()
-    leftover = site.output(".feed.xml.0123456789ab.tmp")
-    leftover.write_text("half a feed")
-    os.utime(leftover, (time.time() - 7200, time.time() - 7200))
-    recent = site.output(".rss.xml.ba9876543210.tmp")
-    recent.write_text("another run's, still being written")
+    cache = site.root / ".publisher" / "cache"
+    leftovers = [
+        site.output(".feed.xml.0123456789ab.tmp"),
+        cache / ".build.json.0123456789ab.tmp",
+        cache / "posts" / ".07.json.0123456789ab.tmp",
+        cache / "entries" / ".017.entries.0123456789ab.tmp",
+    ]
+    for leftover in leftovers:
+        leftover.parent.mkdir(parents=True, exist_ok=True)
+        leftover.write_text("half a file")
     site.post("2024-01-02-b.md")
     site.build()
-    assert not leftover.exists()
-    assert recent.exists()
+    assert [path for path in leftovers if path.exists()] == []
+
+
+def test_a_build_waits_for_one_writing_the_same_site_and_leaves_its_files_alone(site):
+    site.post("2024-01-01-a.md")
+    site.build()
+    writing = site.output(".feed.xml.0123456789ab.tmp")
+    other = textwrap.dedent(f"""
+        import fcntl, os, sys, time
+        fd = os.open({str(site.root / ".publisher" / "build.lock")!r}, os.O_RDWR)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        open({str(writing)!r}, "w").write("being written")
+        print("writing", flush=True)
+        time.sleep(1)
+        os.replace({str(writing)!r}, {str(writing.with_name("other.xml"))!r})
+    """)
+    holder = subprocess.Popen([sys.executable, "-c", other], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "writing\n"
+    site.post("2024-01-02-b.md")
+    started = time.monotonic()
+    site.build()
+    assert time.monotonic() - started > 0.5
+    assert holder.wait() == 0
+    assert writing.with_name("other.xml").read_text() == "being written"
 
 
 def test_a_name_that_reads_like_a_header_stays_a_name(mailing, smtp_sink):

@@ -3,16 +3,20 @@ writes, whatever changed in between."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import CONFIG, SiteDir
+from tests.helpers import CONFIG, PUBLISHER, SiteDir
 
 ALL_ENTRIES = CONFIG + "[feeds]\nlimit = 0\n"
 # The newest two posts a feed: an edit to an older post changes no feed.
@@ -469,4 +473,28 @@ def test_entries_the_cache_cannot_keep_are_rendered_for_the_feeds(site, tmp_path
     blocked.write_text("not a folder")
     result = site.build()
     assert "0 errors, 0 warnings" in result.output
+    assert outputs(site) == cold_build(site, tmp_path)
+
+
+def test_builds_killed_at_any_moment_leave_a_cache_the_next_build_can_trust(site, tmp_path):
+    """The whole process group killed (the workers too) at moments from start-up to the
+    feeds' writing, with posts edited in between: the next build writes what a cold build
+    writes."""
+    site.config(ALL_ENTRIES)
+    for number in range(400):
+        site.post(f"2024-02-{number % 28 + 1:02}-post-{number}.md", f"title: Post {number}")
+    for round_, delay in enumerate((0.15, 0.3, 0.45, 0.6, 0.8)):
+        process = subprocess.Popen(
+            [PUBLISHER, "build", "--site", site.root],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(delay)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        number = round_ * 37
+        site.post(f"2024-02-{number % 28 + 1:02}-post-{number}.md", f"title: Post {number}!")
+    site.build()
     assert outputs(site) == cold_build(site, tmp_path)

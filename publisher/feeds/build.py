@@ -7,6 +7,7 @@ since Python's start-up is then most of its time.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -14,13 +15,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from publisher import __version__
 from publisher.site.cache import Cache, pack_stamps
 from publisher.site.config import Site
 from publisher.site.discovery import Inputs, find_inputs
-from publisher.site.files import UnsafePath, inside
+from publisher.site.files import UnsafePath, inside, remove_leftovers, sole_writer
 from publisher.site.parallel import Track, no_progress
 from publisher.site.problems import Problem, Problems
 from publisher.site.stamps import (
@@ -38,6 +40,11 @@ if TYPE_CHECKING:
     from publisher.feeds.edits import EditPlan
     from publisher.feeds.feed import Feed
     from publisher.site.catalog import Selection
+
+
+# Held by a build that writes: two builds of one site never write at once, and a temporary
+# file found while holding it is a killed build's.
+BUILD_LOCK = os.path.join(".publisher", "build.lock")
 
 
 @dataclass
@@ -87,12 +94,34 @@ def build(
     after edits that move no post between feeds, only the edited posts are (feeds/edits.py).
     With `shortcut` (a plain `publisher build`), a run without problems leaves a note that
     lets the next one see it has nothing to do before publisher loads (publisher/shortcut.py).
+    A build that writes waits for any other writing the same site (BUILD_LOCK).
     """
+    if not write:
+        return _build(site, problems, now, drafts, future, write, shortcut, track, alone=False)
+    with sole_writer(site.root / BUILD_LOCK) as alone:
+        return _build(site, problems, now, drafts, future, write, shortcut, track, alone=alone)
+
+
+def _build(
+    site: Site,
+    problems: Problems,
+    now: datetime,
+    drafts: bool,
+    future: bool,
+    write: bool,
+    shortcut: bool,
+    track: Track,
+    *,
+    alone: bool,
+) -> Report:
     started = time.perf_counter()
     if site.jekyll is not None:
         drafts = drafts or site.jekyll.show_drafts
         future = future or site.jekyll.future
     cache = Cache(site)
+    if write:
+        # What killed runs left in the cache (see sole_writer): it would pile up.
+        remove_leftovers(_folders_under(cache.folder), any_age=alone)
     found = find_inputs(site)
     for name in found.misnamed:
         problems.warning(
@@ -112,7 +141,7 @@ def build(
     elif write and (
         plan := _plan_edits(site, cache, stamps, options, now, drafts=drafts, future=future)
     ):
-        _build_edits(site, cache, report, plan, sources, stamps, inputs, now, track)
+        _build_edits(site, cache, report, plan, sources, stamps, inputs, now, track, alone=alone)
     else:
         from publisher.feeds.entries import EntryCache
         from publisher.feeds.writer import (
@@ -142,7 +171,7 @@ def build(
                     with entries, ThreadPoolExecutor(1) as background:
                         saving = background.submit(cache.save)
                         written = write_feeds(
-                            site, feeds, track, selection.published, entries, previous
+                            site, feeds, track, selection.published, entries, previous, alone=alone
                         )
                         saving.result()
                 except RenderError as exc:
@@ -177,6 +206,13 @@ def build(
     cache.save()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _folders_under(folder: Path) -> set[Path]:
+    """The folder and those in it (the cache's posts and entries)."""
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        return {folder, *(Path(entry.path) for entry in entries if entry.is_dir())}
+    return set()
 
 
 def _write_failed(site: Site, problems: Problems, exc: OSError | UnsafePath) -> None:
@@ -268,6 +304,8 @@ def _build_edits(
     inputs: str,
     now: datetime,
     track: Track,
+    *,
+    alone: bool,
 ) -> None:
     """The changed posts into the cache, their problems in place of those they had, the feeds
     that show one made again, and the build's record otherwise as the last one left it (but
@@ -296,7 +334,8 @@ def _build_edits(
 
         try:
             with EntryCache(cache.folder, cache.key, stamps) as entries:
-                written = write_feeds(site, plan.feeds, track, (), entries, record["feeds"])
+                feeds, signatures = plan.feeds, record["feeds"]
+                written = write_feeds(site, feeds, track, (), entries, signatures, alone=alone)
         except RenderError as exc:
             report.problems.extend(exc.problems)
             return

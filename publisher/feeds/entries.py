@@ -23,7 +23,7 @@ import orjson
 
 from publisher.feeds.feed import EntryParts
 from publisher.site.cache import shard_of
-from publisher.site.files import Span, write_pieces
+from publisher.site.files import Span, temporary_name, write_pieces
 from publisher.site.post import Post
 from publisher.site.stamps import Stamp
 
@@ -76,6 +76,8 @@ class EntryCache:
     def save(self) -> None:
         """Write the shards that gained entries, without those of posts that are gone; a
         shard that cannot be written only makes the next build slower."""
+        if not self._added:
+            return
         with contextlib.suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
             for shard, added in self._added.items():
@@ -126,8 +128,8 @@ class EntryCache:
             offset += sum(lengths)
         head = orjson.dumps({"key": self.key, "posts": index})
         path = self._path(shard)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        temporary = temporary_name(path)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             write_pieces(fd, [head, b"\n", *pieces])
         finally:

@@ -6,12 +6,10 @@ feed: after an edit to a post that no feed shows, nothing is."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import os
 import re
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from typing import TYPE_CHECKING
 from publisher.feeds.entries import EntryCache
 from publisher.feeds.feed import EntryParts, Feed
 from publisher.site.config import Site
-from publisher.site.files import Piece, Staging, inside
+from publisher.site.files import Piece, Staging, inside, remove_leftovers
 from publisher.site.parallel import Track, map_parts, split
 from publisher.site.post import Post, read_body
 from publisher.site.problems import Problem, Problems
@@ -175,6 +173,8 @@ def write_feeds(
     published: Sequence[Post],
     entries: EntryCache,
     previous: dict[str, str],
+    *,
+    alone: bool = False,
 ) -> Written:
     """Serialize each post once, on every core, then splice the entries into each feed.
 
@@ -182,8 +182,10 @@ def write_feeds(
     the posts were read); `published` is every published post, which Liquid may ask for;
     `previous` the signatures of the feeds the last build wrote, whose files are still as it
     left them: a feed with the same signature is left alone, unread.
-    The entries it serialized are saved with `entries`, while the feeds are written.
-    Raises RenderError, having written nothing, when a post's Liquid fails."""
+    The entries it serialized are saved with `entries`, while the feeds are written. With
+    `alone` (no other run is writing), temporary files in the feeds' folders are a killed
+    run's, whatever their age, and removed. Raises RenderError, having written nothing, when
+    a post's Liquid fails."""
     result = Written()
     changed = []
     for feed, signature in zip(feeds, feed_signatures(site, feeds, entries.stamps), strict=True):
@@ -225,7 +227,8 @@ def write_feeds(
         except OSError as exc:
             raise FeedWriteError(feed, path, exc) from exc
 
-    remove_leftovers({inside(output, feed.path(site, "atom")).parent for feed in feeds})
+    folders = {inside(output, feed.path(site, "atom")).parent for feed in feeds}
+    remove_leftovers(folders, any_age=alone)
     with Staging() as staging, ThreadPoolExecutor(os.cpu_count()) as threads:
         # Mostly the kernel's copying, like the feeds' writing: the two overlap, and so do
         # the files of one feed.
@@ -239,23 +242,6 @@ def write_feeds(
             (result.written if was_written else result.unchanged).append(path)
         saving.result()
     return result
-
-
-# A temporary file of Staging's that a killed run left: `.feed.xml.<12 hex digits>.tmp`.
-_LEFTOVER = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
-# Older than this, a temporary file belongs to no run still going.
-LEFTOVER_AGE = 3600
-
-
-def remove_leftovers(folders: set[Path]) -> None:
-    """Remove what killed runs left in the feeds' folders, which would be deployed with them."""
-    stale = time.time() - LEFTOVER_AGE
-    for folder in folders:
-        with contextlib.suppress(OSError), os.scandir(folder) as entries:
-            for entry in entries:
-                if _LEFTOVER.fullmatch(entry.name) and entry.stat().st_mtime < stale:
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
 
 
 def liquid_problems(site: Site, feeds: list[Feed], published: Sequence[Post]) -> list[Problem]:

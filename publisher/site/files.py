@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import queue
+import re
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -97,8 +101,7 @@ class Staging:
         if replacing is not None and _holds(path, replacing, pieces):
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
-        # A random name: one a killed run left behind is never in the way.
-        temporary = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+        temporary = temporary_name(path)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         self.pending.append((str(temporary), path))
         try:
@@ -150,6 +153,57 @@ class Staging:
         flusher, self.flusher = self.flusher, None
         if flusher:
             flusher.finish()
+
+
+def temporary_name(path: Path) -> Path:
+    """Where `path` is written before it is renamed into place: a random name, so that one a
+    killed run left behind is never in the way (and `remove_leftovers` knows it)."""
+    return path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+
+
+# A temporary file that a killed run left: `.feed.xml.<12 hex digits>.tmp`.
+_LEFTOVER = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
+# Older than this, a temporary file belongs to no run still going.
+LEFTOVER_AGE = 3600
+
+
+def remove_leftovers(folders: set[Path], *, any_age: bool = False) -> None:
+    """Remove what killed runs left in these folders: in the feeds' folders it would be
+    deployed with them, in the cache's it would pile up run after run. Only files older than
+    LEFTOVER_AGE, unless `any_age` (no other run can be writing: see `sole_writer`)."""
+    stale = time.time() - (0 if any_age else LEFTOVER_AGE)
+    for folder in folders:
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                if _LEFTOVER.fullmatch(entry.name) and entry.stat().st_mtime < stale:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
+
+@contextlib.contextmanager
+def sole_writer(lock: Path) -> Iterator[bool]:
+    """Hold the lock file `lock` while the block runs, after any other run holding it ends:
+    True then, and a temporary file a run left is a killed run's. False when the lock cannot
+    be had (a folder that cannot be written), and the block runs all the same.
+
+    A POSIX record lock: the processes a run forks do not hold it, so none that outlives its
+    run keeps the next one waiting; the kernel drops it when its run ends, killed or not."""
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+        except OSError:
+            locked = False
+        else:
+            locked = True
+        yield locked
+    finally:
+        os.close(fd)
 
 
 def write_pieces(fd: int, pieces: list[Piece]) -> None:
