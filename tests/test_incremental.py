@@ -476,14 +476,15 @@ def test_entries_the_cache_cannot_keep_are_rendered_for_the_feeds(site, tmp_path
     assert outputs(site) == cold_build(site, tmp_path)
 
 
-def test_builds_killed_at_any_moment_leave_a_cache_the_next_build_can_trust(site, tmp_path):
+@pytest.mark.parametrize("config", [ALL_ENTRIES, TWO_ENTRIES], ids=["every-entry", "limit-2"])
+def test_builds_killed_at_any_moment_leave_a_cache_the_next_build_can_trust(site, tmp_path, config):
     """The whole process group killed (the workers too) at moments from start-up to the
-    feeds' writing, with posts edited in between: the next build writes what a cold build
-    writes."""
-    site.config(ALL_ENTRIES)
+    feeds' writing, with posts edited in between (with a limit, the builds after the first
+    take the path of an edit): the next build writes what a cold build writes."""
+    site.config(config)
     for number in range(400):
         site.post(f"2024-02-{number % 28 + 1:02}-post-{number}.md", f"title: Post {number}")
-    for round_, delay in enumerate((0.15, 0.3, 0.45, 0.6, 0.8)):
+    for round_, delay in enumerate((0.05, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.8)):
         process = subprocess.Popen(
             [PUBLISHER, "build", "--site", site.root],
             stdout=subprocess.DEVNULL,
