@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,22 +97,23 @@ def build(
     lets the next one see it has nothing to do before publisher loads (publisher/shortcut.py).
     A build that writes waits for any other writing the same site (BUILD_LOCK).
     """
+    run = partial(_build, site, problems, now, drafts=drafts, future=future, shortcut=shortcut)
     if not write:
-        return _build(site, problems, now, drafts, future, write, shortcut, track, alone=False)
+        return run(write=False, track=track, alone=False)
     with sole_writer(site.root / BUILD_LOCK) as alone:
-        return _build(site, problems, now, drafts, future, write, shortcut, track, alone=alone)
+        return run(write=True, track=track, alone=alone)
 
 
 def _build(
     site: Site,
     problems: Problems,
     now: datetime,
+    *,
     drafts: bool,
     future: bool,
     write: bool,
     shortcut: bool,
     track: Track,
-    *,
     alone: bool,
 ) -> Report:
     started = time.perf_counter()
