@@ -82,6 +82,13 @@ def test_a_plain_build_with_work_to_do_runs_without_click(built: SiteDir):
     assert "3 posts" in output
 
 
+def test_a_build_that_reads_every_post_from_the_cache_starts_no_processes(built: SiteDir):
+    (built.root / "posts" / "2024-01-01-first.md").unlink()  # a full build, nothing to read
+    output, imported = build_listing_imports(built)
+    assert "1 post" in output
+    assert "multiprocessing" not in imported
+
+
 def test_a_plain_build_of_a_broken_configuration_names_the_file(built: SiteDir):
     (built.root / "publisher.toml").write_text("[site\n")
     result = subprocess.run(

@@ -36,9 +36,10 @@ def split_by(
 
 
 def map_parts(function: Callable[[list[T]], R], parts: list[list[T]]) -> Iterator[R]:
-    """`function` applied to each part, on every core, results in the order of `parts`."""
-    if len(parts) == 1:
-        yield function(parts[0])
+    """`function` applied to each part, on every core, results in the order of `parts`; in
+    this process when there is one part or none."""
+    if len(parts) <= 1:
+        yield from map(function, parts)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
