@@ -13,12 +13,14 @@ from html import escape
 from pathlib import Path
 from urllib.parse import urljoin
 
+import cmarkgfm
 import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from publisher.site import markdown
 from publisher.site.content import absolute_urls
 from publisher.site.text import strip_forbidden
 from tests.helpers import MAIL_CONFIG, Sink, SiteDir, SmtpServer, use_smtp
@@ -263,3 +265,44 @@ def test_links_are_made_absolute_as_urljoin_makes_them(base, url):
     html = f'<a href="{escape(url)}">x</a>'
     expected = escape(urljoin(base, url.strip()), quote=True)
     assert absolute_urls(html, base) == f'<a href="{expected}">x</a>'
+
+
+# Markdown as kramdown posts write it: headings of both kinds, raw HTML that is no heading,
+# code, lists, emphasis, kramdown's own syntax, stray markup.
+markdown_block = st.one_of(
+    st.sampled_from(
+        [
+            "# Title",
+            "## A *sub* heading {#given}",
+            "Setext\n======",
+            "Setext two\n---",
+            "<div>raw\n\nblock</div>",
+            "<h2>A raw heading</h2>",
+            "<br/>\ntext after",
+            "A <b>bold</b> word and <img src='x.png'>",
+            "```\ncode <div>\n```",
+            "- item\n- item with `<code>`",
+            "{:toc}",
+            "* toc\n{:toc}",
+            "> quoted\n> ## heading in a quote",
+            "| a | b |\n|---|---|\n| 1 | 2 |",
+        ]
+    ),
+    st.text(alphabet="ab #*_<>/=-`\n", max_size=30),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(blocks=st.lists(markdown_block, max_size=8))
+def test_kramdown_ids_need_no_source_positions_where_no_html_heading_is(blocks):
+    """Without raw HTML headings every heading is cmark's: the HTML and the ids are those that
+    source positions, which tell the two apart, give."""
+    source, _ = markdown._kramdown_syntax("\n\n".join(blocks), [])
+    if "<h" in source or "<H" in source:
+        return
+    positions, plain = markdown._KRAMDOWN, markdown._KRAMDOWN_WITHOUT_HTML
+    marked = cmarkgfm.cmark.markdown_to_html_with_extensions(source, positions[0], positions[1])
+    html, headings, hidden = markdown._add_heading_ids(marked, gfm=True, only_made=True)
+    unmarked = cmarkgfm.cmark.markdown_to_html_with_extensions(source, plain[0], plain[1])
+    expected = (markdown._SOURCEPOS.sub("", html), headings, hidden)
+    assert markdown._add_heading_ids(unmarked, gfm=True, only_made=False) == expected

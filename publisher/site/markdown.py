@@ -26,11 +26,13 @@ _GFM = (
     Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES,
     ["table", "strikethrough", "tasklist", "autolink"],
 )
-# Source positions mark what cmark made, so that raw HTML headings get no id, as in kramdown.
+# Source positions mark what cmark made, so that raw HTML headings get no id, as in kramdown;
+# a source with no HTML heading needs none (they cost cmark a third of its time).
 _KRAMDOWN = (
     _GFM[0] | Options.CMARK_OPT_SMART | Options.CMARK_OPT_SOURCEPOS,
     ["table", "strikethrough", "tasklist"],
 )
+_KRAMDOWN_WITHOUT_HTML = (_GFM[0] | Options.CMARK_OPT_SMART, _KRAMDOWN[1])
 _HEADING = re.compile(r'<h([1-6])( data-sourcepos="[^"]*")?>(.*?)</h\1>', re.DOTALL)
 _SOURCEPOS = re.compile(r' data-sourcepos="[^"]*"')
 _NOT_ASCII_ID = re.compile(r"[^a-z0-9_\- \t]")
@@ -104,21 +106,21 @@ def to_html(
     `kramdown` is a Jekyll site's kramdown input ("GFM" or "kramdown"), None for GFM. `raw`
     is finished HTML (highlighted code) that the text holds as `raw_placeholder`s."""
     text = without_forbidden_references(text)
+    marked = False
     if kramdown is None:
         source, raw, (options, extensions) = text, list(raw), _GFM
     else:
         source, raw = _kramdown_syntax(text, list(raw))
-        options, extensions = _KRAMDOWN
+        marked = "<h" in source or "<H" in source
+        options, extensions = _KRAMDOWN if marked else _KRAMDOWN_WITHOUT_HTML
     content = cmarkgfm.cmark.markdown_to_html_with_extensions(
         source, options=options, extensions=extensions
     )
     if kramdown is not None and "footnote" in content:
         content = _FOOTNOTE_ANCHOR.sub(_kramdown_footnote, content)
     gfm_ids = kramdown is None or kramdown.upper() == "GFM"
-    content, headings, hidden = _add_heading_ids(
-        content, gfm=gfm_ids, only_made=kramdown is not None
-    )
-    if kramdown is not None:
+    content, headings, hidden = _add_heading_ids(content, gfm=gfm_ids, only_made=marked)
+    if marked:
         content = _SOURCEPOS.sub("", content)
     if "\ue002" in content:
         content = _TOC.sub(lambda m: _toc(headings, hidden, m.group(1)), content)
