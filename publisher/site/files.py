@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import queue
 import re
@@ -189,9 +188,11 @@ def sole_writer(lock: Path) -> Iterator[bool]:
     A POSIX record lock: the processes a run forks do not hold it, so none that outlives its
     run keeps the next one waiting; the kernel drops it when its run ends, killed or not."""
     try:
+        import fcntl  # POSIX only: elsewhere the block runs unlocked
+
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
+    except (ImportError, OSError):
         yield False
         return
     try:
