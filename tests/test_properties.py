@@ -300,7 +300,7 @@ def test_kramdown_ids_need_no_source_positions_where_no_html_heading_is(blocks):
     source, _ = markdown._kramdown_syntax("\n\n".join(blocks), [])
     if "<h" in source or "<H" in source:
         return
-    positions, plain = markdown._KRAMDOWN, markdown._KRAMDOWN_WITHOUT_HTML
+    positions, plain = markdown._KRAMDOWN, markdown._KRAMDOWN_WITHOUT_POSITIONS
     marked = cmarkgfm.cmark.markdown_to_html_with_extensions(source, positions[0], positions[1])
     html, headings, hidden = markdown._add_heading_ids(marked, gfm=True, only_made=True)
     unmarked = cmarkgfm.cmark.markdown_to_html_with_extensions(source, plain[0], plain[1])

@@ -32,7 +32,7 @@ _KRAMDOWN = (
     _GFM[0] | Options.CMARK_OPT_SMART | Options.CMARK_OPT_SOURCEPOS,
     ["table", "strikethrough", "tasklist"],
 )
-_KRAMDOWN_WITHOUT_HTML = (_GFM[0] | Options.CMARK_OPT_SMART, _KRAMDOWN[1])
+_KRAMDOWN_WITHOUT_POSITIONS = (_GFM[0] | Options.CMARK_OPT_SMART, _KRAMDOWN[1])
 _HEADING = re.compile(r'<h([1-6])( data-sourcepos="[^"]*")?>(.*?)</h\1>', re.DOTALL)
 _SOURCEPOS = re.compile(r' data-sourcepos="[^"]*"')
 _NOT_ASCII_ID = re.compile(r"[^a-z0-9_\- \t]")
@@ -112,7 +112,7 @@ def to_html(
     else:
         source, raw = _kramdown_syntax(text, list(raw))
         marked = "<h" in source or "<H" in source
-        options, extensions = _KRAMDOWN if marked else _KRAMDOWN_WITHOUT_HTML
+        options, extensions = _KRAMDOWN if marked else _KRAMDOWN_WITHOUT_POSITIONS
     content = cmarkgfm.cmark.markdown_to_html_with_extensions(
         source, options=options, extensions=extensions
     )

@@ -17,7 +17,7 @@ MIN_PARALLEL = 200
 
 def split(items: Sequence[T], weight: int, parts: int = 16) -> list[list[T]]:
     """Cut `items` into `parts` round-robin slices, or one slice when `weight` is small."""
-    if weight < MIN_PARALLEL or (os.cpu_count() or 1) < 2:
+    if not _worth_more_cores(weight):
         return [list(items)]
     return [slice_ for i in range(parts) if (slice_ := list(items[i::parts]))]
 
@@ -27,12 +27,16 @@ def split_by(
 ) -> list[list[T]]:
     """Cut `items` into `parts` slices by `key(item) % parts`, so that items of one key share a
     slice, or one slice when `weight` is small."""
-    if weight < MIN_PARALLEL or (os.cpu_count() or 1) < 2:
+    if not _worth_more_cores(weight):
         return [list(items)]
     slices: list[list[T]] = [[] for _ in range(parts)]
     for item in items:
         slices[key(item) % parts].append(item)
     return [slice_ for slice_ in slices if slice_]
+
+
+def _worth_more_cores(weight: int) -> bool:
+    return weight >= MIN_PARALLEL and (os.cpu_count() or 1) >= 2
 
 
 def map_parts(function: Callable[[list[T]], R], parts: list[list[T]]) -> Iterator[R]:
