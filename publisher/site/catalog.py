@@ -59,11 +59,13 @@ def load_posts(
         )
     results = {name: cache.lookup(name, stat) for name, stat in sources.items()}
     changed = sum(result is None for result in results.values())
-    # A part holds whole shards: what it prepares for them, it can keep for them alone.
+    # A part holds whole shards: what it prepares for them, it can keep for them alone, given
+    # the stamps of every post file in them.
     parts = []
     for group in split_by(list(sources), changed, key=shard_of):
         if names := [name for name in group if results[name] is None]:
-            parts.append((names, stamps_of({name: sources[name] for name in group})))
+            stamps = stamps_of({name: sources[name] for name in group}) if prepare else {}
+            parts.append((names, stamps))
     reading = map_parts(partial(_read_part, site, prepare), parts)
     for part in track(reading, "Reading posts", len(parts)):
         for name, post, found in part:
