@@ -33,7 +33,6 @@ from publisher.site.stamps import (
     intact,
     jekyll_environment,
     stamp,
-    stamps_of,
     still_chosen,
 )
 
@@ -132,12 +131,11 @@ def _build(
             hint="rename it with a UTF-8 name",
         )
     sources = found.posts
-    files = {**found.posts, **found.liquid}
+    stamps = {**found.posts, **found.liquid}
     options = f"{drafts} {future} {jekyll_environment()}"
-    inputs = inputs_key(files, options)
+    inputs = inputs_key(stamps, options)
     report = Report(problems)
     up_to_date = write and _up_to_date(cache, site, inputs, now)
-    stamps = {} if up_to_date else stamps_of(files)
     if up_to_date:
         _as_recorded(report, cache.build)
     elif write and (
@@ -301,7 +299,7 @@ def _build_edits(
     cache: Cache,
     report: Report,
     plan: EditPlan,
-    sources: dict[str, os.stat_result],
+    sources: dict[str, Stamp],
     stamps: dict[str, Stamp],
     inputs: str,
     now: datetime,

@@ -11,7 +11,6 @@ import base64
 import contextlib
 import functools
 import hashlib
-import os
 from array import array
 from dataclasses import asdict, fields
 from datetime import datetime
@@ -23,7 +22,7 @@ from publisher import __version__
 from publisher.site.config import Author, Site
 from publisher.site.files import write_if_changed
 from publisher.site.problems import Problem
-from publisher.site.stamps import CACHE_DIR, Stamp, code_stamp, stamp
+from publisher.site.stamps import CACHE_DIR, Stamp, code_stamp
 
 if TYPE_CHECKING:
     from publisher.site.post import Post
@@ -65,19 +64,17 @@ class Cache:
         record = self.shard(shard_of(name)).get(name)
         return post_from_row(record[1]) if record and record[1] else None
 
-    def lookup(self, name: str, stat: os.stat_result) -> tuple[Post | None, list[Problem]] | None:
+    def lookup(self, name: str, stamp: Stamp) -> tuple[Post | None, list[Problem]] | None:
         record = self.shard(shard_of(name)).get(name)
-        if not record or record[0] != stamp(stat):
+        if not record or record[0] != list(stamp):
             return None
         post = post_from_row(record[1]) if record[1] else None
         return post, [Problem(**p) for p in record[2]]
 
-    def store(
-        self, name: str, stat: os.stat_result, post: Post | None, problems: list[Problem]
-    ) -> None:
+    def store(self, name: str, stamp: Stamp, post: Post | None, problems: list[Problem]) -> None:
         shard = shard_of(name)
         row = post_to_row(post) if post else None
-        self.shard(shard)[name] = [stamp(stat), row, [asdict(p) for p in problems]]
+        self.shard(shard)[name] = [list(stamp), row, [asdict(p) for p in problems]]
         self._changed.add(shard)
 
     def forget_missing(self, names: set[str]) -> None:

@@ -4,7 +4,6 @@ published, drafts and scheduled."""
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ from publisher.site.discovery import discover, posts_dirs
 from publisher.site.parallel import Track, map_parts, no_progress, split_by
 from publisher.site.post import Post, is_future, read_post
 from publisher.site.problems import Problems, Refusal
-from publisher.site.stamps import Stamp, stamps_of
+from publisher.site.stamps import Stamp
 
 
 class NoSuchPost(Refusal):
@@ -44,7 +43,7 @@ class Selection:
 
 def load_posts(
     site: Site,
-    sources: dict[str, os.stat_result],
+    sources: dict[str, Stamp],
     cache: Cache,
     problems: Problems,
     *,
@@ -57,14 +56,14 @@ def load_posts(
         problems.warning(
             site.source, "no posts/ or _posts/ folder", hint="create posts/ and add a post"
         )
-    results = {name: cache.lookup(name, stat) for name, stat in sources.items()}
+    results = {name: cache.lookup(name, stamp) for name, stamp in sources.items()}
     changed = sum(result is None for result in results.values())
     # A part holds whole shards: what it prepares for them, it can keep for them alone, given
     # the stamps of every post file in them.
     parts = []
     for group in split_by(list(sources), changed, key=shard_of):
         if names := [name for name in group if results[name] is None]:
-            stamps = stamps_of({name: sources[name] for name in group}) if prepare else {}
+            stamps = {name: sources[name] for name in group} if prepare else {}
             parts.append((names, stamps))
     reading = map_parts(partial(_read_part, site, prepare), parts)
     for part in track(reading, "Reading posts", len(parts)):

@@ -1,4 +1,4 @@
-"""Which files are posts, with their stats, which tell a later run whether they changed.
+"""Which files are posts, with their stamps, which tell a later run whether they changed.
 
 A publisher site keeps them in posts/, _posts/ and _drafts/ at its root. A Jekyll site has
 them wherever Jekyll reads them: in every _posts/ and _drafts/ folder of the tree, the
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from publisher.site.config import DRAFTS_DIR, JEKYLL_EXCLUDE, POSTS_DIR, POSTS_DIRS, Site
-from publisher.site.stamps import Scan, scan, stamp_of
+from publisher.site.stamps import Scan, Stamp, scan, stamp_of
 
 POST_FOLDERS = (POSTS_DIR, DRAFTS_DIR)
 # What a Jekyll post's Liquid reads besides posts: a change there changes the feeds.
@@ -26,8 +26,8 @@ class Inputs:
     folders while the folders walked to choose them keep their stamps (publisher/shortcut.py).
     """
 
-    posts: dict[str, os.stat_result]
-    liquid: dict[str, os.stat_result]
+    posts: dict[str, Stamp]
+    liquid: dict[str, Stamp]
     post_scans: list[Scan]
     liquid_scans: list[Scan]
     # The stamps of the folders whose listing chose the post folders, taken before listing.
@@ -37,7 +37,7 @@ class Inputs:
 
 
 def find_inputs(site: Site) -> Inputs:
-    """The site's posts and the files their Liquid reads, with their stats."""
+    """The site's posts and the files their Liquid reads, with their stamps."""
     walked: dict[str, list[int] | None] = {}
     post_scans = _post_scans(site, walked)
     liquid_scans: list[Scan] = [(name, None) for name in LIQUID_FOLDERS] if site.jekyll else []
@@ -46,19 +46,19 @@ def find_inputs(site: Site) -> Inputs:
     return Inputs(posts, liquid, post_scans, liquid_scans, walked, misnamed + misnamed_liquid)
 
 
-def discover(site: Site) -> dict[str, os.stat_result]:
-    """Every post file of the site, by site-relative name, with its stat."""
+def discover(site: Site) -> dict[str, Stamp]:
+    """Every post file of the site, by site-relative name, with its stamp."""
     return _named_in_utf8(scan(site.root, _post_scans(site, {})))[0]
 
 
 def _named_in_utf8(
-    files: dict[str, os.stat_result],
-) -> tuple[dict[str, os.stat_result], list[str]]:
+    files: dict[str, Stamp],
+) -> tuple[dict[str, Stamp], list[str]]:
     """The files whose names are UTF-8, and the others' names, made printable."""
     kept, misnamed = {}, []
-    for name, stat in files.items():
+    for name, found in files.items():
         if name.isascii() or _utf8(name):
-            kept[name] = stat
+            kept[name] = found
         else:
             misnamed.append(name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     return kept, misnamed

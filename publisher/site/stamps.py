@@ -25,13 +25,6 @@ def stamp(stat: os.stat_result) -> list[int]:
 Stamp = tuple[int, int]
 
 
-def stamps_of(files: dict[str, os.stat_result]) -> dict[str, Stamp]:
-    """Each file's stamp, made in one pass over a large site's 10,000 files."""
-    stats = files.values()
-    pairs = zip([s.st_size for s in stats], [s.st_mtime_ns for s in stats], strict=True)
-    return dict(zip(files, pairs, strict=True))
-
-
 def stamp_of(path: str | os.PathLike[str]) -> list[int] | None:
     """The stamp of a file or folder, None when there is none."""
     try:
@@ -42,20 +35,20 @@ def stamp_of(path: str | os.PathLike[str]) -> list[int] | None:
 
 # Scans that publisher/shortcut.py made before handing over to the full build in the same
 # process: that build takes each once instead of stat-ing every file again.
-handed_over: dict[tuple[str, tuple[Scan, ...]], dict[str, os.stat_result]] = {}
+handed_over: dict[tuple[str, tuple[Scan, ...]], dict[str, Stamp]] = {}
 
 
 def scan_key(root: str | os.PathLike[str], scans: list[Scan]) -> tuple[str, tuple[Scan, ...]]:
     return os.path.realpath(root), tuple(scans)
 
 
-def scan(root: str | os.PathLike[str], scans: list[Scan]) -> dict[str, os.stat_result]:
+def scan(root: str | os.PathLike[str], scans: list[Scan]) -> dict[str, Stamp]:
     """Every file under the scanned folders, by site-relative name (in name order), with its
-    stat; names starting with a dot are skipped, and so are folders that are not there."""
+    stamp; names starting with a dot are skipped, and so are folders that are not there."""
     kept = handed_over.pop(scan_key(root, scans), None)
     if kept is not None:
         return kept
-    found: dict[str, os.stat_result] = {}
+    found: dict[str, Stamp] = {}
     for folder, extensions in scans:
         path = os.path.join(root, folder)
         if os.path.isdir(path):
@@ -64,7 +57,7 @@ def scan(root: str | os.PathLike[str], scans: list[Scan]) -> dict[str, os.stat_r
 
 
 def _scan(
-    folder: str, prefix: str, extensions: tuple[str, ...] | None, found: dict[str, os.stat_result]
+    folder: str, prefix: str, extensions: tuple[str, ...] | None, found: dict[str, Stamp]
 ) -> None:
     files, folders = [], []
     with os.scandir(folder) as entries:
@@ -80,21 +73,23 @@ def _scan(
     descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for name in files:
-            found[f"{prefix}/{name}"] = os.stat(name, dir_fd=descriptor)
+            stat = os.stat(name, dir_fd=descriptor)
+            found[f"{prefix}/{name}"] = (stat.st_size, stat.st_mtime_ns)
     finally:
         os.close(descriptor)
     for entry in folders:
         _scan(entry.path, f"{prefix}/{entry.name}", extensions, found)
 
 
-def inputs_key(files: dict[str, os.stat_result], options: str) -> str:
+def inputs_key(files: dict[str, Stamp], options: str) -> str:
     """A digest of the options and of every input file's name, size and mtime (in the
     order given); packed, since a large site's no-op build spends its time here."""
-    stats = files.values()
+    stamps = files.values()
     digest = hashlib.sha256(f"{options}\n".encode())
     digest.update("\0".join(files).encode())
-    numbers = [s.st_size for s in stats] + [s.st_mtime_ns for s in stats]
-    digest.update(array("q", numbers).tobytes())
+    numbers = array("q", [size for size, _ in stamps])
+    numbers.extend([mtime for _, mtime in stamps])
+    digest.update(numbers.tobytes())
     return digest.hexdigest()
 
 
