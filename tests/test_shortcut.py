@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from publisher import shortcut
+from publisher.site import stamps
 from tests.helpers import CONFIG, JekyllDir, SiteDir
 
 PUBLISHER = Path(sys.executable).with_name("publisher")
@@ -67,11 +68,34 @@ def build_listing_imports(site: SiteDir) -> tuple[str, set[str]]:
     return result.stdout, {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
 
 
-def test_the_command_answers_without_loading_click_or_the_configuration(built: SiteDir):
-    output, imported = build_listing_imports(built)
+# The build's modules load while the files are scanned; here, that never ends.
+STALLED_IMPORT = """
+import sys, time
+class Stall:
+    def find_spec(self, name, path=None, target=None):
+        if name == "publisher.console":
+            time.sleep(3600)
+sys.meta_path.insert(0, Stall())
+sys.argv = ["publisher", "build"]
+from publisher.shortcut import main
+main()
+"""
+
+
+def test_the_command_answers_without_the_build_click_or_a_parser(built: SiteDir):
+    result = subprocess.run(
+        [sys.executable, "-c", STALLED_IMPORT],
+        cwd=built.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
     assert "publisher.shortcut" in imported
     assert not {"click", "publisher.cli", "publisher.site.config", "yaml"} & imported
-    assert without_time(output.strip()) == without_time(last_line(built.build().output))
+    assert without_time(result.stdout.strip()) == without_time(last_line(built.build().output))
 
 
 def test_a_plain_build_with_work_to_do_runs_without_click(built: SiteDir):
@@ -244,10 +268,34 @@ def test_only_a_plain_build_takes_the_shortcut(arguments: list[str], root: str |
     assert shortcut.plain_build(arguments) == root
 
 
+def test_a_scan_made_in_a_child_process_equals_one_made_here(tmp_path: Path):
+    for name in ["a.md", "b c.md", "é.md", ".hidden.md", "deep/d.md", "deep/deeper/e.txt"]:
+        (tmp_path / "posts" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "posts" / name).write_text(name)
+    (tmp_path / os.fsdecode(b"posts/\xff.md")).write_text("not UTF-8")
+    (tmp_path / "_includes").mkdir()
+    scans = [[("posts", (".md",)), ("missing", None)], [("_includes", None)]]
+    here = [stamps.scan(tmp_path, one) for one in scans]
+    scanning = stamps.Scanning(str(tmp_path), scans, "options")
+    assert scanning.key() == stamps.inputs_key(stamps.merged(here), "options")
+    assert scanning.files() == here
+    assert len(here[0]) == 5 and here[1] == {}
+
+
+def test_a_child_that_fails_to_scan_leaves_the_scan_to_the_build(built: SiteDir, monkeypatch):
+    def fails(*_):
+        raise OSError("unreadable")
+
+    monkeypatch.setattr(stamps, "scan", fails)
+    scanning = stamps.Scanning(str(built.root), [[("posts", None)]], "options")
+    assert scanning.key() == ""
+    assert scanning.files() is None
+
+
 def test_a_scan_handed_over_serves_one_build(built: SiteDir):
     add_a_post(built)
-    assert shortcut.nothing_to_do(str(built.root), 0.0, hand_over=True) is None
-    built.build()
+    shortcut.answer_or_hand_over(str(built.root), shortcut.noted_build(str(built.root)), 0.0)
+    assert "3 posts" in built.build().output
     built.post("2024-01-04-fourth.md", "title: Fourth", "Four.")
     built.build()
     assert [entry.title for entry in built.feed().entries][:2] == ["Fourth", "Third"]

@@ -1,7 +1,7 @@
 """File stamps (size and mtime), which tell a run whether what the last one read changed.
 
-It imports nothing but os, hashlib, array and datetime: `publisher build` with nothing to do
-uses it before the rest of publisher loads (see publisher/shortcut.py).
+It imports nothing but os, hashlib, array, collections.abc and datetime: `publisher build`
+with nothing to do uses it before the rest of publisher loads (see publisher/shortcut.py).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from array import array
 from datetime import datetime
 
 CACHE_DIR = os.path.join(".publisher", "cache")
+# The length of an inputs key (a SHA-256 in hex).
+KEY_LENGTH = 64
 # A folder to scan for input files, relative to the site, and the endings of the names it
 # reads (None: every file).
 Scan = tuple[str, tuple[str, ...] | None]
@@ -56,6 +58,84 @@ def scan(root: str | os.PathLike[str], scans: list[Scan]) -> dict[str, Stamp]:
     return {name: found[name] for name in sorted(found)}
 
 
+class Scanning:
+    """Scans made in a child process, so that this one can do something else meanwhile: the
+    child sends their inputs key first, and then the files, which are read only if asked for.
+    Without fork (Windows), they are made here when asked for."""
+
+    def __init__(self, root: str, scans: list[list[Scan]], options: str) -> None:
+        self._scans, self._pipe, self._child = scans, None, None
+        if not hasattr(os, "fork"):
+            self._found = [scan(root, one) for one in scans]
+            return
+        reading, writing = os.pipe()
+        self._child = os.fork()
+        if self._child == 0:
+            try:
+                os.close(reading)
+                with open(writing, "wb") as pipe:
+                    found = [scan(root, one) for one in scans]
+                    pipe.write(inputs_key(merged(found), options).encode())
+                    pipe.flush()
+                    pipe.write(b"".join(_packed(files) for files in found))
+            finally:
+                os._exit(0)
+        os.close(writing)
+        self._pipe = open(reading, "rb")  # noqa: SIM115 (closed by files())
+        self._options = options
+
+    def key(self) -> str:
+        """The inputs key of the files found; empty if the child failed."""
+        if self._pipe is None:
+            return inputs_key(merged(self._found), self._options)
+        return self._pipe.read(KEY_LENGTH).decode("ascii", "replace")
+
+    def files(self) -> list[dict[str, Stamp]] | None:
+        """The files each scan found, as `scan` gives them; None if the child failed."""
+        if self._pipe is None:
+            return self._found
+        with self._pipe:
+            data = self._pipe.read()
+        os.waitpid(self._child, 0)
+        try:
+            return _unpacked(data, len(self._scans))
+        except (ValueError, IndexError):
+            return None
+
+
+def merged(found: list[dict[str, Stamp]]) -> dict[str, Stamp]:
+    """Scans' files as one mapping, in the order of the scans: what an inputs key covers."""
+    return {name: one for files in found for name, one in files.items()}
+
+
+def _packed(found: dict[str, Stamp]) -> bytes:
+    """A scan as bytes: its count and the length of its names, the names, the numbers."""
+    names = "\0".join(found).encode("utf-8", "surrogateescape")
+    numbers = array("q", [len(found), len(names)])
+    numbers.extend([size for size, _ in found.values()])
+    numbers.extend([mtime for _, mtime in found.values()])
+    return numbers[:2].tobytes() + names + numbers[2:].tobytes()
+
+
+def _unpacked(data: bytes, count: int) -> list[dict[str, Stamp]]:
+    """The scans `_packed` made, in their order; ValueError if the data is not whole."""
+    found, at, width = [], 0, array("q").itemsize
+    for _ in range(count):
+        files, length = array("q", data[at : at + 2 * width])
+        at += 2 * width
+        names = data[at : at + length].decode("utf-8", "surrogateescape").split("\0")
+        at += length
+        numbers = array("q", data[at : at + 2 * files * width])
+        at += 2 * files * width
+        if len(numbers) != 2 * files:
+            raise ValueError("a scan cut short")
+        pairs = zip(numbers[:files], numbers[files:], strict=True)
+        found.append(dict(zip(names if files else [], pairs, strict=True)))
+    if at != len(data):
+        raise ValueError("more than the scans")
+    return found
+
+
 def _scan(
     folder: str, prefix: str, extensions: tuple[str, ...] | None, found: dict[str, Stamp]
 ) -> None:
@@ -86,7 +166,7 @@ def inputs_key(files: dict[str, Stamp], options: str) -> str:
     order given); packed, since a large site's no-op build spends its time here."""
     stamps = files.values()
     digest = hashlib.sha256(f"{options}\n".encode())
-    digest.update("\0".join(files).encode())
+    digest.update("\0".join(files).encode("utf-8", "surrogateescape"))
     numbers = array("q", [size for size, _ in stamps])
     numbers.extend([mtime for _, mtime in stamps])
     digest.update(numbers.tobytes())
