@@ -11,7 +11,7 @@ would print. Otherwise a plain build runs without click or the other commands
 from __future__ import annotations
 
 import _thread
-import json
+import marshal
 import os
 import sys
 import time
@@ -20,14 +20,14 @@ from datetime import UTC, datetime
 from publisher import __version__
 from publisher.site.stamps import (
     CACHE_DIR,
+    RECORD,
     Scan,
     Scanning,
     build_environment,
     code_stamp,
     handed_over,
-    inputs_key,
     intact,
-    merged,
+    pack_inputs,
     scan,
     scan_key,
     still_chosen,
@@ -78,7 +78,7 @@ def answer_or_hand_over(root: str, record: dict, started: float) -> None:
     warmed = _thread.allocate_lock()
     warmed.acquire()
     _thread.start_new_thread(_import_the_build, (warmed,))
-    if scanning.key() == record["inputs"]:
+    if scanning.inputs() == record["inputs"]:
         print(_line(record, started), flush=True)
         # Now, not after the thread: whatever it still imports, nothing here needs it.
         os._exit(0)
@@ -126,7 +126,7 @@ def nothing_to_do(root: str, started: float) -> str | None:
         return None
     note = record["shortcut"]
     found = [scan(root, one) for one in _scans(note)]
-    as_noted = inputs_key(merged(found), note["options"]) == record["inputs"]
+    as_noted = pack_inputs(found, note["options"]) == record["inputs"]
     return _line(record, started) if as_noted else None
 
 
@@ -134,13 +134,13 @@ def noted_build(root: str) -> dict | None:
     """The record of the last build, if it left a note and everything the note names but
     the inputs is as it was: the configuration, the folders walked, the output, the time."""
     try:
-        with open(os.path.join(root, CACHE_DIR, "build.json"), "rb") as file:
-            record = json.load(file)["data"]
+        with open(os.path.join(root, CACHE_DIR, RECORD), "rb") as file:
+            record = marshal.load(file)["data"]
         note = record.get("shortcut")
         if note and _as_noted(root, record, note):
             _scans(note)  # a note of the wrong shape fails here, not in the child process
             return record
-    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+    except (OSError, ValueError, EOFError, LookupError, TypeError, AttributeError):
         pass
     return None
 
@@ -170,7 +170,7 @@ def _as_noted(root: str, record: dict, note: dict) -> bool:
         and intact(root, note["walked"])
         and still_chosen(record, datetime.now(UTC))
         and intact(os.path.join(root, note["output"]), record["outputs"])
-        and isinstance(record["inputs"], str)
+        and isinstance(record["inputs"], bytes)
         and isinstance(note["options"], str)
     )
 

@@ -244,7 +244,7 @@ def test_temporary_files_a_killed_build_left_are_removed(site):
     cache = site.root / ".publisher" / "cache"
     leftovers = [
         site.output(".feed.xml.0123456789ab.tmp"),
-        cache / ".build.json.0123456789ab.tmp",
+        cache / ".build.marshal.0123456789ab.tmp",
         cache / "posts" / ".07.json.0123456789ab.tmp",
         cache / "entries" / ".017.entries.0123456789ab.tmp",
     ]

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from publisher.site import markdown
+from publisher.site import markdown, stamps
 from publisher.site.content import absolute_urls
 from publisher.site.text import strip_forbidden
 from tests.helpers import MAIL_CONFIG, Sink, SiteDir, SmtpServer, use_smtp
@@ -306,3 +306,28 @@ def test_kramdown_ids_need_no_source_positions_where_no_html_heading_is(blocks):
     unmarked = cmarkgfm.cmark.markdown_to_html_with_extensions(source, plain[0], plain[1])
     expected = (markdown._SOURCEPOS.sub("", html), headings, hidden)
     assert markdown._add_heading_ids(unmarked, gfm=True, only_made=False) == expected
+
+
+# Scans as publisher/site/stamps.py makes them: file names (never with a NUL, sometimes not
+# UTF-8, as os.fsdecode gives such names) and their sizes and mtimes.
+unicode = st.characters(blacklist_categories=["Cs"], blacklist_characters="\0")
+file_name = st.text(unicode, min_size=1) | st.binary(min_size=1).filter(
+    lambda raw: b"\0" not in raw
+).map(os.fsdecode)
+found_files = st.lists(
+    st.dictionaries(file_name, st.tuples(st.integers(0, 2**63 - 1), st.integers(0, 2**63 - 1))),
+    max_size=3,
+)
+
+
+@given(found=found_files, options=st.text(unicode))
+def test_packed_inputs_unpack_to_the_scans_they_packed(found, options):
+    assert stamps.unpack_inputs(stamps.pack_inputs(found, options)) == found
+
+
+@given(found=found_files, options=st.text(unicode), data=st.data())
+def test_packed_inputs_cut_short_are_refused(found, options, data):
+    packed = stamps.pack_inputs(found, options)
+    cut = data.draw(st.integers(0, len(packed) - 1))
+    with pytest.raises(ValueError):
+        stamps.unpack_inputs(packed[:cut])

@@ -3,6 +3,7 @@ publisher loads; any change the full build would act on sends it down the full p
 
 from __future__ import annotations
 
+import marshal
 import os
 import re
 import subprocess
@@ -200,7 +201,8 @@ def test_a_publisher_variable_set_always_takes_the_full_build(built: SiteDir, mo
     assert answer(built) is None
     built.build()
     assert answer(built) is None
-    assert '"shortcut":null' in (built.root / ".publisher/cache/build.json").read_text()
+    record = marshal.loads((built.root / ".publisher/cache/build.marshal").read_bytes())
+    assert record["data"]["shortcut"] is None
 
 
 def test_a_build_with_drafts_takes_the_note_back(built: SiteDir):
@@ -277,7 +279,7 @@ def test_a_scan_made_in_a_child_process_equals_one_made_here(tmp_path: Path):
     scans = [[("posts", (".md",)), ("missing", None)], [("_includes", None)]]
     here = [stamps.scan(tmp_path, one) for one in scans]
     scanning = stamps.Scanning(str(tmp_path), scans, "options")
-    assert scanning.key() == stamps.inputs_key(stamps.merged(here), "options")
+    assert scanning.inputs() == stamps.pack_inputs(here, "options")
     assert scanning.files() == here
     assert len(here[0]) == 5 and here[1] == {}
 
@@ -288,7 +290,7 @@ def test_a_child_that_fails_to_scan_leaves_the_scan_to_the_build(built: SiteDir,
 
     monkeypatch.setattr(stamps, "scan", fails)
     scanning = stamps.Scanning(str(built.root), [[("posts", None)]], "options")
-    assert scanning.key() == ""
+    assert scanning.inputs() == b""
     assert scanning.files() is None
 
 
@@ -302,16 +304,19 @@ def test_a_scan_handed_over_serves_one_build(built: SiteDir):
 
 
 @pytest.mark.parametrize(
-    "text",
+    "damaged",
     [
-        "not json",
-        '{"data": []}',
-        '{"data": {"shortcut": {"version": 1}}}',
-        '{"data": {"shortcut": "yes", "outputs": {}}}',
+        b"not marshal",
+        b"",
+        marshal.dumps({"data": {"shortcut": {"version": 1}}})[:-3],
+        marshal.dumps({"data": []}),
+        marshal.dumps({"data": {"shortcut": {"version": 1}}}),
+        marshal.dumps({"data": {"shortcut": "yes", "outputs": {}}}),
+        marshal.dumps(compile("print('run')", "record", "exec")),
     ],
 )
-def test_a_damaged_record_goes_to_the_full_build(built: SiteDir, text: str):
-    (built.root / ".publisher/cache/build.json").write_text(text)
+def test_a_damaged_record_goes_to_the_full_build(built: SiteDir, damaged: bytes):
+    (built.root / ".publisher/cache/build.marshal").write_bytes(damaged)
     assert answer(built) is None
     assert "2 posts" in built.build().output
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
+import marshal
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,9 +29,9 @@ from publisher.site.problems import Problem, Problems
 from publisher.site.stamps import (
     Stamp,
     build_environment,
-    inputs_key,
     intact,
     jekyll_environment,
+    pack_inputs,
     stamp,
     still_chosen,
 )
@@ -133,7 +133,7 @@ def _build(
     sources = found.posts
     stamps = {**found.posts, **found.liquid}
     options = f"{drafts} {future} {jekyll_environment()}"
-    inputs = inputs_key(stamps, options)
+    inputs = pack_inputs([found.posts, found.liquid], options)
     report = Report(problems)
     up_to_date = write and _up_to_date(cache, site, inputs, now)
     if up_to_date:
@@ -301,7 +301,7 @@ def _build_edits(
     plan: EditPlan,
     sources: dict[str, Stamp],
     stamps: dict[str, Stamp],
-    inputs: str,
+    inputs: bytes,
     now: datetime,
     track: Track,
     *,
@@ -378,7 +378,7 @@ def _shortcut_note(site: Site, cache: Cache, found: Inputs, options: str) -> dic
         "options": options,
         "output": site.feeds.output,
     }
-    return json.loads(json.dumps(note))  # as build.json holds it, so that notes compare
+    return marshal.loads(marshal.dumps(note))  # as the record holds it, so that notes compare
 
 
 def _next_due(selection: Selection) -> str | None:
@@ -417,7 +417,7 @@ def _intact_signatures(site: Site, record: dict) -> dict[str, str]:
     return record.get("feeds", {}) if _outputs_intact(site, record) else {}
 
 
-def _up_to_date(cache: Cache, site: Site, inputs: str, now: datetime) -> bool:
+def _up_to_date(cache: Cache, site: Site, inputs: bytes, now: datetime) -> bool:
     """True when the last build read the same files and its output is still as it left it."""
     record = cache.build
     if record.get("inputs") != inputs:

@@ -1,19 +1,18 @@
 """File stamps (size and mtime), which tell a run whether what the last one read changed.
 
-It imports nothing but os, hashlib, array, collections.abc and datetime: `publisher build`
-with nothing to do uses it before the rest of publisher loads (see publisher/shortcut.py).
+It imports nothing but os, array and datetime: `publisher build` with nothing to do uses it
+before the rest of publisher loads (see publisher/shortcut.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from array import array
 from datetime import datetime
 
 CACHE_DIR = os.path.join(".publisher", "cache")
-# The length of an inputs key (a SHA-256 in hex).
-KEY_LENGTH = 64
+# The last build's record, in the cache (see site/cache.py).
+RECORD = "build.marshal"
 # A folder to scan for input files, relative to the site, and the endings of the names it
 # reads (None: every file).
 Scan = tuple[str, tuple[str, ...] | None]
@@ -59,14 +58,13 @@ def scan(root: str | os.PathLike[str], scans: list[Scan]) -> dict[str, Stamp]:
 
 
 class Scanning:
-    """Scans made in a child process, so that this one can do something else meanwhile: the
-    child sends their inputs key first, and then the files, which are read only if asked for.
-    Without fork (Windows), they are made here when asked for."""
+    """Scans made in a child process, so that this one can do something else meanwhile.
+    Without fork (Windows), they are made here."""
 
     def __init__(self, root: str, scans: list[list[Scan]], options: str) -> None:
-        self._scans, self._pipe, self._child = scans, None, None
+        self._child: int | None = None
         if not hasattr(os, "fork"):
-            self._found = [scan(root, one) for one in scans]
+            self._inputs = pack_inputs([scan(root, one) for one in scans], options)
             return
         reading, writing = os.pipe()
         self._child = os.fork()
@@ -74,65 +72,67 @@ class Scanning:
             try:
                 os.close(reading)
                 with open(writing, "wb") as pipe:
-                    found = [scan(root, one) for one in scans]
-                    pipe.write(inputs_key(merged(found), options).encode())
-                    pipe.flush()
-                    pipe.write(b"".join(_packed(files) for files in found))
+                    pipe.write(pack_inputs([scan(root, one) for one in scans], options))
             finally:
                 os._exit(0)
         os.close(writing)
-        self._pipe = open(reading, "rb")  # noqa: SIM115 (closed by files())
-        self._options = options
+        self._reading = reading
 
-    def key(self) -> str:
-        """The inputs key of the files found; empty if the child failed."""
-        if self._pipe is None:
-            return inputs_key(merged(self._found), self._options)
-        return self._pipe.read(KEY_LENGTH).decode("ascii", "replace")
+    def inputs(self) -> bytes:
+        """The scans and the options, as `pack_inputs` packs them; empty if the child failed."""
+        if self._child is not None:
+            with open(self._reading, "rb") as pipe:
+                self._inputs = pipe.read()
+            os.waitpid(self._child, 0)
+            self._child = None
+        return self._inputs
 
     def files(self) -> list[dict[str, Stamp]] | None:
         """The files each scan found, as `scan` gives them; None if the child failed."""
-        if self._pipe is None:
-            return self._found
-        with self._pipe:
-            data = self._pipe.read()
-        os.waitpid(self._child, 0)
         try:
-            return _unpacked(data, len(self._scans))
-        except (ValueError, IndexError):
+            return unpack_inputs(self.inputs())
+        except ValueError:
             return None
 
 
-def merged(found: list[dict[str, Stamp]]) -> dict[str, Stamp]:
-    """Scans' files as one mapping, in the order of the scans: what an inputs key covers."""
-    return {name: one for files in found for name, one in files.items()}
+def pack_inputs(found: list[dict[str, Stamp]], options: str) -> bytes:
+    """What a build read, as bytes a later run compares with what it finds: the options, and
+    each scan's files with their stamps. Compared whole, not as a digest: no hash to import,
+    and no two inputs can look the same."""
+    texts = [options, *("\0".join(files) for files in found)]
+    encoded = [text.encode("utf-8", "surrogateescape") for text in texts]
+    numbers = array("q", [len(found), *(len(files) for files in found)])
+    numbers.extend(len(text) for text in encoded)
+    for files in found:
+        numbers.extend([size for size, _ in files.values()])
+        numbers.extend([mtime for _, mtime in files.values()])
+    return numbers.tobytes() + b"".join(encoded)
 
 
-def _packed(found: dict[str, Stamp]) -> bytes:
-    """A scan as bytes: its count and the length of its names, the names, the numbers."""
-    names = "\0".join(found).encode("utf-8", "surrogateescape")
-    numbers = array("q", [len(found), len(names)])
-    numbers.extend([size for size, _ in found.values()])
-    numbers.extend([mtime for _, mtime in found.values()])
-    return numbers[:2].tobytes() + names + numbers[2:].tobytes()
-
-
-def _unpacked(data: bytes, count: int) -> list[dict[str, Stamp]]:
-    """The scans `_packed` made, in their order; ValueError if the data is not whole."""
-    found, at, width = [], 0, array("q").itemsize
-    for _ in range(count):
-        files, length = array("q", data[at : at + 2 * width])
-        at += 2 * width
-        names = data[at : at + length].decode("utf-8", "surrogateescape").split("\0")
+def unpack_inputs(data: bytes) -> list[dict[str, Stamp]]:
+    """The scans `pack_inputs` packed, in their order; ValueError unless the data is whole."""
+    width = array("q").itemsize
+    scans = array("q", data[:width])[0] if len(data) >= width else -1
+    if not 0 <= scans <= len(data) // width:
+        raise ValueError("no inputs")
+    header = array("q", data[width : width * (2 + 2 * scans)])
+    counts, lengths = header[:scans], header[scans:]
+    at = width * (2 + 2 * scans)
+    numbers = array("q", data[at : at + 2 * sum(counts) * width])
+    at += 2 * sum(counts) * width
+    texts = []
+    for length in lengths:
+        texts.append(data[at : at + length].decode("utf-8", "surrogateescape"))
         at += length
-        numbers = array("q", data[at : at + 2 * files * width])
-        at += 2 * files * width
-        if len(numbers) != 2 * files:
-            raise ValueError("a scan cut short")
-        pairs = zip(numbers[:files], numbers[files:], strict=True)
-        found.append(dict(zip(names if files else [], pairs, strict=True)))
-    if at != len(data):
-        raise ValueError("more than the scans")
+    if at != len(data) or len(numbers) != 2 * sum(counts):
+        raise ValueError("inputs cut short")
+    found, first = [], 0
+    for count, names in zip(counts, texts[1:], strict=True):
+        sizes = numbers[first : first + count]
+        mtimes = numbers[first + count : first + 2 * count]
+        first += 2 * count
+        stamps = zip(sizes, mtimes, strict=True)
+        found.append(dict(zip(names.split("\0") if count else [], stamps, strict=True)))
     return found
 
 
@@ -159,18 +159,6 @@ def _scan(
         os.close(descriptor)
     for entry in folders:
         _scan(entry.path, f"{prefix}/{entry.name}", extensions, found)
-
-
-def inputs_key(files: dict[str, Stamp], options: str) -> str:
-    """A digest of the options and of every input file's name, size and mtime (in the
-    order given); packed, since a large site's no-op build spends its time here."""
-    stamps = files.values()
-    digest = hashlib.sha256(f"{options}\n".encode())
-    digest.update("\0".join(files).encode("utf-8", "surrogateescape"))
-    numbers = array("q", [size for size, _ in stamps])
-    numbers.extend([mtime for _, mtime in stamps])
-    digest.update(numbers.tobytes())
-    return digest.hexdigest()
 
 
 def intact(folder: str | os.PathLike[str], recorded: dict[str, list[int]]) -> bool:
