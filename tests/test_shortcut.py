@@ -270,7 +270,9 @@ def test_only_a_plain_build_takes_the_shortcut(arguments: list[str], root: str |
     assert shortcut.plain_build(arguments) == root
 
 
-def test_a_scan_made_in_a_child_process_equals_one_made_here(tmp_path: Path):
+@pytest.mark.parametrize("split_at", [2, 2000])
+def test_a_scan_made_in_a_child_process_equals_one_made_here(tmp_path, monkeypatch, split_at):
+    monkeypatch.setattr(stamps, "SPLIT_AT", split_at)  # 2: a helper stats half of each folder
     for name in ["a.md", "b c.md", "é.md", ".hidden.md", "deep/d.md", "deep/deeper/e.txt"]:
         (tmp_path / "posts" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "posts" / name).write_text(name)
