@@ -270,9 +270,7 @@ def test_only_a_plain_build_takes_the_shortcut(arguments: list[str], root: str |
     assert shortcut.plain_build(arguments) == root
 
 
-@pytest.mark.parametrize("split_at", [2, 2000])
-def test_a_scan_made_in_a_child_process_equals_one_made_here(tmp_path, monkeypatch, split_at):
-    monkeypatch.setattr(stamps, "SPLIT_AT", split_at)  # 2: a helper stats half of each folder
+def test_a_scan_made_in_a_child_process_equals_one_made_here(tmp_path: Path):
     for name in ["a.md", "b c.md", "é.md", ".hidden.md", "deep/d.md", "deep/deeper/e.txt"]:
         (tmp_path / "posts" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "posts" / name).write_text(name)
@@ -291,6 +289,13 @@ def test_a_child_that_fails_to_scan_leaves_the_scan_to_the_build(built: SiteDir,
         raise OSError("unreadable")
 
     monkeypatch.setattr(stamps, "scan", fails)
+    scanning = stamps.Scanning(str(built.root), [[("posts", None)]], "options")
+    assert scanning.inputs() == b""
+    assert scanning.files() is None
+
+
+def test_a_scan_too_large_to_hand_over_leaves_the_scan_to_the_build(built, monkeypatch):
+    monkeypatch.setattr(stamps, "SHARED_SIZE", 64)
     scanning = stamps.Scanning(str(built.root), [[("posts", None)]], "options")
     assert scanning.inputs() == b""
     assert scanning.files() is None

@@ -11,8 +11,9 @@ from array import array
 from datetime import datetime
 
 CACHE_DIR = os.path.join(".publisher", "cache")
-# A folder with more files than this is scanned by two processes, where one may fork.
-SPLIT_AT = 2000
+# The most that `Scanning` can hand over (64 MiB: a million files); more, and the build
+# scans again.
+SHARED_SIZE = 1 << 26
 # The last build's record, in the cache (see site/cache.py).
 RECORD = "build.marshal"
 # A folder to scan for input files, relative to the site, and the endings of the names it
@@ -45,12 +46,9 @@ def scan_key(root: str | os.PathLike[str], scans: list[Scan]) -> tuple[str, tupl
     return os.path.realpath(root), tuple(scans)
 
 
-def scan(
-    root: str | os.PathLike[str], scans: list[Scan], *, split: bool = False
-) -> dict[str, Stamp]:
+def scan(root: str | os.PathLike[str], scans: list[Scan]) -> dict[str, Stamp]:
     """Every file under the scanned folders, by site-relative name (in name order), with its
-    stamp; names starting with a dot are skipped, and so are folders that are not there.
-    `split` forks helpers for large folders: only where no thread runs, as in `Scanning`."""
+    stamp; names starting with a dot are skipped, and so are folders that are not there."""
     kept = handed_over.pop(scan_key(root, scans), None)
     if kept is not None:
         return kept
@@ -58,7 +56,7 @@ def scan(
     for folder, extensions in scans:
         path = os.path.join(root, folder)
         if os.path.isdir(path):
-            _scan(path, folder, extensions, found, split=split)
+            _scan(path, folder, extensions, found)
     return {name: found[name] for name in sorted(found)}
 
 
@@ -71,26 +69,30 @@ class Scanning:
         if not hasattr(os, "fork"):
             self._inputs = pack_inputs([scan(root, one) for one in scans], options)
             return
-        reading, writing = os.pipe()
+        # The child leaves what it found in memory it shares, and this process waits for it
+        # to end: one wait, where reading a pipe would wake this process (and ask for the
+        # interpreter's lock back from a thread) for every 64 KB.
+        import mmap
+
+        self._shared = mmap.mmap(-1, SHARED_SIZE)
         self._child = os.fork()
         if self._child == 0:
             try:
-                os.close(reading)
-                with open(writing, "wb") as pipe:
-                    found = [scan(root, one, split=True) for one in scans]
-                    pipe.write(pack_inputs(found, options))
+                inputs = pack_inputs([scan(root, one) for one in scans], options)
+                if len(inputs) <= SHARED_SIZE - 8:
+                    self._shared[8 : 8 + len(inputs)] = inputs
+                    self._shared[:8] = len(inputs).to_bytes(8, "little")  # last: all is there
             finally:
                 os._exit(0)
-        os.close(writing)
-        self._reading = reading
 
     def inputs(self) -> bytes:
         """The scans and the options, as `pack_inputs` packs them; empty if the child failed."""
         if self._child is not None:
-            with open(self._reading, "rb") as pipe:
-                self._inputs = pipe.read()
             os.waitpid(self._child, 0)
             self._child = None
+            size = int.from_bytes(self._shared[:8], "little")
+            self._inputs = self._shared[8 : 8 + size]
+            self._shared.close()
         return self._inputs
 
     def files(self) -> list[dict[str, Stamp]] | None:
@@ -143,12 +145,7 @@ def unpack_inputs(data: bytes) -> list[dict[str, Stamp]]:
 
 
 def _scan(
-    folder: str,
-    prefix: str,
-    extensions: tuple[str, ...] | None,
-    found: dict[str, Stamp],
-    *,
-    split: bool,
+    folder: str, prefix: str, extensions: tuple[str, ...] | None, found: dict[str, Stamp]
 ) -> None:
     files, folders = [], []
     with os.scandir(folder) as entries:
@@ -163,43 +160,13 @@ def _scan(
     # of a large site's 10,000 files: the stats are most of a build with nothing to do.
     descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        stamps = _stamps(files, descriptor, split=split)
+        for name in files:
+            stat = os.stat(name, dir_fd=descriptor)
+            found[f"{prefix}/{name}"] = (stat.st_size, stat.st_mtime_ns)
     finally:
         os.close(descriptor)
-    found.update(zip([f"{prefix}/{name}" for name in files], stamps, strict=True))
     for entry in folders:
-        _scan(entry.path, f"{prefix}/{entry.name}", extensions, found, split=split)
-
-
-def _stamps(names: list[str], folder: int, *, split: bool) -> list[Stamp]:
-    """The stamps of the files named in the open folder. With `split`, a helper process
-    stats the second half of a large folder meanwhile, and they take half as long."""
-    if not split or len(names) < SPLIT_AT:
-        return [_stamp_in(folder, name) for name in names]
-    half = len(names) // 2
-    reading, writing = os.pipe()
-    helper = os.fork()
-    if helper == 0:
-        try:
-            os.close(reading)
-            numbers = array("q", [n for name in names[half:] for n in _stamp_in(folder, name)])
-            with open(writing, "wb") as pipe:
-                pipe.write(numbers.tobytes())
-        finally:
-            os._exit(0)
-    os.close(writing)
-    first = [_stamp_in(folder, name) for name in names[:half]]
-    with open(reading, "rb") as pipe:
-        numbers = array("q", pipe.read())
-    os.waitpid(helper, 0)
-    if len(numbers) != 2 * (len(names) - half):
-        raise OSError("the process that helped scan a folder failed")
-    return first + list(zip(numbers[::2], numbers[1::2], strict=True))
-
-
-def _stamp_in(folder: int, name: str) -> Stamp:
-    stat = os.stat(name, dir_fd=folder)
-    return stat.st_size, stat.st_mtime_ns
+        _scan(entry.path, f"{prefix}/{entry.name}", extensions, found)
 
 
 def intact(folder: str | os.PathLike[str], recorded: dict[str, list[int]]) -> bool:
