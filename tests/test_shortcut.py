@@ -301,6 +301,17 @@ def test_a_scan_too_large_to_hand_over_leaves_the_scan_to_the_build(built, monke
     assert scanning.files() is None
 
 
+def test_a_scan_with_no_child_to_make_it_is_made_here(built: SiteDir, monkeypatch):
+    def refused():
+        raise BlockingIOError("no process left")
+
+    monkeypatch.setattr(os, "fork", refused)
+    scanning = stamps.Scanning(str(built.root), [[("posts", None)]], "options")
+    here = [stamps.scan(built.root, [("posts", None)])]
+    assert scanning.files() == here
+    assert scanning.inputs() == stamps.pack_inputs(here, "options")
+
+
 def test_a_scan_handed_over_serves_one_build(built: SiteDir):
     add_a_post(built)
     shortcut.answer_or_hand_over(str(built.root), shortcut.noted_build(str(built.root)), 0.0)

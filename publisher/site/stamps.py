@@ -61,14 +61,23 @@ def scan(root: str | os.PathLike[str], scans: list[Scan]) -> dict[str, Stamp]:
 
 
 class Scanning:
-    """Scans made in a child process, so that this one can do something else meanwhile.
-    Without fork (Windows), they are made here."""
+    """Scans made in a child process, so that this one can do something else meanwhile; made
+    here where no child can be started."""
 
     def __init__(self, root: str, scans: list[list[Scan]], options: str) -> None:
         self._child: int | None = None
-        if not hasattr(os, "fork"):
+        try:
+            if hasattr(os, "fork"):  # not on Windows
+                self._start(root, scans, options)
+                return
+        except OSError:  # no process or memory left for a child
+            self._child = None
+        try:
             self._inputs = pack_inputs([scan(root, one) for one in scans], options)
-            return
+        except OSError:  # as in the child: the build scans again, and says what failed
+            self._inputs = b""
+
+    def _start(self, root: str, scans: list[list[Scan]], options: str) -> None:
         # The child leaves what it found in memory it shares, and this process waits for it
         # to end: one wait, where reading a pipe would wake this process (and ask for the
         # interpreter's lock back from a thread) for every 64 KB.
