@@ -4,7 +4,8 @@ Such a run reads and writes nothing, so Python's start-up and publisher's import
 its time. The last plain build without problems left a note in its record (feeds/build.py):
 the stamps of the files its configuration came from and of the folders it walked, where its
 inputs are, and what it wrote. While all of that is as noted, this prints the line the build
-would print. Otherwise a plain build runs without click or the other commands
+would print. The inputs are stat-ed by a child process while a thread loads the build, which
+a changed input then finds loaded. A plain build runs without click or the other commands
 (console.build_and_report), and every other command goes through publisher/cli.py.
 """
 
