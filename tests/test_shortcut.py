@@ -282,13 +282,14 @@ def test_a_scan_made_in_a_child_process_equals_one_made_here(tmp_path: Path):
     assert scanning.inputs() == stamps.pack_inputs(here, "options")
     assert scanning.files() == here
     assert len(here[0]) == 5 and here[1] == {}
+    assert list(here[0]) == sorted(here[0])  # in name order, across the folders
 
 
 def test_a_child_that_fails_to_scan_leaves_the_scan_to_the_build(built: SiteDir, monkeypatch):
     def fails(*_):
         raise OSError("unreadable")
 
-    monkeypatch.setattr(stamps, "scan", fails)
+    monkeypatch.setattr(stamps, "scan_inputs", fails)
     scanning = stamps.Scanning(str(built.root), [[("posts", None)]], "options")
     assert scanning.inputs() == b""
     assert scanning.files() is None
