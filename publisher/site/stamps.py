@@ -1,7 +1,8 @@
 """File stamps (size and mtime), which tell a run whether what the last one read changed.
 
-It imports nothing but os, array and datetime: `publisher build` with nothing to do uses it
-before the rest of publisher loads (see publisher/shortcut.py).
+It imports nothing but os, array and datetime (and mmap, to hand a child's scan over):
+`publisher build` with nothing to do uses it before the rest of publisher loads (see
+publisher/shortcut.py).
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ class Scanning:
 def pack_inputs(found: list[dict[str, Stamp]], options: str) -> bytes:
     """What a build read, as bytes a later run compares with what it finds: the options, and
     each scan's files with their stamps. Compared whole, not as a digest: no hash to import,
-    and no two inputs can look the same."""
+    and no two different inputs can look the same."""
     return _packed([(list(files), *_numbers(files)) for files in found], options)
 
 
