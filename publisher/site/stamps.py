@@ -99,7 +99,11 @@ class Scanning:
         import mmap
 
         self._shared = mmap.mmap(-1, SHARED_SIZE)
-        self._child = os.fork()
+        try:
+            self._child = os.fork()
+        except OSError:
+            self._shared.close()
+            raise
         if self._child == 0:
             try:
                 inputs = scan_inputs(root, scans, options)
