@@ -1,12 +1,13 @@
 """`publisher build` with nothing to do, answered before the rest of publisher loads.
 
 Such a run reads and writes nothing, so Python's start-up and publisher's imports are most of
-its time. The last plain build without problems left a note in its record (feeds/build.py):
+its time. The last plain build without errors left a note in its record (feeds/build.py):
 the stamps of the files its configuration came from and of the folders it walked, where its
-inputs are, and what it wrote. While all of that is as noted, this prints the line the build
-would print. The inputs are stat-ed by a child process while a thread loads the build, which
-a changed input then finds loaded. A plain build runs without click or the other commands
-(console.build_and_report), and every other command goes through publisher/cli.py.
+inputs are, and what it wrote. While all of that is as noted, this prints the warnings and
+the line the build would print. The inputs are stat-ed by a child process while a thread
+loads the build, which a changed input then finds loaded. A plain build runs without click
+or the other commands (console.build_and_report), and every other command goes through
+publisher/cli.py.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def answer_or_hand_over(root: str, record: dict, started: float) -> None:
     warmed.acquire()
     _thread.start_new_thread(_import_the_build, (warmed,))
     if scanning.inputs() == record["inputs"]:
+        _print_warnings(note["warnings"])
         print(_line(record, started), flush=True)
         # Now, not after the thread: whatever it still imports, nothing here needs it.
         os._exit(0)
@@ -159,17 +161,26 @@ def _line(record: dict, started: float) -> str:
         unchanged=len(record["outputs"]),
         removed=0,
         errors=0,
-        warnings=0,
+        warnings=len(record["shortcut"]["warnings"]),
         seconds=time.perf_counter() - started,
     )
 
 
+def _print_warnings(warnings: list[str]) -> None:
+    """The warnings of the last build, as console.print_problems printed them: in yellow on a
+    terminal, as click writes it, and plain elsewhere."""
+    colored = sys.stderr.isatty()
+    for warning in warnings:
+        print(f"\x1b[33m{warning}\x1b[0m" if colored else warning, file=sys.stderr)
+
+
 def _as_noted(root: str, record: dict, note: dict) -> bool:
     """Everything the last build read and wrote but the inputs is as it left it, it was made
-    as of now or before, and nothing it held back has fallen due."""
+    as of now or before, and nothing it held back has fallen due. (A build with errors
+    leaves no note.)"""
     return (
         note["version"] == __version__
-        and not record["problems"]
+        and all(isinstance(warning, str) for warning in note["warnings"])
         and note["code"] == code_stamp()
         and note["environment"] == build_environment()
         and intact(root, note["config"])

@@ -210,11 +210,38 @@ def test_a_build_with_drafts_takes_the_note_back(built: SiteDir):
     assert answer(built) is None
 
 
-def test_a_run_with_warnings_leaves_no_note(built: SiteDir):
+def answered_without_the_build(site: SiteDir) -> subprocess.CompletedProcess:
+    """`publisher build` of the site, which hangs if it goes past the shortcut."""
+    result = subprocess.run(
+        [sys.executable, "-c", STALLED_IMPORT],
+        cwd=site.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_a_build_with_warnings_answers_with_them(built: SiteDir):
     built.post("2024-01-03-third.md", "title: Third", "A reference &#1; to drop.")
-    result = built.build()
-    assert "1 warning" in result.output
-    assert answer(built) is None
+    built.build()
+    full = built.build()  # nothing to do, the full way
+    assert "1 warning" in full.stdout
+    answered = answered_without_the_build(built)
+    assert answered.stderr == full.stderr
+    assert without_time(answered.stdout.strip()) == without_time(last_line(full.stdout))
+
+
+def test_a_warning_of_the_configuration_is_answered_too(jekyll: JekyllDir):
+    jekyll.config("title: Blog\nurl: https://example.com\nplugins: [jekyll-feed]\n")
+    jekyll.post("2024-01-01-first.md", "title: First", "One.")
+    jekyll.build()
+    full = jekyll.build()
+    assert "jekyll-feed is in the plugins" in full.stderr
+    answered = answered_without_the_build(jekyll)
+    assert answered.stderr == full.stderr
+    assert without_time(answered.stdout.strip()) == without_time(last_line(full.stdout))
 
 
 def test_a_scheduled_post_falling_due_goes_to_the_full_build(built: SiteDir, monkeypatch):

@@ -199,8 +199,8 @@ def _build(
                     ids = [id_digest(post.id) for post in posts]
                     cache.record_inputs(_inputs_record(site, feeds, stamps, options, ids))
     if shortcut and cache.build:
-        clean = not problems.items and build_environment() is not None
-        note = _shortcut_note(site, cache, found, options) if clean else None
+        clean = not problems.errors and build_environment() is not None
+        note = _shortcut_note(site, cache, found, options, problems) if clean else None
         if cache.build.get("shortcut") != note:
             cache.record_build({**cache.build, "shortcut": note})
     cache.save()
@@ -365,9 +365,12 @@ def _earliest(*moments: str | None) -> str | None:
     return min(due, key=datetime.fromisoformat) if due else None
 
 
-def _shortcut_note(site: Site, cache: Cache, found: Inputs, options: str) -> dict:
+def _shortcut_note(
+    site: Site, cache: Cache, found: Inputs, options: str, problems: Problems
+) -> dict:
     """What publisher/shortcut.py checks, besides the build's record, to answer a build with
-    nothing to do: everything the configuration came from, and where the inputs were found."""
+    nothing to do: everything the configuration came from, and where the inputs were found;
+    and the warnings it prints again, as the build printed them."""
     note = {
         "version": __version__,
         "code": cache.code,
@@ -377,6 +380,7 @@ def _shortcut_note(site: Site, cache: Cache, found: Inputs, options: str) -> dic
         "scans": [found.post_scans, found.liquid_scans],
         "options": options,
         "output": site.feeds.output,
+        "warnings": [str(problem) for problem in problems.sorted()],
     }
     return marshal.loads(marshal.dumps(note))  # as the record holds it, so that notes compare
 
