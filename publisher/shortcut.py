@@ -13,6 +13,7 @@ publisher/cli.py.
 from __future__ import annotations
 
 import _thread
+import gc
 import marshal
 import os
 import sys
@@ -51,6 +52,9 @@ def _run() -> None:
     started = time.perf_counter()
     root = plain_build(sys.argv[1:])
     if root is not None:
+        # Off for all of a plain build, imports included, which ends with os._exit: the build
+        # turns it off anyway (feeds/build.py), and nothing needs it back.
+        gc.disable()
         if (record := noted_build(root)) is not None:
             answer_or_hand_over(root, record, started)
         if os.path.isdir(root):

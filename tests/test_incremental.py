@@ -4,6 +4,7 @@ writes, whatever changed in between."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -154,6 +155,36 @@ def test_an_unchanged_post_is_not_rendered_again(site, monkeypatch):
     monkeypatch.setattr(content, "render", counting)
     site.build()
     assert rendered == ["posts/2024-01-03-post-3.md"]
+
+
+def test_the_cycle_collector_is_off_while_a_build_runs_and_on_after(site, monkeypatch):
+    with_posts(site)
+    edit(site)
+    import publisher.site.content as content
+
+    real, collecting = content.render, []
+
+    def noting(site_, post, body, **kwargs):
+        collecting.append(gc.isenabled())
+        return real(site_, post, body, **kwargs)
+
+    monkeypatch.setattr(content, "render", noting)
+    assert site.build().exit_code == 0
+    assert collecting and not any(collecting)
+    assert gc.isenabled()
+
+
+def test_a_build_that_crashes_turns_the_collector_back_on(site, monkeypatch):
+    with_posts(site)
+    edit(site)
+    import publisher.site.content as content
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("rendering broke")
+
+    monkeypatch.setattr(content, "render", crash)
+    assert isinstance(site.run("build").exception, RuntimeError)
+    assert gc.isenabled()
 
 
 def test_a_damaged_kept_entry_is_made_again(site, tmp_path):
