@@ -226,10 +226,11 @@ def _write_run(fd: int, pieces: list[bytes]) -> None:
         batch = pieces[start : start + _IOV_MAX]
         written = os.writev(fd, batch)
         if written < sum(len(piece) for piece in batch):  # a short write: finish it plainly
-            _write_all(fd, memoryview(b"".join(batch))[written:])
+            write_all(fd, memoryview(b"".join(batch))[written:])
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """All of `data`, however many writes the system takes for it."""
     rest = memoryview(data)
     while rest:
         rest = rest[os.write(fd, rest) :]
@@ -252,7 +253,7 @@ def _copy_span(fd: int, span: Span) -> None:
 def _read_and_write(source: int, fd: int, count: int, offset: int) -> int:
     """The copy, through memory: for a system or file system without copy_file_range."""
     data = os.pread(source, count, offset)
-    _write_all(fd, data)
+    write_all(fd, data)
     return len(data)
 
 

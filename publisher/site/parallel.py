@@ -17,6 +17,8 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
+from publisher.site.files import write_all
+
 T = TypeVar("T")
 R = TypeVar("R")
 # Shows progress over long work: given the items, a label and how many there are.
@@ -108,8 +110,8 @@ def _work(function: Callable[[T], R], parts: Sequence[T], todo: int, results: in
             except BaseException as exc:
                 answer = pickle.dumps((False, _picklable(exc)), pickle.HIGHEST_PROTOCOL)
                 code = 1
-            _write_all(results, index.to_bytes(4, "little") + len(answer).to_bytes(8, "little"))
-            _write_all(results, answer)
+            write_all(results, index.to_bytes(4, "little") + len(answer).to_bytes(8, "little"))
+            write_all(results, answer)
             if code:
                 break
     except BaseException:
@@ -128,12 +130,6 @@ def _picklable(exc: BaseException) -> BaseException:
         return exc
     except Exception:
         return RuntimeError(f"In a worker process:\n{text}")
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _answers(pipes: list[int]) -> Iterator[tuple[int, bytes]]:
