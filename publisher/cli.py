@@ -18,11 +18,13 @@ from publisher.console import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_SOURCE,
+    EXIT_STOPPED,
     archive_line,
     audience_line,
     build_and_report,
     jekyll_notes,
     print_problems,
+    print_stopped,
     publish_summary,
     run_build,
     send_exit_code,
@@ -35,6 +37,7 @@ from publisher.console import (
 from publisher.mail.readiness import newsletter_warnings
 from publisher.mail.status import SubscriberStatus
 from publisher.site.config import Site, load_site, moment, with_sending
+from publisher.site.parallel import WorkerDied
 from publisher.site.problems import Problems, Refusal, SiteError
 
 if TYPE_CHECKING:
@@ -51,6 +54,9 @@ class Publisher(click.Group):
         except SiteError as exc:
             print_problems(exc.problems)
             sys.exit(EXIT_INVALID)
+        except WorkerDied as exc:
+            print_stopped(exc)
+            sys.exit(EXIT_STOPPED)
         except Refusal as exc:
             if exc.argument:
                 raise click.BadParameter(str(exc), param_hint=exc.argument) from None

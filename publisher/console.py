@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from publisher.site.parallel import WorkerDied
 from publisher.site.problems import Problems, SiteError
 from publisher.summary import build_line, count
 
@@ -81,6 +82,9 @@ def build_and_report(
     except SiteError as exc:
         print_problems(exc.problems)
         return EXIT_INVALID
+    except WorkerDied as exc:
+        print_stopped(exc)
+        return EXIT_STOPPED
     print_problems(report.problems)
     if report.problems.errors:
         print("Nothing was written: fix the errors above and build again.", file=sys.stderr)
@@ -125,6 +129,12 @@ def print_problems(problems: Problems) -> None:
     for problem in problems.sorted():
         color = "red" if problem.level == "error" else "yellow"
         click.secho(str(problem), fg=color, err=True)
+
+
+def print_stopped(exc: WorkerDied) -> None:
+    """A run that lost a worker process: what happened, and that no feed was written."""
+    print(f"error: {exc}", file=sys.stderr)
+    print("Stopped before writing the feeds: run it again.", file=sys.stderr)
 
 
 def summary_line(report: Report, verb: str) -> str:

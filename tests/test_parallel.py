@@ -7,7 +7,8 @@ import signal
 
 import pytest
 
-from publisher.site import parallel
+from publisher.console import EXIT_STOPPED, build_and_report
+from publisher.site import catalog, parallel
 from publisher.site.parallel import WorkerDied, map_parts
 
 
@@ -77,9 +78,49 @@ def test_an_exception_that_cannot_be_pickled_arrives_as_its_text():
 
 
 def test_a_killed_worker_is_an_error_not_a_short_answer():
-    with pytest.raises(WorkerDied, match="part 4"):
+    with pytest.raises(WorkerDied, match=r"part 4 \(it was killed by SIGKILL"):
         list(map_parts(dies_on_three, PARTS))
     assert no_children_left()
+
+
+@pytest.fixture
+def worker_killed_reading(site, monkeypatch):
+    """A site of several posts, read by workers, one of which is killed reading the third."""
+    for day in range(1, 5):
+        site.post(f"2024-01-0{day}-post.md", f"title: Post {day}")
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parent, read_post = os.getpid(), catalog.read_post
+
+    def killed_on_the_third(site_, path):
+        if path.name.startswith("2024-01-03") and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return read_post(site_, path)
+
+    monkeypatch.setattr(catalog, "read_post", killed_on_the_third)
+    return site
+
+
+def test_a_build_that_loses_a_worker_stops_with_the_reason_and_writes_nothing(
+    worker_killed_reading,
+):
+    result = worker_killed_reading.run("build")
+
+    assert result.exit_code == EXIT_STOPPED
+    assert "killed by SIGKILL: out of memory, or stopped from outside" in result.output
+    assert "Stopped before writing the feeds: run it again." in result.output
+    assert "Traceback" not in result.output
+    assert not worker_killed_reading.output("feed.xml").exists()
+
+
+def test_a_plain_build_that_loses_a_worker_says_so_without_a_traceback(
+    worker_killed_reading, capsys
+):
+    assert build_and_report(worker_killed_reading.root) == EXIT_STOPPED
+
+    error = capsys.readouterr().err
+    assert error.startswith("error: a worker process ended before answering for part")
+    assert not worker_killed_reading.output("feed.xml").exists()
 
 
 def test_results_not_all_wanted_stop_the_workers():

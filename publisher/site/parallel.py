@@ -33,7 +33,8 @@ _HEADER = 12  # a result's part number (4 bytes) and its length (8)
 
 
 class WorkerDied(RuntimeError):
-    """A worker process ended (killed, out of memory) before it answered for its part."""
+    """A worker process ended (killed, out of memory) before it answered for its part: the run
+    cannot finish, and stops before it writes what the results were for."""
 
 
 def split(items: Sequence[T], weight: int, parts: int = 16) -> list[list[T]]:
@@ -90,7 +91,11 @@ def map_parts(function: Callable[[T], R], parts: Sequence[T]) -> Iterator[R]:
             os.close(results_in)
             workers[results] = pid
         if workers:
-            yield from _in_order(_answers(list(workers)), len(parts))
+            try:
+                yield from _in_order(_answers(list(workers)), len(parts))
+            except WorkerDied as exc:
+                causes = [_how_it_ended(status) for status in _wind_up(workers)]
+                raise WorkerDied(" ".join([str(exc), *filter(None, causes)])) from None
         else:
             yield from map(function, parts)
     finally:
@@ -173,14 +178,34 @@ def _in_order(answers: Iterator[tuple[int, bytes]], count: int) -> Iterator:
         raise WorkerDied(f"a worker process ended before answering for part {following + 1}")
 
 
-def _wind_up(workers: dict[int, int]) -> None:
+def _wind_up(workers: dict[int, int]) -> list[int]:
     """Close the pipes and reap the workers; those still working (the results were not all
-    wanted, or one failed) are stopped first."""
+    wanted, or one failed) are stopped first. The wait statuses of those that had ended."""
+    ended = []
     for fd, pid in workers.items():
         os.close(fd)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            ended.append(status)
+            continue
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+    workers.clear()
+    return ended
+
+
+def _how_it_ended(status: int) -> str:
+    """What ended a worker early, for the error; "" for one that ended as it should."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:  # a real-time signal, which has no name
+            name = f"signal {number}"
+        return f"(it was killed by {name}: out of memory, or stopped from outside)"
+    code = os.waitstatus_to_exitcode(status)
+    return f"(it exited with code {code})" if code else ""
 
 
 def no_progress(items: Iterable[T], label: str, length: int) -> Iterator[T]:
